@@ -1,0 +1,89 @@
+// The shared shape of every task function: middy + Powertools Logger around lib/tasks/runTask.
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Context } from 'aws-lambda';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { TaskId } from '../lib/catalogue';
+import { loadConfigFile } from '../lib/config/load';
+import type { DbMaintConfig } from '../lib/config/schema';
+import { SecretsManagerCredentialSource, UrlCredentialSource, type CredentialSource } from '../lib/db/credentials';
+import { EmfMetricsPublisher, type MetricsPublisher } from '../lib/metrics/emf';
+import { SERVICE_NAME } from '../lib/metrics/names';
+import { Deadline } from '../lib/runtime/deadline';
+import type { Log } from '../lib/runtime/log';
+import { runTask, type TaskRunResult } from '../lib/tasks/run-task';
+
+/** Reserved at the end of an invocation for closing the session, publishing metrics and returning. */
+export const DEADLINE_SAFETY_MS = 15_000;
+
+/** File name of the configuration the stack bundles next to each handler. */
+export const BUNDLED_CONFIG_FILE = 'dbmaint.config.json';
+
+export interface HandlerDependencies {
+  readonly config: DbMaintConfig;
+  readonly credentials: CredentialSource;
+  readonly metrics: MetricsPublisher;
+  readonly log: Log;
+}
+
+const powertoolsLogger = new Logger({ serviceName: SERVICE_NAME });
+
+function powertoolsLog(logger: Logger): Log {
+  return {
+    debug: (m, f) => logger.debug(m, f ?? {}),
+    info: (m, f) => logger.info(m, f ?? {}),
+    warn: (m, f) => logger.warn(m, f ?? {}),
+    error: (m, f) => logger.error(m, f ?? {}),
+  };
+}
+
+function configPath(): string {
+  if (process.env['DBMAINT_CONFIG_FILE']) return process.env['DBMAINT_CONFIG_FILE'];
+  const root = process.env['LAMBDA_TASK_ROOT'] ?? process.cwd();
+  return path.join(root, BUNDLED_CONFIG_FILE);
+}
+
+// Module scope on purpose: parsed config, the secrets cache and the SDK client survive warm invocations.
+let production: HandlerDependencies | undefined;
+let overrides: Partial<HandlerDependencies> = {};
+
+function productionDependencies(): HandlerDependencies {
+  if (!production) {
+    const file = configPath();
+    if (!existsSync(file)) throw new Error(`dbmaint configuration not found at ${file} (set DBMAINT_CONFIG_FILE)`);
+    const config = loadConfigFile(file);
+    const url = process.env['DBMAINT_DATABASE_URL'];
+    production = {
+      config,
+      credentials: url ? new UrlCredentialSource(url) : new SecretsManagerCredentialSource(),
+      metrics: new EmfMetricsPublisher(config.metricNamespace),
+      log: powertoolsLog(powertoolsLogger),
+    };
+  }
+  return production;
+}
+
+/** For the local runner and tests: replace some dependencies; returns a function that restores them. */
+export function useDependencies(deps: Partial<HandlerDependencies>): () => void {
+  const previous = overrides;
+  overrides = { ...overrides, ...deps };
+  return () => {
+    overrides = previous;
+  };
+}
+
+function dependencies(): HandlerDependencies {
+  const needsProduction = !overrides.config || !overrides.credentials || !overrides.metrics || !overrides.log;
+  return { ...(needsProduction ? productionDependencies() : ({} as HandlerDependencies)), ...overrides };
+}
+
+export function makeHandler(taskId: TaskId) {
+  const base = async (event: unknown, context: Context): Promise<TaskRunResult> => {
+    const deps = dependencies();
+    const deadline = Deadline.fromRemaining(context.getRemainingTimeInMillis(), DEADLINE_SAFETY_MS);
+    return runTask(taskId, event, { ...deps, deadline });
+  };
+  return middy(base).use(injectLambdaContext(powertoolsLogger, { resetKeys: true }));
+}

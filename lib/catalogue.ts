@@ -1,0 +1,87 @@
+// The task catalogue: the single source of truth for task ids, handlers, schedules and sizing.
+// The CDK stack, the local runner, the tests and the README task table all read this list.
+
+/** Cron fields as EventBridge Scheduler takes them (minute hour day month weekDay); omitted fields are `*`/`?`. */
+export interface CronSpec {
+  readonly minute: string;
+  readonly hour: string;
+  readonly day?: string;
+  readonly month?: string;
+  readonly weekDay?: string;
+}
+
+export interface TaskDefinition {
+  /** Stable id: function name suffix, schedule name suffix, metric dimension `Task`. */
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  /** Handler source file, relative to the repository root; it exports `handler`. */
+  readonly handlerFile: string;
+  /** Default schedule in the configured maintenance time zone. */
+  readonly schedule: CronSpec;
+  /** Human wording of the schedule for docs. */
+  readonly scheduleText: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  /** Changes data or table structure: needs `dryRun` and must be safe to retry. */
+  readonly destructive: boolean;
+  /** Sends SES mail: only these functions get `ses:SendEmail`. */
+  readonly sendsMail: boolean;
+}
+
+/**
+ * Only tasks that work end to end are listed. The remaining tasks of the design
+ * (cleanup-data, archive-orders, optimize-tables, rebuild-indexes, collect-statistics,
+ * recommendations, daily-maintenance, weekly-maintenance) are added here by the issues
+ * that build them; until then nothing is deployed for them.
+ */
+export const TASKS = [
+  {
+    id: 'analyze-tables',
+    title: 'Analyze tables',
+    description:
+      'ANALYZE TABLE on InnoDB tables whose persistent statistics are older than `thresholds.analyzeAfterDays` or were never collected.',
+    handlerFile: 'functions/analyze-tables.ts',
+    schedule: { minute: '15', hour: '0/6' },
+    scheduleText: 'every 6 h (at :15)',
+    timeoutSeconds: 900,
+    memoryMb: 256,
+    destructive: false,
+    sendsMail: false,
+  },
+] as const satisfies readonly TaskDefinition[];
+
+export type TaskId = (typeof TASKS)[number]['id'];
+
+export const TASK_IDS: readonly TaskId[] = TASKS.map((t) => t.id);
+
+/** Tasks named by the design but not built yet: listed in the docs so nobody mistakes them for deployed. */
+export const PLANNED_TASKS: readonly { id: string; what: string; issue: number }[] = [
+  { id: 'daily-maintenance', what: 'full daily routine', issue: 5 },
+  { id: 'optimize-tables', what: 'online rebuild of fragmented tables', issue: 4 },
+  { id: 'cleanup-data', what: 'retention rules: delete or archive old rows', issue: 3 },
+  { id: 'collect-statistics', what: 'sizes, rows, indexes, fragmentation, growth', issue: 4 },
+  { id: 'recommendations', what: 'maintenance recommendations', issue: 5 },
+  { id: 'archive-orders', what: 'archive completed orders older than N days', issue: 3 },
+  { id: 'rebuild-indexes', what: 'rebuild indexes of configured tables', issue: 4 },
+  { id: 'weekly-maintenance', what: 'weekly routine and weekly report', issue: 5 },
+];
+
+export function getTask(id: string): TaskDefinition {
+  const task = (TASKS as readonly TaskDefinition[]).find((t) => t.id === id);
+  if (!task) {
+    throw new Error(`unknown task '${id}': known tasks are ${TASK_IDS.join(', ')}`);
+  }
+  return task;
+}
+
+export function isTaskId(id: string): id is TaskId {
+  return (TASK_IDS as readonly string[]).includes(id);
+}
+
+// Scheduler cron text, e.g. cron(15 0/6 * * ? *); day-of-month and day-of-week cannot both be set.
+export function cronExpression(spec: CronSpec): string {
+  const weekDay = spec.weekDay ?? '?';
+  const day = spec.day ?? (weekDay === '?' ? '*' : '?');
+  return `cron(${spec.minute} ${spec.hour} ${day} ${spec.month ?? '*'} ${weekDay} *)`;
+}

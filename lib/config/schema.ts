@@ -1,0 +1,197 @@
+// The configuration schema: one typed, validated shape for `cdk synth`, the Lambda runtime and the local runner.
+import { z } from 'zod';
+import { SAFE_IDENTIFIER } from '../db/identifiers';
+import { TASK_IDS } from '../catalogue';
+
+const identifier = z
+  .string()
+  .regex(SAFE_IDENTIFIER, 'must be 1-64 characters of letters, digits, _ or $');
+
+const tableName = z
+  .string()
+  .regex(/^[A-Za-z0-9_$]{1,64}(\.[A-Za-z0-9_$]{1,64})?$/, 'must be table or schema.table (letters, digits, _ or $)');
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Scheduler cron fields: digits, ranges, lists, steps, wildcards, and L/W/# for day fields.
+const cronField = z.string().regex(/^[0-9A-Za-z*?,\/\-#]{1,40}$/, 'not a cron field');
+export const cronSpecSchema = z.strictObject({
+  minute: cronField,
+  hour: cronField,
+  day: cronField.optional(),
+  month: cronField.optional(),
+  weekDay: cronField.optional(),
+});
+
+export const WHERE_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'] as const;
+
+const scalar = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
+
+const whereClause = z
+  .strictObject({
+    column: identifier,
+    op: z.enum(WHERE_OPERATORS),
+    value: z.union([scalar, z.array(scalar).min(1).max(1000)]).optional(),
+  })
+  .superRefine((w, ctx) => {
+    const nullOp = w.op === 'IS NULL' || w.op === 'IS NOT NULL';
+    const listOp = w.op === 'IN' || w.op === 'NOT IN';
+    if (nullOp && w.value !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `must be absent for ${w.op}` });
+    } else if (!nullOp && w.value === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `is required for ${w.op}` });
+    } else if (listOp !== Array.isArray(w.value) && !nullOp) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: listOp ? `must be a list for ${w.op}` : `must be a single value for ${w.op}`,
+      });
+    }
+  });
+
+export const cleanupRuleSchema = z.strictObject({
+  table: tableName,
+  dateColumn: identifier,
+  retentionDays: z.number().int().min(1).max(36500),
+  action: z.enum(['delete', 'archive']),
+  where: z.array(whereClause).max(20).default([]),
+  archiveSchema: identifier.optional(),
+  archiveTable: identifier.optional(),
+  allowFullScan: z.boolean().default(false),
+});
+
+const thresholdFields = {
+  fragmentationPercent: z.number().min(1).max(100),
+  optimizeMinSizeMb: z.number().min(0),
+  analyzeAfterDays: z.number().min(0).max(3650),
+};
+const DEFAULT_THRESHOLDS = { fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 7 };
+const thresholdsSchema = z.strictObject({
+  fragmentationPercent: thresholdFields.fragmentationPercent.default(DEFAULT_THRESHOLDS.fragmentationPercent),
+  optimizeMinSizeMb: thresholdFields.optimizeMinSizeMb.default(DEFAULT_THRESHOLDS.optimizeMinSizeMb),
+  analyzeAfterDays: thresholdFields.analyzeAfterDays.default(DEFAULT_THRESHOLDS.analyzeAfterDays),
+});
+/** Per-target overrides: no defaults here, or an empty override would reset the global values. */
+const thresholdOverridesSchema = z.strictObject({
+  fragmentationPercent: thresholdFields.fragmentationPercent.optional(),
+  optimizeMinSizeMb: thresholdFields.optimizeMinSizeMb.optional(),
+  analyzeAfterDays: thresholdFields.analyzeAfterDays.optional(),
+});
+
+const taskIdSchema = z.enum(TASK_IDS as [string, ...string[]]);
+
+const taskSettingsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  schedule: cronSpecSchema.optional(),
+});
+
+const secretArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/,
+    'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)',
+  );
+
+export const targetSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'must be 1-31 lowercase letters, digits or -, starting with a letter or digit'),
+  secretArn,
+  /** Customer-managed KMS key of the secret, if any: decrypt is granted on it alone. */
+  kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN').optional(),
+  schemas: z.array(identifier).min(1).max(100),
+  /** `auto`: TLS with the RDS CA bundle unless the host is local. */
+  tls: z.enum(['auto', 'required', 'disabled']).default('auto'),
+  excludeTables: z.array(tableName).max(1000).default([]),
+  cleanupRules: z.array(cleanupRuleSchema).max(500).default([]),
+  thresholds: thresholdOverridesSchema.optional(),
+  tasks: z.partialRecord(taskIdSchema, taskSettingsSchema).default({}),
+});
+
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export const configSchema = z
+  .strictObject({
+    /** Maintenance-window time zone (IANA). Schedules follow it, DST included. */
+    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin or UTC').default('UTC'),
+    metricNamespace: z.string().regex(/^[A-Za-z0-9_./#:-]{1,255}$/, 'not a CloudWatch namespace').default('DbMaint'),
+    network: z
+      .strictObject({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id (vpc-...)'),
+        subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id (subnet-...)')).min(1),
+        securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id (sg-...)')).min(1),
+      })
+      .optional(),
+    logRetentionDays: z
+      .number()
+      .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
+      .default(90),
+    alarms: z
+      .strictObject({
+        email: z.array(z.email()).max(20).default([]),
+      })
+      .default({ email: [] }),
+    session: z
+      .strictObject({
+        lockWaitTimeoutSeconds: z.number().int().min(1).max(3600).default(5),
+        innodbLockWaitTimeoutSeconds: z.number().int().min(1).max(3600).default(5),
+        connectTimeoutSeconds: z.number().int().min(1).max(60).default(10),
+      })
+      .default({ lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 10 }),
+    runLog: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        schema: identifier.default('dbmaint'),
+        table: identifier.default('command_log'),
+      })
+      .default({ enabled: true, schema: 'dbmaint', table: 'command_log' }),
+    thresholds: thresholdsSchema.default(DEFAULT_THRESHOLDS),
+    reports: z
+      .strictObject({
+        from: z.email(),
+        to: z.array(z.email()).min(1).max(50),
+        sendMaintenanceReports: z.boolean().default(true),
+        sendMaintenanceAlerts: z.boolean().default(true),
+        sendWeeklyReports: z.boolean().default(true),
+      })
+      .optional(),
+    targets: z.array(targetSchema).min(1).max(200),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.targets.forEach((t, i) => {
+      if (seen.has(t.name)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name '${t.name}'` });
+      }
+      seen.add(t.name);
+      t.cleanupRules.forEach((r, j) => {
+        const schema = r.table.includes('.') ? r.table.split('.')[0]! : undefined;
+        if (schema !== undefined && !t.schemas.includes(schema)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', i, 'cleanupRules', j, 'table'],
+            message: `schema '${schema}' is not one of the target's schemas (${t.schemas.join(', ')})`,
+          });
+        }
+      });
+    });
+  });
+
+export type DbMaintConfig = z.output<typeof configSchema>;
+export type TargetConfig = DbMaintConfig['targets'][number];
+export type CleanupRule = z.output<typeof cleanupRuleSchema>;
+export type Thresholds = DbMaintConfig['thresholds'];
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Thresholds for one target: the global values overridden by the target's own. */
+export function thresholdsFor(config: DbMaintConfig, target: TargetConfig): Thresholds {
+  const overrides = Object.fromEntries(Object.entries(target.thresholds ?? {}).filter(([, v]) => v !== undefined));
+  return { ...config.thresholds, ...overrides };
+}

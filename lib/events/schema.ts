@@ -1,0 +1,52 @@
+// Event payloads (scheduler events and console invocations): validated strictly before any SQL runs.
+import { z } from 'zod';
+import { formatIssues } from '../config/load';
+
+export class EventValidationError extends Error {
+  override readonly name = 'EventValidationError';
+  constructor(
+    message: string,
+    readonly issues: readonly string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+const tableRefText = z
+  .string()
+  .max(129, 'is too long (at most schema.table, 64 characters each)')
+  .regex(/^[A-Za-z0-9_$]{1,64}(\.[A-Za-z0-9_$]{1,64})?$/, 'must be table or schema.table (letters, digits, _ or $)');
+
+/** Fields every task accepts. The scheduler sends source/task/target; operators usually send target/dryRun. */
+export const baseEventShape = {
+  source: z.literal('dbmaint.scheduler').optional(),
+  task: z.string().max(64).optional(),
+  target: z.string().max(31).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a target name from the configuration').optional(),
+  dryRun: z.boolean().default(false),
+  maxRunSeconds: z.number().int().min(1).max(900).optional(),
+};
+
+export const analyzeEventSchema = z.strictObject({
+  ...baseEventShape,
+  tables: z.array(tableRefText).min(1).max(500).optional(),
+  force: z.boolean().default(false),
+});
+
+export type AnalyzeEvent = z.output<typeof analyzeEventSchema>;
+
+export function parseEvent<S extends z.ZodType>(schema: S, raw: unknown, task: string): z.output<S> {
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new EventValidationError(`invalid ${task} event: expected a JSON object`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error, 'event');
+    throw new EventValidationError(`invalid ${task} event:\n  ${issues.join('\n  ')}`, issues);
+  }
+  const event = parsed.data as { task?: string };
+  if (event.task !== undefined && event.task !== task) {
+    throw new EventValidationError(`invalid ${task} event:\n  event.task: is '${event.task}' but this function runs '${task}'`);
+  }
+  return parsed.data;
+}

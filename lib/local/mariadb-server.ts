@@ -1,0 +1,126 @@
+// A throw-away MariaDB server in a temp directory, for the tests and the demo (never used in Lambda).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+
+export interface LocalMariaDb {
+  /** mysql://dbmaint:...@127.0.0.1:PORT/ — an account with all privileges. */
+  readonly url: string;
+  readonly port: number;
+  readonly socket: string;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+export const INSTALL_HINT = 'sudo apt-get install -y mariadb-server   # Debian/Ubuntu: provides mariadbd and mariadb-install-db';
+
+export function findMariaDbBinaries(): { server: string; installDb: string } | undefined {
+  const candidates = (names: string[]) => {
+    for (const name of names) {
+      for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/bin']) {
+        const p = path.join(dir, name);
+        if (dir && existsSync(p)) return p;
+      }
+    }
+    return undefined;
+  };
+  const server = candidates(['mariadbd', 'mysqld']);
+  const installDb = candidates(['mariadb-install-db', 'mysql_install_db']);
+  return server && installDb ? { server, installDb } : undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export async function startLocalMariaDb(options: { password?: string; bufferPoolMb?: number } = {}): Promise<LocalMariaDb> {
+  const bins = findMariaDbBinaries();
+  if (!bins) throw new Error(`MariaDB server not found (mariadbd). Install it with:\n  ${INSTALL_HINT}`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-mariadb-'));
+  const datadir = path.join(dir, 'data');
+  const socket = path.join(dir, 'mysqld.sock');
+  const userArgs = isRoot ? ['--user=root'] : [];
+  const init = spawnSync(
+    bins.installDb,
+    ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
+    { encoding: 'utf8' },
+  );
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`mariadb-install-db failed (${init.status}): ${init.stderr || init.stdout}`);
+  }
+  const port = await freePort();
+  const errorLog = path.join(dir, 'error.log');
+  const child: ChildProcess = spawn(
+    bins.server,
+    [
+      '--no-defaults',
+      `--datadir=${datadir}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+      `--log-error=${errorLog}`,
+      '--skip-name-resolve',
+      '--skip-log-bin',
+      `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 256}M`,
+      '--innodb-log-file-size=128M',
+      // Test and demo data only: trade durability for speed.
+      '--innodb-flush-log-at-trx-commit=2',
+      '--max-connections=200',
+      ...userArgs,
+    ],
+    { stdio: 'ignore', detached: false },
+  );
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+
+  const password = options.password ?? 'dbmaint-local';
+  const started = Date.now();
+  let admin: mysql.Connection | undefined;
+  while (!admin) {
+    if (exited) {
+      const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').slice(-2000) : '';
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`mariadbd exited during start-up:\n${log}`);
+    }
+    try {
+      admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
+    } catch {
+      if (Date.now() - started > 60_000) {
+        child.kill('SIGKILL');
+        throw new Error('mariadbd did not accept connections within 60 s');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await admin.query(`CREATE USER IF NOT EXISTS 'dbmaint'@'%' IDENTIFIED BY ${admin.escape(password)}`);
+  await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'dbmaint'@'%' WITH GRANT OPTION`);
+  await admin.end();
+
+  const stop = async () => {
+    if (!exited) {
+      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await done;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url: `mysql://dbmaint:${encodeURIComponent(password)}@127.0.0.1:${port}/`, port, socket, dir, stop };
+}

@@ -1,0 +1,220 @@
+// analyze-tables: find InnoDB tables with stale or missing persistent statistics and ANALYZE them.
+import type { DbSession } from '../db/connection';
+import { qualifiedName, type TableRef } from '../db/identifiers';
+import type { RunLog } from '../runlog/command-log';
+import type { Deadline } from '../runtime/deadline';
+import type { Log } from '../runtime/log';
+
+export type AnalyzeReason = 'never-collected' | 'stale' | 'forced';
+export type AnalyzeAction = 'analyzed' | 'would-analyze' | 'fresh' | 'skipped' | 'failed' | 'deferred';
+
+export interface AnalyzeTableResult {
+  readonly schema: string;
+  readonly table: string;
+  readonly engine: string | null;
+  /** When InnoDB last wrote persistent statistics (mysql.innodb_table_stats.last_update), UTC ISO. */
+  readonly statsUpdatedAt: string | null;
+  readonly statsAgeDays: number | null;
+  readonly reason?: AnalyzeReason;
+  readonly action: AnalyzeAction;
+  readonly detail?: string;
+  readonly durationMs?: number;
+}
+
+export interface AnalyzeOptions {
+  readonly schemas: readonly string[];
+  /** Only these tables (already validated against the schemas); undefined = every table in the schemas. */
+  readonly tables?: readonly TableRef[];
+  readonly excludeTables: readonly TableRef[];
+  readonly analyzeAfterDays: number;
+  /** Analyze the selected tables even when their statistics are fresh (and non-InnoDB tables named explicitly). */
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly now: Date;
+  /** Do not start another ANALYZE with less than this left before the deadline. */
+  readonly minRemainingMs?: number;
+}
+
+export interface AnalyzeResult {
+  readonly staleBefore: string;
+  readonly tables: readonly AnalyzeTableResult[];
+  readonly counts: Readonly<Record<AnalyzeAction, number>>;
+  /** Views and tables outside the selection are not listed; this many views were ignored. */
+  readonly viewsIgnored: number;
+  readonly stoppedAtDeadline: boolean;
+  /** Tables left for the next run when the deadline stopped this one. */
+  readonly remaining: readonly string[];
+}
+
+interface CatalogueRow extends Record<string, unknown> {
+  schemaName: string;
+  tableName: string;
+  tableType: string;
+  engine: string | null;
+  createOptions: string | null;
+}
+
+interface StatsRow extends Record<string, unknown> {
+  databaseName: string;
+  tableName: string;
+  lastUpdate: Date | null;
+}
+
+const DAY_MS = 86_400_000;
+
+function key(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
+}
+
+/** Partitioned tables keep one statistics row per partition (`t#P#p0`, `t#p#p0` on MySQL 8); the oldest counts. */
+function baseTableName(statsTableName: string): string {
+  const i = statsTableName.search(/#[Pp]#/);
+  return i === -1 ? statsTableName : statsTableName.slice(0, i);
+}
+
+/** Read the schemas' tables and their persistent-statistics timestamps (two queries, joined here to avoid collation mixes). */
+export async function readStatisticsAge(db: DbSession, schemas: readonly string[]): Promise<{ tables: CatalogueRow[]; statsAt: Map<string, Date | null> }> {
+  const tables = await db.query<CatalogueRow>(
+    `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, TABLE_TYPE AS tableType,
+            ENGINE AS engine, CREATE_OPTIONS AS createOptions
+       FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA IN (?)
+      ORDER BY TABLE_SCHEMA, TABLE_NAME`,
+    [schemas],
+  );
+  let stats: StatsRow[];
+  try {
+    stats = await db.query<StatsRow>(
+      `SELECT database_name AS databaseName, table_name AS tableName, last_update AS lastUpdate
+         FROM mysql.innodb_table_stats
+        WHERE database_name IN (?)`,
+      [schemas],
+    );
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    if (e.code === 'ER_TABLEACCESS_DENIED_ERROR' || e.code === 'ER_DBACCESS_DENIED_ERROR') {
+      throw new Error('cannot read mysql.innodb_table_stats: GRANT SELECT ON mysql.innodb_table_stats TO the maintenance user');
+    }
+    throw err;
+  }
+  const statsAt = new Map<string, Date | null>();
+  for (const s of stats) {
+    const k = key(s.databaseName, baseTableName(s.tableName));
+    const prev = statsAt.get(k);
+    const at = s.lastUpdate instanceof Date ? s.lastUpdate : null;
+    if (prev === undefined || (at !== null && prev !== null && at < prev)) statsAt.set(k, at);
+  }
+  return { tables, statsAt };
+}
+
+function emptyCounts(): Record<AnalyzeAction, number> {
+  return { analyzed: 0, 'would-analyze': 0, fresh: 0, skipped: 0, failed: 0, deferred: 0 };
+}
+
+interface Candidate {
+  readonly row: CatalogueRow;
+  readonly statsAt: Date | null;
+  readonly ageDays: number | null;
+  readonly reason: AnalyzeReason;
+}
+
+export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Deadline, log: Log, opts: AnalyzeOptions): Promise<AnalyzeResult> {
+  const staleBefore = new Date(opts.now.getTime() - opts.analyzeAfterDays * DAY_MS);
+  const { tables, statsAt } = await readStatisticsAge(db, opts.schemas);
+  const wanted = opts.tables ? new Set(opts.tables.map((t) => key(t.schema ?? '', t.table))) : undefined;
+  const excluded = new Set(opts.excludeTables.map((t) => key(t.schema ?? '', t.table)));
+  const matches = (set: Set<string>, row: CatalogueRow) => set.has(key(row.schemaName, row.tableName)) || set.has(key('', row.tableName));
+
+  const results: AnalyzeTableResult[] = [];
+  const candidates: Candidate[] = [];
+  let viewsIgnored = 0;
+
+  for (const row of tables) {
+    const explicit = wanted !== undefined && matches(wanted, row);
+    if (wanted !== undefined && !explicit) continue;
+    const at = statsAt.has(key(row.schemaName, row.tableName)) ? statsAt.get(key(row.schemaName, row.tableName))! : null;
+    const ageDays = at ? Math.round(((opts.now.getTime() - at.getTime()) / DAY_MS) * 100) / 100 : null;
+    const base = {
+      schema: row.schemaName,
+      table: row.tableName,
+      engine: row.engine,
+      statsUpdatedAt: at ? at.toISOString() : null,
+      statsAgeDays: ageDays,
+    };
+    if (row.tableType === 'VIEW') {
+      if (explicit) results.push({ ...base, action: 'skipped', detail: 'view: nothing to analyze' });
+      else viewsIgnored++;
+      continue;
+    }
+    if (row.tableType !== 'BASE TABLE') continue; // SYSTEM VIEW, SEQUENCE, TEMPORARY
+    if (!explicit && matches(excluded, row)) {
+      results.push({ ...base, action: 'skipped', detail: 'excluded by configuration' });
+      continue;
+    }
+    const isInnoDb = (row.engine ?? '').toLowerCase() === 'innodb';
+    if (!isInnoDb && !(explicit && opts.force)) {
+      results.push({ ...base, action: 'skipped', detail: `engine ${row.engine ?? 'unknown'}: persistent statistics age is not tracked (name it in tables with force to analyze)` });
+      continue;
+    }
+    if (isInnoDb && /stats_persistent=0/i.test(row.createOptions ?? '') && !(explicit && opts.force)) {
+      results.push({ ...base, action: 'skipped', detail: 'STATS_PERSISTENT=0: statistics are transient and recalculated by the server' });
+      continue;
+    }
+    let reason: AnalyzeReason | undefined;
+    if (isInnoDb && at === null) reason = 'never-collected';
+    else if (at !== null && at < staleBefore) reason = 'stale';
+    else if (opts.force) reason = 'forced';
+    if (reason === undefined) {
+      results.push({ ...base, action: 'fresh' });
+      continue;
+    }
+    candidates.push({ row, statsAt: at, ageDays, reason });
+  }
+
+  // Never-collected first, then the oldest statistics: a deadline then cuts off the least urgent tables.
+  candidates.sort((a, b) => (a.statsAt?.getTime() ?? -Infinity) - (b.statsAt?.getTime() ?? -Infinity));
+
+  const minRemainingMs = opts.minRemainingMs ?? 10_000;
+  let stoppedAtDeadline = false;
+  const remaining: string[] = [];
+  for (const c of candidates) {
+    const base = {
+      schema: c.row.schemaName,
+      table: c.row.tableName,
+      engine: c.row.engine,
+      statsUpdatedAt: c.statsAt ? c.statsAt.toISOString() : null,
+      statsAgeDays: c.ageDays,
+      reason: c.reason,
+    };
+    if (opts.dryRun) {
+      results.push({ ...base, action: 'would-analyze' });
+      continue;
+    }
+    if (stoppedAtDeadline || deadline.isNear(minRemainingMs)) {
+      if (!stoppedAtDeadline) log.warn('deadline near: leaving the remaining tables for the next run', { remainingMs: deadline.remainingMs() });
+      stoppedAtDeadline = true;
+      remaining.push(`${c.row.schemaName}.${c.row.tableName}`);
+      results.push({ ...base, action: 'deferred', detail: 'time budget exhausted; next run continues' });
+      continue;
+    }
+    const sql = `ANALYZE TABLE ${qualifiedName(c.row.schemaName, c.row.tableName)}`;
+    const started = Date.now();
+    try {
+      const rows = await runLog.command({ type: 'ANALYZE', sql, schema: c.row.schemaName, table: c.row.tableName, extra: { reason: c.reason } }, async () => {
+        const out = await db.query<{ Msg_type: string; Msg_text: string }>(sql);
+        const error = out.find((r) => String(r.Msg_type).toLowerCase() === 'error');
+        if (error) throw Object.assign(new Error(String(error.Msg_text)), { sqlMessage: String(error.Msg_text) });
+        return out;
+      });
+      const note = rows.map((r) => String(r.Msg_text)).filter((t) => t !== 'OK').join('; ');
+      results.push({ ...base, action: 'analyzed', durationMs: Date.now() - started, ...(note ? { detail: note } : {}) });
+    } catch (err) {
+      const e = err as { sqlMessage?: string; message: string };
+      results.push({ ...base, action: 'failed', durationMs: Date.now() - started, detail: e.sqlMessage ?? e.message });
+    }
+  }
+
+  const counts = emptyCounts();
+  for (const r of results) counts[r.action]++;
+  return { staleBefore: staleBefore.toISOString(), tables: results, counts, viewsIgnored, stoppedAtDeadline, remaining };
+}

@@ -1,0 +1,48 @@
+// Metric names, units and dimensions: shared by the functions that emit them and the alarms that watch them.
+
+export const SERVICE_NAME = 'dbmaint';
+export const DEFAULT_NAMESPACE = 'DbMaint';
+
+export const DIMENSION = {
+  /** Added by Powertools to every metric; alarms must include it too. */
+  Service: 'service',
+  Task: 'Task',
+  Database: 'Database',
+  Table: 'Table',
+} as const;
+
+export type MetricUnitName = 'Count' | 'Seconds' | 'Milliseconds' | 'Bytes' | 'Percent' | 'None';
+
+export const METRIC = {
+  TaskSucceeded: { name: 'TaskSucceeded', unit: 'Count' },
+  TaskFailed: { name: 'TaskFailed', unit: 'Count' },
+  DurationSeconds: { name: 'DurationSeconds', unit: 'Seconds' },
+  StoppedAtDeadline: { name: 'StoppedAtDeadline', unit: 'Count' },
+  TablesAnalyzed: { name: 'TablesAnalyzed', unit: 'Count' },
+  TablesStale: { name: 'TablesStale', unit: 'Count' },
+  TablesFailed: { name: 'TablesFailed', unit: 'Count' },
+  TablesDeferred: { name: 'TablesDeferred', unit: 'Count' },
+} as const satisfies Record<string, { name: string; unit: MetricUnitName }>;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC]['name'];
+
+export interface MetricPoint {
+  readonly name: MetricName;
+  readonly unit: MetricUnitName;
+  readonly value: number;
+}
+
+export function point(metric: { name: MetricName; unit: MetricUnitName }, value: number): MetricPoint {
+  return { name: metric.name, unit: metric.unit, value };
+}
+
+/**
+ * Every task metric is published under two dimension sets: per database (dashboards, per-target
+ * alarms) and per task across the fleet (one failure alarm per task, whatever the target count).
+ */
+export function taskDimensionSets(): readonly (readonly string[])[] {
+  return [
+    [DIMENSION.Service, DIMENSION.Task, DIMENSION.Database],
+    [DIMENSION.Service, DIMENSION.Task],
+  ];
+}

@@ -1,0 +1,169 @@
+// The run log, after Ola Hallengren's CommandLog: every maintenance command is a row (and a JSON log line).
+import { randomUUID } from 'node:crypto';
+import type { DbSession } from '../db/connection';
+import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import type { Log } from '../runtime/log';
+
+export interface CommandSpec {
+  readonly type: string;
+  readonly sql: string;
+  readonly schema?: string;
+  readonly table?: string;
+  readonly extra?: Record<string, unknown>;
+}
+
+export interface CommandRecord extends CommandSpec {
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  readonly durationMs: number;
+  readonly rowsAffected?: number;
+  readonly errorNumber?: number;
+  readonly errorMessage?: string;
+}
+
+export interface RunLogOptions {
+  readonly enabled: boolean;
+  readonly schema: string;
+  readonly table: string;
+}
+
+export function commandLogDdl(schema: string, table: string): string[] {
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(schema)}`,
+    `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, table)} (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  run_id CHAR(36) NOT NULL,
+  task VARCHAR(64) NOT NULL,
+  target VARCHAR(64) NOT NULL,
+  schema_name VARCHAR(64) NULL,
+  table_name VARCHAR(64) NULL,
+  command_type VARCHAR(32) NOT NULL,
+  command MEDIUMTEXT NOT NULL,
+  started_at DATETIME(6) NOT NULL,
+  ended_at DATETIME(6) NULL,
+  rows_affected BIGINT NULL,
+  error_number INT NULL,
+  error_message TEXT NULL,
+  extra LONGTEXT NULL,
+  KEY ix_run (run_id),
+  KEY ix_task_started (task, started_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+  ];
+}
+
+function sqlError(err: unknown): { errorNumber?: number; errorMessage: string } {
+  const e = err as { errno?: number; sqlMessage?: string; message?: string };
+  return { ...(typeof e.errno === 'number' ? { errorNumber: e.errno } : {}), errorMessage: e.sqlMessage ?? e.message ?? String(err) };
+}
+
+/**
+ * Records commands for one run. When the log table cannot be written (no privilege,
+ * read-only replica) the run goes on and says so once: the JSON log still has every command.
+ */
+export class RunLog {
+  readonly runId = randomUUID();
+  readonly records: CommandRecord[] = [];
+  private tableReady: boolean;
+
+  constructor(
+    private readonly session: DbSession,
+    private readonly opts: RunLogOptions,
+    private readonly context: { task: string; target: string; dryRun: boolean },
+    private readonly log: Log,
+  ) {
+    // A dry run changes nothing on the server, the log table included.
+    this.tableReady = opts.enabled && !context.dryRun;
+  }
+
+  get tableName(): string {
+    return `${this.opts.schema}.${this.opts.table}`;
+  }
+
+  async prepare(): Promise<void> {
+    if (!this.tableReady) return;
+    try {
+      for (const ddl of commandLogDdl(this.opts.schema, this.opts.table)) await this.session.exec(ddl);
+    } catch (err) {
+      this.tableReady = false;
+      this.log.warn('run log table unavailable; commands are logged as JSON only', {
+        runLogTable: this.tableName,
+        ...sqlError(err),
+      });
+    }
+  }
+
+  /** Run `fn` as one logged command: a row is inserted before it starts and completed after it ends. */
+  async command<T>(spec: CommandSpec, fn: () => Promise<T>, rowsOf?: (result: T) => number | undefined): Promise<T> {
+    const startedAt = new Date();
+    const rowId = await this.insertStart(spec, startedAt);
+    this.log.info('command started', { runId: this.runId, type: spec.type, schema: spec.schema, table: spec.table, sql: spec.sql });
+    try {
+      const result = await fn();
+      const rows = rowsOf?.(result);
+      await this.finish(spec, startedAt, rowId, { ...(rows !== undefined ? { rowsAffected: rows } : {}) });
+      return result;
+    } catch (err) {
+      await this.finish(spec, startedAt, rowId, sqlError(err));
+      throw err;
+    }
+  }
+
+  private async insertStart(spec: CommandSpec, startedAt: Date): Promise<number | undefined> {
+    if (!this.tableReady) return undefined;
+    try {
+      const res = await this.session.exec(
+        `INSERT INTO ${qualifiedName(this.opts.schema, this.opts.table)}
+           (run_id, task, target, schema_name, table_name, command_type, command, started_at, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          this.runId,
+          this.context.task,
+          this.context.target,
+          spec.schema ?? null,
+          spec.table ?? null,
+          spec.type,
+          spec.sql,
+          startedAt,
+          spec.extra ? JSON.stringify(spec.extra) : null,
+        ],
+      );
+      return res.insertId;
+    } catch (err) {
+      this.log.warn('run log insert failed', { runLogTable: this.tableName, ...sqlError(err) });
+      return undefined;
+    }
+  }
+
+  private async finish(
+    spec: CommandSpec,
+    startedAt: Date,
+    rowId: number | undefined,
+    outcome: { rowsAffected?: number; errorNumber?: number; errorMessage?: string },
+  ): Promise<void> {
+    const endedAt = new Date();
+    const record: CommandRecord = { ...spec, startedAt, endedAt, durationMs: endedAt.getTime() - startedAt.getTime(), ...outcome };
+    this.records.push(record);
+    const fields = {
+      runId: this.runId,
+      type: spec.type,
+      schema: spec.schema,
+      table: spec.table,
+      durationMs: record.durationMs,
+      ...outcome,
+    };
+    if (outcome.errorMessage !== undefined) this.log.error('command failed', fields);
+    else this.log.info('command finished', fields);
+    if (rowId === undefined) return;
+    try {
+      await this.session.exec(
+        `UPDATE ${qualifiedName(this.opts.schema, this.opts.table)}
+            SET ended_at = ?, rows_affected = ?, error_number = ?, error_message = ?
+          WHERE id = ?`,
+        [endedAt, outcome.rowsAffected ?? null, outcome.errorNumber ?? null, outcome.errorMessage ?? null, rowId],
+      );
+    } catch (err) {
+      // The session itself may be what failed (killed connection); the JSON line above is the record then.
+      this.log.warn('run log update failed', { runLogTable: this.tableName, ...sqlError(err) });
+    }
+  }
+}

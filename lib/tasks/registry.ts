@@ -1,0 +1,62 @@
+// One runner per catalogue task: how its event is parsed and checked, and what it does with an open session.
+import type { TaskId } from '../catalogue';
+import { thresholdsFor, type TargetConfig } from '../config/schema';
+import { analyzeEventSchema, parseEvent, type AnalyzeEvent } from '../events/schema';
+import { analyzeTables, type AnalyzeResult } from '../maintenance/analyze';
+import { METRIC, point } from '../metrics/names';
+import { assertTablesExist, resolveTableRefs } from './target';
+import type { TaskContext, TaskOutcome } from './run-task';
+
+export interface BaseEvent {
+  readonly target?: string;
+  readonly dryRun: boolean;
+  readonly maxRunSeconds?: number;
+}
+
+export interface TaskRunner<E extends BaseEvent, R> {
+  parse(raw: unknown): E;
+  /** Static checks of the event against the target's configuration (no SQL). */
+  validate?(event: E, target: TargetConfig): void;
+  run(ctx: TaskContext<E>): Promise<TaskOutcome<R>>;
+}
+
+const analyzeRunner: TaskRunner<AnalyzeEvent, AnalyzeResult> = {
+  parse: (raw) => parseEvent(analyzeEventSchema, raw, 'analyze-tables'),
+  validate: (event, target) => void resolveTableRefs(target, event.tables),
+  async run(ctx) {
+    const refs = resolveTableRefs(ctx.target, ctx.event.tables);
+    if (refs) {
+      // Read-only lookup: a named table that does not exist is an input error, reported before any ANALYZE.
+      const existing = await ctx.db.query<{ schema: string; table: string }>(
+        'SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table` FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?)',
+        [ctx.target.schemas],
+      );
+      assertTablesExist(refs, existing, ctx.target);
+    }
+    const result = await analyzeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
+      schemas: ctx.target.schemas,
+      ...(refs ? { tables: refs } : {}),
+      excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
+      analyzeAfterDays: thresholdsFor(ctx.config, ctx.target).analyzeAfterDays,
+      force: ctx.event.force,
+      dryRun: ctx.event.dryRun,
+      now: ctx.now,
+    });
+    const c = result.counts;
+    return {
+      result,
+      status: c.failed > 0 ? 'failed' : result.stoppedAtDeadline ? 'stopped-at-deadline' : 'succeeded',
+      metrics: [
+        point(METRIC.TablesAnalyzed, c.analyzed),
+        point(METRIC.TablesStale, c.analyzed + c['would-analyze'] + c.deferred + c.failed),
+        point(METRIC.TablesFailed, c.failed),
+        point(METRIC.TablesDeferred, c.deferred),
+      ],
+    };
+  },
+};
+
+// Keyed by the catalogue's ids: adding a task to the catalogue without a runner fails to compile.
+export const TASK_RUNNERS: { readonly [K in TaskId]: TaskRunner<BaseEvent, unknown> } = {
+  'analyze-tables': analyzeRunner as TaskRunner<BaseEvent, unknown>,
+};

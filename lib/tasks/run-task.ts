@@ -1,0 +1,121 @@
+// Runs one catalogue task for one target: validate the event, connect, run, log, publish metrics, return a typed result.
+import type { DbMaintConfig, TargetConfig } from '../config/schema';
+import { openTargetSession, type DbSession } from '../db/connection';
+import type { CredentialSource } from '../db/credentials';
+import { EventValidationError } from '../events/schema';
+import type { MetricsPublisher } from '../metrics/emf';
+import { METRIC, point, type MetricPoint } from '../metrics/names';
+import { RunLog } from '../runlog/command-log';
+import type { Deadline } from '../runtime/deadline';
+import type { Log } from '../runtime/log';
+import { resolveTarget } from './target';
+import { TASK_RUNNERS } from './registry';
+import type { TaskId } from '../catalogue';
+
+export interface TaskEnvironment {
+  readonly config: DbMaintConfig;
+  readonly credentials: CredentialSource;
+  readonly metrics: MetricsPublisher;
+  readonly log: Log;
+  /** The invocation's deadline (Lambda remaining time less a margin). */
+  readonly deadline: Deadline;
+  readonly now?: () => Date;
+}
+
+export type TaskStatus = 'succeeded' | 'failed' | 'stopped-at-deadline';
+
+export interface TaskRunResult<R = unknown> {
+  readonly task: TaskId;
+  readonly target: string;
+  readonly runId: string | null;
+  readonly dryRun: boolean;
+  readonly status: TaskStatus;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly server?: string;
+  readonly result?: R;
+  readonly error?: string;
+  readonly metrics: readonly MetricPoint[];
+  readonly runLogTable?: string;
+}
+
+/** What a task implementation gets: an open session and everything resolved from config and event. */
+export interface TaskContext<E> {
+  readonly db: DbSession;
+  readonly runLog: RunLog;
+  readonly config: DbMaintConfig;
+  readonly target: TargetConfig;
+  readonly event: E;
+  readonly deadline: Deadline;
+  readonly log: Log;
+  readonly now: Date;
+}
+
+export interface TaskOutcome<R> {
+  readonly result: R;
+  readonly status: TaskStatus;
+  readonly metrics: readonly MetricPoint[];
+}
+
+function round(n: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
+  const runner = TASK_RUNNERS[taskId];
+  // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
+  const event = runner.parse(rawEvent);
+  const target = resolveTarget(env.config, event.target);
+  runner.validate?.(event, target);
+
+  const clock = env.now ?? (() => new Date());
+  const startedAt = clock();
+  const t0 = Date.now();
+  const deadline = env.deadline.capped(event.maxRunSeconds);
+  const log = env.log;
+  const base = { task: taskId, target: target.name, dryRun: event.dryRun, startedAt: startedAt.toISOString() };
+  log.info('task started', { ...base, deadlineInMs: Math.round(deadline.remainingMs()) });
+
+  let db: DbSession | undefined;
+  let runLog: RunLog | undefined;
+  let result: TaskRunResult;
+  try {
+    db = await openTargetSession(env.credentials, target.secretArn, env.config.session, target.tls);
+    runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
+    await runLog.prepare();
+    const outcome = await runner.run({ db, runLog, config: env.config, target, event, deadline, log, now: startedAt });
+    const durationSeconds = round((Date.now() - t0) / 1000);
+    const failed = outcome.status === 'failed';
+    const metrics = [
+      point(METRIC.TaskSucceeded, failed ? 0 : 1),
+      point(METRIC.TaskFailed, failed ? 1 : 0),
+      point(METRIC.DurationSeconds, durationSeconds),
+      point(METRIC.StoppedAtDeadline, outcome.status === 'stopped-at-deadline' ? 1 : 0),
+      ...outcome.metrics,
+    ];
+    result = {
+      ...base,
+      runId: runLog.runId,
+      status: outcome.status,
+      durationSeconds,
+      server: db.describe(),
+      result: outcome.result,
+      metrics,
+      ...(env.config.runLog.enabled ? { runLogTable: runLog.tableName } : {}),
+    };
+  } catch (err) {
+    if (err instanceof EventValidationError) throw err;
+    const durationSeconds = round((Date.now() - t0) / 1000);
+    const metrics = [point(METRIC.TaskSucceeded, 0), point(METRIC.TaskFailed, 1), point(METRIC.DurationSeconds, durationSeconds)];
+    const message = (err as Error).message;
+    log.error('task failed', { ...base, error: message, errorName: (err as Error).name });
+    env.metrics.publish(taskId, target.name, metrics);
+    await db?.close();
+    throw Object.assign(err as Error, { taskResult: { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics } });
+  }
+  await db.close();
+  env.metrics.publish(taskId, target.name, result.metrics);
+  log.info('task finished', { ...base, status: result.status, durationSeconds: result.durationSeconds, runId: result.runId });
+  return result;
+}

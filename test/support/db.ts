@@ -1,0 +1,32 @@
+// Test helpers: an admin connection to the test server and a fresh schema per test file.
+import mysql from 'mysql2/promise';
+import { inject } from 'vitest';
+import { credentialsFromUrl } from '../../lib/db/credentials';
+import type { DbMaintConfig } from '../../lib/config/schema';
+import { parseConfig } from '../../lib/config/load';
+
+export function serverUrl(): string {
+  return inject('mariadbUrl');
+}
+
+export async function adminConnection(): Promise<mysql.Connection> {
+  const c = credentialsFromUrl(serverUrl());
+  return mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, multipleStatements: true, timezone: 'Z' });
+}
+
+/** Drop and create a schema; returns its name. */
+export async function freshSchema(admin: mysql.Connection, name: string): Promise<string> {
+  await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  return name;
+}
+
+export const TEST_SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-db-AbCdEf';
+
+export function testConfig(schemas: string[], extra: Record<string, unknown> = {}, runLogSchema = `${schemas[0]}_log`): DbMaintConfig {
+  return parseConfig({
+    targets: [{ name: 'test', secretArn: TEST_SECRET_ARN, schemas }],
+    runLog: { schema: runLogSchema },
+    ...extra,
+  });
+}
