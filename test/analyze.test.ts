@@ -109,7 +109,7 @@ describe('analyze-tables', () => {
     expect(t.get('never_stats')).toMatchObject({ action: 'analyzed', reason: 'never-collected' });
     expect(t.get('fresh_orders')).toMatchObject({ action: 'fresh' });
     expect(t.get('legacy_myisam')).toMatchObject({ action: 'skipped' });
-    expect(t.get('legacy_myisam')!.detail).toMatch(/engine MyISAM/);
+    expect(t.get('legacy_myisam')!.detail).toMatch(/MyISAM engine/);
     expect(t.get('transient')).toMatchObject({ action: 'skipped' });
     expect(t.has('v_events')).toBe(false);
     expect((out.result as AnalyzeResult).viewsIgnored).toBe(1);
@@ -213,5 +213,29 @@ describe('analyze-tables', () => {
     expect((err as Error).message).toMatch(/access denied connecting to 127\.0\.0\.1:\d+/);
     expect((err as Error).message).not.toContain('wrong-password');
     expect(published).toEqual([{ task: 'analyze-tables', db: 'test', names: expect.arrayContaining(['TaskFailed=1', 'TaskSucceeded=0']) }]);
+  });
+});
+
+describe('least privilege (the README grants)', () => {
+  it('analyzes with exactly the documented grants', async () => {
+    await buildSchema();
+    await admin.query(`DROP USER IF EXISTS 'dbmaint_ro'@'%'`);
+    await admin.query(`CREATE USER 'dbmaint_ro'@'%' IDENTIFIED BY 'ro-pass'`);
+    // The statements README.md lists for analyze-tables and the run log.
+    await admin.query(`GRANT SELECT, INSERT ON \`${SCHEMA}\`.* TO 'dbmaint_ro'@'%'`);
+    await admin.query(`GRANT SELECT ON mysql.innodb_table_stats TO 'dbmaint_ro'@'%'`);
+    await admin.query(`GRANT CREATE, SELECT, INSERT, UPDATE ON \`${LOG_SCHEMA}\`.* TO 'dbmaint_ro'@'%'`);
+    const url = serverUrl().replace(/\/\/[^@]+@/, '//dbmaint_ro:ro-pass@');
+    const out = await runTask('analyze-tables', {}, env({ credentials: new UrlCredentialSource(url) }));
+    expect(out.status).toBe('succeeded');
+    expect((out.result as AnalyzeResult).counts.analyzed).toBe(5);
+    const [log] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${LOG_SCHEMA}\`.command_log WHERE run_id = ?`, [out.runId]);
+    expect(log[0]!['n']).toBe(5);
+
+    // Without SELECT on mysql.innodb_table_stats the task fails with the grant to add.
+    await admin.query(`REVOKE SELECT ON mysql.innodb_table_stats FROM 'dbmaint_ro'@'%'`);
+    await expect(runTask('analyze-tables', {}, env({ credentials: new UrlCredentialSource(url) }))).rejects.toThrow(
+      /GRANT SELECT ON mysql\.innodb_table_stats/,
+    );
   });
 });

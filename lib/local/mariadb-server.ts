@@ -32,6 +32,23 @@ export function findMariaDbBinaries(): { server: string; installDb: string } | u
   return server && installDb ? { server, installDb } : undefined;
 }
 
+/**
+ * Make sure a MariaDB server binary exists: as root, install Debian's mariadb-server;
+ * otherwise fail with the one command to run.
+ */
+export function ensureMariaDb(say: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
+  if (findMariaDbBinaries()) return;
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    say('MariaDB is not installed; installing Debian package mariadb-server...');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-q', 'mariadb-server'], { stdio: 'inherit', env }) : update;
+    if (install.status === 0 && findMariaDbBinaries()) return;
+    throw new Error('installing mariadb-server failed; see the apt output above');
+  }
+  throw new Error(`MariaDB is not installed. Install it, then run the command again:\n  ${INSTALL_HINT}`);
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

@@ -153,7 +153,7 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
     }
     const isInnoDb = (row.engine ?? '').toLowerCase() === 'innodb';
     if (!isInnoDb && !(explicit && opts.force)) {
-      results.push({ ...base, action: 'skipped', detail: `engine ${row.engine ?? 'unknown'}: persistent statistics age is not tracked (name it in tables with force to analyze)` });
+      results.push({ ...base, action: 'skipped', detail: `${row.engine ?? 'unknown'} engine: no persistent statistics age (name it in tables, with force, to analyze)` });
       continue;
     }
     if (isInnoDb && /stats_persistent=0/i.test(row.createOptions ?? '') && !(explicit && opts.force)) {

@@ -1,6 +1,6 @@
 // Starts one real MariaDB server for the whole test run (each test file works in its own schema).
 import type { TestProject } from 'vitest/node';
-import { startLocalMariaDb, type LocalMariaDb } from '../../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb, type LocalMariaDb } from '../../lib/local/mariadb-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,6 +17,7 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('mariadbUrl', external);
     return;
   }
+  ensureMariaDb((line) => process.stderr.write(line + '\n'));
   server = await startLocalMariaDb();
   project.provide('mariadbUrl', server.url);
 }

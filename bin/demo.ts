@@ -1,0 +1,118 @@
+// `npm run demo`: a throw-away MariaDB with a small shop schema, then a real analyze-tables run through the Lambda handler.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { credentialsFromUrl } from '../lib/db/credentials';
+import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { renderTaskSummary, textTable } from '../lib/reporting/text-summary';
+import { silentLog } from '../lib/runtime/log';
+import { describeEmf, runLocal } from './local-runner';
+
+const SCHEMA = 'shop';
+
+/** A django-like shop: sessions, an admin log, orders and events, with some statistics made stale. */
+async function loadDemoSchema(conn: mysql.Connection): Promise<void> {
+  const q = (sql: string) => conn.query(sql);
+  await q(`CREATE DATABASE ${SCHEMA}`);
+  await q(`USE ${SCHEMA}`);
+  await q(`CREATE TABLE django_session (
+    session_key CHAR(40) NOT NULL PRIMARY KEY, session_data TEXT NOT NULL, expire_date DATETIME(6) NOT NULL, KEY ix_expire (expire_date)
+  ) ENGINE=InnoDB STATS_AUTO_RECALC=0`);
+  await q(`CREATE TABLE django_admin_log (
+    id INT AUTO_INCREMENT PRIMARY KEY, action_time DATETIME(6) NOT NULL, user_id INT NOT NULL, object_repr VARCHAR(200) NOT NULL,
+    action_flag SMALLINT UNSIGNED NOT NULL, change_message TEXT NOT NULL, KEY ix_action_time (action_time)
+  ) ENGINE=InnoDB STATS_AUTO_RECALC=0`);
+  await q(`CREATE TABLE orders (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, status ENUM('new','paid','shipped','completed','cancelled') NOT NULL,
+    total DECIMAL(10,2) NOT NULL, created_at DATETIME NOT NULL, completed_at DATETIME NULL, KEY ix_customer (customer_id), KEY ix_status_completed (status, completed_at)
+  ) ENGINE=InnoDB STATS_AUTO_RECALC=0`);
+  await q(`CREATE TABLE events (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, created_at DATETIME NOT NULL, payload VARBINARY(128) NOT NULL,
+    KEY ix_created (created_at), KEY ix_user (user_id)
+  ) ENGINE=InnoDB STATS_AUTO_RECALC=0`);
+  await q(`CREATE TABLE legacy_counters (name VARCHAR(40) PRIMARY KEY, value BIGINT NOT NULL) ENGINE=MyISAM`);
+  await q(`CREATE VIEW recent_orders AS SELECT * FROM orders WHERE created_at > NOW() - INTERVAL 30 DAY`);
+  // MariaDB's sequence engine makes rows without a client loop.
+  await q(`INSERT INTO django_session SELECT SHA1(seq), REPEAT('x', 200), UTC_TIMESTAMP() - INTERVAL (seq % 90) DAY FROM seq_1_to_20000`);
+  await q(`INSERT INTO django_admin_log (action_time, user_id, object_repr, action_flag, change_message)
+           SELECT UTC_TIMESTAMP() - INTERVAL (seq % 400) DAY, seq % 17, CONCAT('object ', seq), 1 + seq % 3, '[]' FROM seq_1_to_5000`);
+  await q(`INSERT INTO orders (customer_id, status, total, created_at, completed_at)
+           SELECT seq % 997, ELT(1 + seq % 5, 'new','paid','shipped','completed','cancelled'), (seq % 500) + 0.99,
+                  UTC_TIMESTAMP() - INTERVAL (seq % 800) DAY, IF(seq % 5 = 3, UTC_TIMESTAMP() - INTERVAL (seq % 800) DAY, NULL) FROM seq_1_to_30000`);
+  await q(`INSERT INTO events (user_id, created_at, payload) SELECT seq % 5000, UTC_TIMESTAMP() - INTERVAL (50000 - seq) MINUTE, RANDOM_BYTES(100) FROM seq_1_to_50000`);
+  await q(`INSERT INTO legacy_counters VALUES ('visits', 42)`);
+  for (const t of ['django_session', 'django_admin_log', 'orders', 'events']) await q(`ANALYZE TABLE ${t}`);
+  // Age the statistics: orders and events were last analyzed weeks ago, the admin log never.
+  await q(`UPDATE mysql.innodb_table_stats SET last_update = UTC_TIMESTAMP() - INTERVAL 23 DAY WHERE database_name = '${SCHEMA}' AND table_name = 'orders'`);
+  await q(`UPDATE mysql.innodb_table_stats SET last_update = UTC_TIMESTAMP() - INTERVAL 9 DAY WHERE database_name = '${SCHEMA}' AND table_name = 'events'`);
+  await q(`DELETE FROM mysql.innodb_table_stats WHERE database_name = '${SCHEMA}' AND table_name = 'django_admin_log'`);
+}
+
+async function main(): Promise<void> {
+  ensureMariaDb();
+  process.stdout.write('Starting a throw-away MariaDB server...\n');
+  const server = await startLocalMariaDb();
+  const work = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-demo-'));
+  try {
+    const creds = credentialsFromUrl(server.url);
+    const admin = await mysql.createConnection({ host: creds.host, port: creds.port, user: creds.user, password: creds.password });
+    const [[version]] = await admin.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+    process.stdout.write(`MariaDB ${String(version!['v'])} on port ${server.port}; loading the demo schema '${SCHEMA}'...\n`);
+    await loadDemoSchema(admin);
+
+    const configFile = path.join(work, 'demo-config.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify(
+        {
+          timeZone: 'Europe/Berlin',
+          targets: [{ name: 'demo', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:demo-db-AbCdEf', schemas: [SCHEMA] }],
+          thresholds: { analyzeAfterDays: 7 },
+          runLog: { schema: 'dbmaint' },
+        },
+        null,
+        2,
+      ),
+    );
+    const common = { task: 'analyze-tables' as const, configFile, databaseUrl: server.url, log: silentLog };
+
+    process.stdout.write('\n=== 1. npm run dbmaint -- analyze-tables --dry-run ===\n\n');
+    const dry = await runLocal({ ...common, dryRun: true });
+    process.stdout.write(renderTaskSummary(dry.result) + '\n');
+
+    process.stdout.write('\n=== 2. npm run dbmaint -- analyze-tables ===\n\n');
+    const real = await runLocal(common);
+    process.stdout.write(renderTaskSummary(real.result) + '\n\n');
+    process.stdout.write('Metrics it would publish (CloudWatch EMF):\n' + describeEmf(real.emf) + '\n');
+
+    process.stdout.write('\n=== 3. The run log (dbmaint.command_log) ===\n\n');
+    const [log] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT CONCAT(schema_name, '.', table_name) AS tbl, command, DATE_FORMAT(started_at, '%H:%i:%s.%f') AS started,
+              TIMESTAMPDIFF(MICROSECOND, started_at, ended_at) / 1000 AS ms, IFNULL(error_message, '') AS error
+         FROM dbmaint.command_log WHERE run_id = ? ORDER BY id`,
+      [real.result.runId],
+    );
+    process.stdout.write(
+      textTable(
+        ['table', 'command', 'started (UTC)', 'ms', 'error'],
+        log.map((r) => [String(r['tbl']), String(r['command']), String(r['started']).slice(0, 12), Number(r['ms']).toFixed(1), String(r['error'])]),
+      ) + '\n',
+    );
+
+    process.stdout.write('\n=== 4. A second run finds nothing stale ===\n\n');
+    const again = await runLocal(common);
+    const c = (again.result.result as { counts: Record<string, number> }).counts;
+    process.stdout.write(`analyzed ${c['analyzed']}, fresh ${c['fresh']}, skipped ${c['skipped']}\n`);
+    await admin.end();
+    if (real.result.status !== 'succeeded' || c['analyzed'] !== 0) process.exitCode = 1;
+  } finally {
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`demo failed: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+// One maintenance task as a Lambda function: esbuild bundle with the config beside it, log group, async failure handling.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import path from 'node:path';
+import type { TaskDefinition } from '../../lib/catalogue';
+
+export interface TaskFunctionProps {
+  readonly task: TaskDefinition;
+  readonly functionName: string;
+  readonly repoRoot: string;
+  /** Validated configuration written at synth time; copied into the bundle as dbmaint.config.json. */
+  readonly configFile: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly failureQueue: sqs.IQueue;
+  readonly vpc?: ec2.IVpc;
+  readonly subnets?: ec2.ISubnet[];
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  readonly environment?: Record<string, string>;
+}
+
+export class TaskFunction extends Construct {
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: TaskFunctionProps) {
+    super(scope, id);
+    const { task } = props;
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/lambda/${props.functionName}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const configFile = props.configFile;
+    this.function = new NodejsFunction(this, 'Function', {
+      functionName: props.functionName,
+      description: `dbmaint ${task.id}: ${task.title}`,
+      entry: path.join(props.repoRoot, task.handlerFile),
+      handler: 'handler',
+      projectRoot: props.repoRoot,
+      depsLockFilePath: path.join(props.repoRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: task.memoryMb,
+      timeout: Duration.seconds(task.timeoutSeconds),
+      logGroup,
+      // Scheduled runs are asynchronous: one retry (every task is safe to re-run: GET_LOCK guards,
+      // keyset cursors resume), never older than an hour (a retry must not drift into business hours),
+      // and whatever still fails lands in the failure queue with its error.
+      retryAttempts: 1,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(props.failureQueue),
+      // One run per target at a time is enforced in the database; this caps fleet-wide concurrency.
+      ...(props.vpc
+        ? { vpc: props.vpc, vpcSubnets: { subnets: props.subnets ?? [] }, securityGroups: props.securityGroups ?? [], allowPublicSubnet: false }
+        : {}),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'dbmaint',
+        DBMAINT_TASK: task.id,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        // The SDK version we tested with ships in the bundle instead of whatever the runtime carries.
+        bundleAwsSDK: true,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // Configuration travels in the code package: no 4 KB environment limit, no runtime fetch, no extra IAM.
+          afterBundling: (_inputDir: string, outputDir: string) => [`cp "${configFile}" "${outputDir}/dbmaint.config.json"`],
+        },
+      },
+    });
+  }
+}

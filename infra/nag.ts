@@ -1,0 +1,47 @@
+// cdk-nag (AwsSolutions) on the stack; every suppression says why it is acceptable here.
+import { Aspects, Stack } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+
+export function applyNag(scope: IConstruct): void {
+  Aspects.of(scope).add(new AwsSolutionsChecks({ verbose: true }));
+}
+
+export function addNagSuppressions(stack: Stack): void {
+  NagSuppressions.addStackSuppressions(
+    stack,
+    [
+      {
+        id: 'AwsSolutions-IAM4',
+        reason:
+          'AWSLambdaBasicExecutionRole (CloudWatch Logs) and AWSLambdaVPCAccessExecutionRole (ENI management for VPC functions) are the narrow AWS-managed policies Lambda itself documents for these needs.',
+        appliesTo: [
+          'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+          'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+        ],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'Secrets named by a partial ARN can only be matched with the 6-character suffix wildcard Secrets Manager appends (arn...:secret:NAME-??????); complete ARNs are granted exactly.',
+        appliesTo: [{ regex: '/^Resource::arn:aws[a-z-]*:secretsmanager:.*-\\?\\?\\?\\?\\?\\?$/g' }],
+      },
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          "The scheduler role may invoke each dbmaint function and its versions/aliases (FUNCTION_ARN:*), as Lambda's grantInvoke defines it; no other function.",
+        appliesTo: [{ regex: '/^Resource::<Task.*Function[0-9A-F]+\\.Arn>:\\*$/g' }],
+      },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself the dead-letter destination of failed scheduled invocations.',
+      },
+      {
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key; the alarm notifications carry no data beyond alarm names and states.',
+      },
+    ],
+    true,
+  );
+}

@@ -1,0 +1,176 @@
+// The dbmaint stack: one function per catalogue task, one schedule per task and target, failure alarms.
+import { Annotations, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TASKS, type TaskDefinition } from '../lib/catalogue';
+import type { DbMaintConfig } from '../lib/config/schema';
+import { FailureAlarms } from './constructs/failure-alarms';
+import { TaskFunction } from './constructs/task-function';
+import { TaskSchedules, type ScheduledRun } from './constructs/task-schedules';
+
+export interface DbMaintStackProps extends StackProps {
+  readonly config: DbMaintConfig;
+  /** Defaults to the task catalogue; tests may pass another list. */
+  readonly tasks?: readonly TaskDefinition[];
+  /** Repository root (entry files and package-lock.json live there). */
+  readonly repoRoot: string;
+  /** Prefix of function, schedule and alarm names. */
+  readonly namePrefix?: string;
+  /** At most this many schedules per nested stack (CloudFormation allows 500 resources per stack). */
+  readonly schedulesPerNestedStack?: number;
+}
+
+/** A secret ARN ends with Secrets Manager's 6-character suffix when it is complete. */
+export function isCompleteSecretArn(arn: string): boolean {
+  return /:secret:.+-[A-Za-z0-9]{6}$/.test(arn);
+}
+
+function writeConfigForBundle(config: DbMaintConfig): string {
+  const text = JSON.stringify(config, null, 2);
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const dir = path.join(os.tmpdir(), 'dbmaint-synth');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `config-${hash}.json`);
+  writeFileSync(file, text);
+  return file;
+}
+
+function retentionDays(days: number): logs.RetentionDays {
+  return days as logs.RetentionDays; // the config schema admits only values CloudWatch Logs accepts
+}
+
+export class DbMaintStack extends Stack {
+  readonly functions: { task: TaskDefinition; fn: TaskFunction }[] = [];
+  readonly alarmTopic: sns.Topic;
+  readonly failureQueue: sqs.Queue;
+  readonly scheduleStacks: TaskSchedules[] = [];
+
+  constructor(scope: Construct, id: string, props: DbMaintStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const tasks = props.tasks ?? TASKS;
+    const prefix = props.namePrefix ?? 'dbmaint';
+
+    this.failureQueue = new sqs.Queue(this, 'FailedInvocations', {
+      queueName: `${prefix}-failed-invocations`,
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { topicName: `${prefix}-alarms`, enforceSSL: true });
+    for (const email of config.alarms.email) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+
+    let vpc: ec2.IVpc | undefined;
+    let subnets: ec2.ISubnet[] | undefined;
+    let securityGroups: ec2.ISecurityGroup[] | undefined;
+    if (config.network) {
+      // Imported by id, never looked up: synth stays offline and needs no credentials.
+      // The AZ list is required by the API but unused: subnets are selected explicitly below.
+      vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: config.network.vpcId, availabilityZones: Fn.getAzs() });
+      Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones', 'subnets are passed explicitly');
+      subnets = config.network.subnetIds.map((id) => {
+        const subnet = ec2.Subnet.fromSubnetId(this, `Subnet-${id}`, id);
+        Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'Lambda placement needs only the subnet id');
+        return subnet;
+      });
+      securityGroups = config.network.securityGroupIds.map((id) =>
+        ec2.SecurityGroup.fromSecurityGroupId(this, `Sg-${id}`, id, { mutable: false }),
+      );
+    }
+
+    const secrets = config.targets.map((t) =>
+      isCompleteSecretArn(t.secretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${t.name}`, t.secretArn)
+        : secretsmanager.Secret.fromSecretPartialArn(this, `Secret-${t.name}`, t.secretArn),
+    );
+    const kmsKeys = [...new Set(config.targets.flatMap((t) => (t.kmsKeyArn ? [t.kmsKeyArn] : [])))];
+    const configFile = writeConfigForBundle(config);
+
+    for (const task of tasks) {
+      const fn = new TaskFunction(this, `Task-${task.id}`, {
+        task,
+        functionName: `${prefix}-${task.id}`,
+        repoRoot: props.repoRoot,
+        configFile,
+        logRetention: retentionDays(config.logRetentionDays),
+        failureQueue: this.failureQueue,
+        ...(vpc ? { vpc, subnets, securityGroups } : {}),
+      });
+      for (const secret of secrets) secret.grantRead(fn.function);
+      if (kmsKeys.length > 0) {
+        fn.function.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:Decrypt'],
+            resources: kmsKeys,
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+          }),
+        );
+      }
+      if (task.sendsMail && config.reports) {
+        const from = config.reports.from;
+        const domain = from.split('@')[1]!;
+        fn.function.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+            // Either the address or its domain may be the verified identity.
+            resources: [
+              this.formatArn({ service: 'ses', resource: 'identity', resourceName: from }),
+              this.formatArn({ service: 'ses', resource: 'identity', resourceName: domain }),
+            ],
+            conditions: { StringEquals: { 'ses:FromAddress': from } },
+          }),
+        );
+      }
+      this.functions.push({ task, fn });
+    }
+
+    const group = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { scheduleGroupName: prefix });
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+      description: 'EventBridge Scheduler invokes the dbmaint task functions',
+    });
+
+    const runs: ScheduledRun[] = config.targets.flatMap((target) =>
+      this.functions.map(({ task, fn }) => ({ task, target, fn: fn.function })),
+    );
+    const perStack = props.schedulesPerNestedStack ?? 400;
+    for (let i = 0; i * perStack < runs.length; i++) {
+      this.scheduleStacks.push(
+        new TaskSchedules(this, `Schedules${i}`, {
+          config,
+          runs: runs.slice(i * perStack, (i + 1) * perStack),
+          group,
+          role: schedulerRole,
+          deadLetterQueue: this.failureQueue,
+          namePrefix: prefix,
+        }),
+      );
+    }
+
+    new FailureAlarms(this, 'Alarms', {
+      namespace: config.metricNamespace,
+      topic: this.alarmTopic,
+      functions: this.functions.map(({ task, fn }) => ({ task, fn: fn.function })),
+      failureQueue: this.failureQueue,
+      namePrefix: prefix,
+    });
+
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'FailedInvocationsQueueUrl', { value: this.failureQueue.queueUrl });
+    new CfnOutput(this, 'Functions', { value: this.functions.map((f) => f.fn.function.functionName).join(',') });
+  }
+}

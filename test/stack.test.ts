@@ -1,0 +1,174 @@
+// The catalogue → stack mapping, checked on the synthesized templates with aws-cdk-lib/assertions.
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { cronExpression, TASKS, type TaskDefinition } from '../lib/catalogue';
+import { DIMENSION, METRIC, SERVICE_NAME } from '../lib/metrics/names';
+import { synthStack, target } from './support/synth';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+function resources(t: Template, type: string): Resource[] {
+  return Object.values(t.findResources(type)) as Resource[];
+}
+
+function allSchedules(stack: ReturnType<typeof synthStack>): Resource[] {
+  return stack.scheduleStacks.flatMap((s) => resources(Template.fromStack(s), 'AWS::Scheduler::Schedule'));
+}
+
+function policyStatements(t: Template): { Action: string | string[]; Resource: unknown }[] {
+  return resources(t, 'AWS::IAM::Policy').flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+}
+
+describe('stack from the task catalogue', () => {
+  it('has one function per catalogue task, arm64, Node.js 20+, sized from the catalogue, with log retention', () => {
+    const stack = synthStack({ targets: [target('prod')], logRetentionDays: 30 });
+    const t = Template.fromStack(stack);
+    const fns = resources(t, 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(TASKS.length);
+    for (const task of TASKS) {
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `dbmaint-${task.id}`,
+        Architectures: ['arm64'],
+        Runtime: Match.stringLikeRegexp('^nodejs(2[0-9]|[3-9][0-9])\\.x$'),
+        Timeout: task.timeoutSeconds,
+        MemorySize: task.memoryMb,
+      });
+      t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/aws/lambda/dbmaint-${task.id}`, RetentionInDays: 30 });
+    }
+    // Async invocations: one deliberate retry, bounded age, failures to the queue.
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 1,
+      MaximumEventAgeInSeconds: 3600,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('keeps configuration out of the 4 KB environment', () => {
+    const rules = Array.from({ length: 200 }, (_, i) => ({ table: `t${i}`, dateColumn: 'created_at', retentionDays: 30, action: 'delete' }));
+    const stack = synthStack({ targets: [target('prod', { cleanupRules: rules })] });
+    for (const fn of resources(Template.fromStack(stack), 'AWS::Lambda::Function')) {
+      const vars = (fn.Properties['Environment'] as { Variables: Record<string, string> }).Variables;
+      expect(JSON.stringify(vars).length).toBeLessThan(1024);
+      expect(JSON.stringify(vars)).not.toContain('cleanupRules');
+    }
+  });
+
+  it('has one schedule per task and target, in the configured time zone, carrying the target', () => {
+    const stack = synthStack({ timeZone: 'Europe/Berlin', targets: [target('prod'), target('staging')] });
+    const schedules = allSchedules(stack);
+    expect(schedules).toHaveLength(TASKS.length * 2);
+    for (const task of TASKS) {
+      for (const name of ['prod', 'staging']) {
+        const s = schedules.find((x) => x.Properties['Name'] === `dbmaint-${name}-${task.id}`);
+        expect(s, `${name}/${task.id}`).toBeDefined();
+        expect(s!.Properties['ScheduleExpression']).toBe(cronExpression(task.schedule));
+        expect(s!.Properties['ScheduleExpressionTimezone']).toBe('Europe/Berlin');
+        const tgt = s!.Properties['Target'] as { Input: string; RetryPolicy: unknown; DeadLetterConfig: unknown };
+        expect(JSON.parse(tgt.Input)).toEqual({ source: 'dbmaint.scheduler', task: task.id, target: name });
+        expect(tgt.DeadLetterConfig).toBeDefined();
+      }
+    }
+  });
+
+  it('honours per-target schedule overrides and disabled tasks', () => {
+    const stack = synthStack({
+      targets: [target('prod', { tasks: { 'analyze-tables': { schedule: { minute: '30', hour: '2' }, enabled: false } } })],
+    });
+    const [s] = allSchedules(stack);
+    expect(s!.Properties['ScheduleExpression']).toBe('cron(30 2 * * ? *)');
+    expect(s!.Properties['State']).toBe('DISABLED');
+  });
+
+  it('splits a 50-target fleet across nested stacks, each under the CloudFormation resource limit', () => {
+    // Nine tasks is the size of the full design; the split must hold for it, not only today's catalogue.
+    const nine: TaskDefinition[] = Array.from({ length: 9 }, (_, i) => ({ ...TASKS[0], id: `task-${i}` }));
+    const targets = Array.from({ length: 50 }, (_, i) => target(`db${i}`));
+    const stack = synthStack({ targets }, { tasks: nine });
+    expect(allSchedules(stack)).toHaveLength(450);
+    expect(stack.scheduleStacks.length).toBeGreaterThan(1);
+    for (const s of [stack, ...stack.scheduleStacks]) {
+      expect(Object.keys(Template.fromStack(s).toJSON()['Resources'] as object).length).toBeLessThan(500);
+    }
+  });
+
+  it('grants GetSecretValue on exactly the targets’ secrets, and no wildcard resources to the functions', () => {
+    const stack = synthStack({
+      targets: [
+        target('prod'),
+        { name: 'legacy', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:legacy', schemas: ['app'] },
+      ],
+    });
+    const t = Template.fromStack(stack);
+    const secretStatements = policyStatements(t).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    const granted = new Set(secretStatements.flatMap((s) => [s.Resource].flat().map(String)));
+    expect([...granted].sort()).toEqual([
+      'arn:aws:secretsmanager:eu-central-1:123456789012:secret:legacy-??????',
+      'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod-db-AbCdEf',
+    ]);
+    for (const s of policyStatements(t)) expect([s.Resource].flat()).not.toContain('*');
+    expect(policyStatements(t).some((s) => [s.Action].flat().some((a) => a.startsWith('ses:')))).toBe(false);
+  });
+
+  it('grants SES sending only to mail-sending tasks and only for the configured identity', () => {
+    const mailer: TaskDefinition = { ...TASKS[0], id: 'weekly-report', sendsMail: true };
+    const stack = synthStack(
+      { targets: [target('prod')], reports: { from: 'dbmaint@example.com', to: ['ops@example.com'] } },
+      { tasks: [TASKS[0], mailer] },
+    );
+    const t = Template.fromStack(stack);
+    const ses = policyStatements(t).filter((s) => [s.Action].flat().includes('ses:SendEmail'));
+    expect(ses).toHaveLength(1);
+    expect(JSON.stringify(ses[0]!.Resource)).toContain('identity/dbmaint@example.com');
+    expect(JSON.stringify(ses[0]!.Resource)).toContain('identity/example.com');
+  });
+
+  it('imports the configured VPC, subnets and security groups without lookups', () => {
+    const stack = synthStack({
+      network: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+      targets: [target('prod')],
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0'], SecurityGroupIds: ['sg-0123456789abcdef0'] },
+    });
+  });
+
+  it('alarms on each task’s TaskFailed metric with the dimensions the functions emit', () => {
+    const stack = synthStack({ targets: [target('prod')], alarms: { email: ['oncall@example.com'] }, metricNamespace: 'Acme/DbMaint' });
+    const t = Template.fromStack(stack);
+    const alarms = resources(t, 'AWS::CloudWatch::Alarm');
+    for (const task of TASKS) {
+      const failed = alarms.filter(
+        (a) => a.Properties['MetricName'] === METRIC.TaskFailed.name && JSON.stringify(a.Properties['Dimensions']).includes(`"${task.id}"`),
+      );
+      expect(failed).toHaveLength(1);
+      const p = failed[0]!.Properties;
+      expect(p['Namespace']).toBe('Acme/DbMaint');
+      expect(p['Threshold']).toBe(1);
+      expect(p['AlarmActions']).toHaveLength(1);
+      const dims = (p['Dimensions'] as { Name: string; Value: string }[]).map((d) => `${d.Name}=${d.Value}`).sort();
+      expect(dims).toEqual([`${DIMENSION.Service}=${SERVICE_NAME}`, `${DIMENSION.Task}=${task.id}`].sort());
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    }
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+  });
+
+  it('passes cdk-nag AwsSolutions with only justified suppressions', () => {
+    const stack = synthStack(
+      {
+        network: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+        targets: [target('prod'), { name: 'legacy', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:legacy', schemas: ['app'] }],
+      },
+      { nag: true },
+    );
+    // Nested stacks report their findings through the parent's annotations.
+    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    expect(errors.map((e) => `${e.id}: ${String(e.entry.data).slice(0, 120)}`)).toEqual([]);
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'));
+    expect(warnings.map((e) => String(e.entry.data).slice(0, 120))).toEqual([]);
+    // Every suppression carries a reason.
+    const meta = JSON.stringify(Template.fromStack(stack).toJSON());
+    const reasons = [...meta.matchAll(/"reason":"([^"]*)"/g)].map((m) => m[1]!);
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r.length).toBeGreaterThan(30);
+  });
+});
