@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TASKS, type TaskDefinition } from '../lib/catalogue';
+import { appliesTo, TASKS, type TaskDefinition } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { FailureAlarms } from './constructs/failure-alarms';
 import { TaskFunction } from './constructs/task-function';
@@ -145,7 +145,7 @@ export class DbMaintStack extends Stack {
     });
 
     const runs: ScheduledRun[] = config.targets.flatMap((target) =>
-      this.functions.map(({ task, fn }) => ({ task, target, fn: fn.function })),
+      this.functions.filter(({ task }) => appliesTo(task, target)).map(({ task, fn }) => ({ task, target, fn: fn.function })),
     );
     const perStack = props.schedulesPerNestedStack ?? 400;
     for (let i = 0; i * perStack < runs.length; i++) {

@@ -27,11 +27,13 @@ export interface TaskDefinition {
   readonly destructive: boolean;
   /** Sends SES mail: only these functions get `ses:SendEmail`. */
   readonly sendsMail: boolean;
+  /** Scheduled only for targets that configure this (a target without cleanup rules gets no cleanup schedule). */
+  readonly requires?: 'cleanupRules' | 'archiveOrders';
 }
 
 /**
  * Only tasks that work end to end are listed. The remaining tasks of the design
- * (cleanup-data, archive-orders, optimize-tables, rebuild-indexes, collect-statistics,
+ * (optimize-tables, rebuild-indexes, collect-statistics,
  * recommendations, daily-maintenance, weekly-maintenance) are added here by the issues
  * that build them; until then nothing is deployed for them.
  */
@@ -49,6 +51,33 @@ export const TASKS = [
     destructive: false,
     sendsMail: false,
   },
+  {
+    id: 'cleanup-data',
+    title: 'Clean up old data',
+    description:
+      'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
+    handlerFile: 'functions/cleanup-data.ts',
+    schedule: { minute: '30', hour: '3' },
+    scheduleText: 'daily 03:30',
+    timeoutSeconds: 900,
+    memoryMb: 256,
+    destructive: true,
+    sendsMail: false,
+    requires: 'cleanupRules',
+  },
+  {
+    id: 'archive-orders',
+    title: 'Archive old orders',
+    description: 'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
+    handlerFile: 'functions/archive-orders.ts',
+    schedule: { minute: '0', hour: '4', weekDay: 'SUN' },
+    scheduleText: 'weekly Sun 04:00',
+    timeoutSeconds: 900,
+    memoryMb: 256,
+    destructive: true,
+    sendsMail: false,
+    requires: 'archiveOrders',
+  },
 ] as const satisfies readonly TaskDefinition[];
 
 export type TaskId = (typeof TASKS)[number]['id'];
@@ -59,10 +88,8 @@ export const TASK_IDS: readonly TaskId[] = TASKS.map((t) => t.id);
 export const PLANNED_TASKS: readonly { id: string; what: string; issue: number }[] = [
   { id: 'daily-maintenance', what: 'full daily routine', issue: 5 },
   { id: 'optimize-tables', what: 'online rebuild of fragmented tables', issue: 4 },
-  { id: 'cleanup-data', what: 'retention rules: delete or archive old rows', issue: 3 },
   { id: 'collect-statistics', what: 'sizes, rows, indexes, fragmentation, growth', issue: 4 },
   { id: 'recommendations', what: 'maintenance recommendations', issue: 5 },
-  { id: 'archive-orders', what: 'archive completed orders older than N days', issue: 3 },
   { id: 'rebuild-indexes', what: 'rebuild indexes of configured tables', issue: 4 },
   { id: 'weekly-maintenance', what: 'weekly routine and weekly report', issue: 5 },
 ];
@@ -73,6 +100,13 @@ export function getTask(id: string): TaskDefinition {
     throw new Error(`unknown task '${id}': known tasks are ${TASK_IDS.join(', ')}`);
   }
   return task;
+}
+
+/** Whether a task is scheduled for a target (its required configuration is present). */
+export function appliesTo(task: TaskDefinition, target: { cleanupRules: readonly unknown[]; archiveOrders?: unknown }): boolean {
+  if (task.requires === 'cleanupRules') return target.cleanupRules.length > 0;
+  if (task.requires === 'archiveOrders') return target.archiveOrders !== undefined;
+  return true;
 }
 
 export function isTaskId(id: string): id is TaskId {

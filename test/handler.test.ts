@@ -57,8 +57,10 @@ describe('analyze-tables handler', () => {
     // The alarm's namespace and dimension set must be exactly one the function emits, with the same values.
     const stack = synthStack({ targets: [target('test')], metricNamespace: 'Test/DbMaint' });
     const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as { Properties: Record<string, unknown> }[];
-    const failureAlarms = alarms.filter((a) => a.Properties['MetricName'] === METRIC.TaskFailed.name);
-    expect(failureAlarms.length).toBeGreaterThan(0);
+    const failureAlarms = alarms.filter(
+      (a) => a.Properties['MetricName'] === METRIC.TaskFailed.name && JSON.stringify(a.Properties['Dimensions']).includes('"analyze-tables"'),
+    );
+    expect(failureAlarms).toHaveLength(1);
     for (const alarm of failureAlarms) {
       expect(alarm.Properties['Namespace']).toBe(directive.Namespace);
       const dims = alarm.Properties['Dimensions'] as { Name: string; Value: string }[];

@@ -1,7 +1,8 @@
 // The catalogue → stack mapping, checked on the synthesized templates with aws-cdk-lib/assertions.
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { cronExpression, TASKS, type TaskDefinition } from '../lib/catalogue';
+import { appliesTo, cronExpression, TASKS, type TaskDefinition } from '../lib/catalogue';
+import { parseConfig } from '../lib/config/load';
 import { DIMENSION, METRIC, SERVICE_NAME } from '../lib/metrics/names';
 import { synthStack, target } from './support/synth';
 
@@ -54,7 +55,9 @@ describe('stack from the task catalogue', () => {
   });
 
   it('has one schedule per task and target, in the configured time zone, carrying the target', () => {
-    const stack = synthStack({ timeZone: 'Europe/Berlin', targets: [target('prod'), target('staging')] });
+    const rules = [{ table: 'django_session', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' }];
+    const targets = [target('prod', { cleanupRules: rules, archiveOrders: {} }), target('staging', { cleanupRules: rules, archiveOrders: {} })];
+    const stack = synthStack({ timeZone: 'Europe/Berlin', targets });
     const schedules = allSchedules(stack);
     expect(schedules).toHaveLength(TASKS.length * 2);
     for (const task of TASKS) {
@@ -70,11 +73,22 @@ describe('stack from the task catalogue', () => {
     }
   });
 
+  it('schedules retention tasks only for targets that configure them', () => {
+    const input = { targets: [target('plain'), target('purging', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 9, action: 'delete' }] })] };
+    const names = allSchedules(synthStack(input)).map((s) => s.Properties['Name']);
+    const cfg = parseConfig(input);
+    const expected = cfg.targets.flatMap((t) => TASKS.filter((task) => appliesTo(task, t)).map((task) => `dbmaint-${t.name}-${task.id}`));
+    expect(names.sort()).toEqual(expected.sort());
+    expect(names).toContain('dbmaint-purging-cleanup-data');
+    expect(names).not.toContain('dbmaint-plain-cleanup-data');
+    expect(names).not.toContain('dbmaint-plain-archive-orders');
+  });
+
   it('honours per-target schedule overrides and disabled tasks', () => {
     const stack = synthStack({
       targets: [target('prod', { tasks: { 'analyze-tables': { schedule: { minute: '30', hour: '2' }, enabled: false } } })],
     });
-    const [s] = allSchedules(stack);
+    const s = allSchedules(stack).find((x) => x.Properties['Name'] === 'dbmaint-prod-analyze-tables');
     expect(s!.Properties['ScheduleExpression']).toBe('cron(30 2 * * ? *)');
     expect(s!.Properties['State']).toBe('DISABLED');
   });
@@ -83,6 +97,7 @@ describe('stack from the task catalogue', () => {
     // Nine tasks is the size of the full design; the split must hold for it, not only today's catalogue.
     const nine: TaskDefinition[] = Array.from({ length: 9 }, (_, i) => ({ ...TASKS[0], id: `task-${i}` }));
     const targets = Array.from({ length: 50 }, (_, i) => target(`db${i}`));
+    expect(nine.every((t) => t.requires === undefined)).toBe(true);
     const stack = synthStack({ targets }, { tasks: nine });
     expect(allSchedules(stack)).toHaveLength(450);
     expect(stack.scheduleStacks.length).toBeGreaterThan(1);

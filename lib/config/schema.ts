@@ -56,16 +56,54 @@ const whereClause = z
     }
   });
 
+export const WALKS = ['auto', 'primary-key', 'date-index'] as const;
+
 export const cleanupRuleSchema = z.strictObject({
   table: tableName,
   dateColumn: identifier,
   retentionDays: z.number().int().min(1).max(36500),
   action: z.enum(['delete', 'archive']),
   where: z.array(whereClause).max(20).default([]),
+  /** Archive destination schema (same server); default: the source table's schema. */
+  archiveSchema: identifier.optional(),
+  /** Archive table name; default `<table>_archive`. */
+  archiveTable: identifier.optional(),
+  /** Allow a rule whose date column has no usable index (every chunk then scans). */
+  allowFullScan: z.boolean().default(false),
+  /** How chunks are cut: by primary-key ranges, by the date index, or chosen per run from the data. */
+  walk: z.enum(WALKS).default('auto'),
+  chunkTimeSeconds: z.number().min(0.05).max(10).optional(),
+});
+
+/** archive-orders: completed orders older than `daysOld` move to the archive. */
+export const archiveOrdersSchema = z.strictObject({
+  table: tableName.default('orders'),
+  dateColumn: identifier.default('completed_at'),
+  statusColumn: identifier.default('status'),
+  completedValues: z.array(z.union([z.string().max(64), z.number()])).min(1).max(20).default(['completed']),
+  daysOld: z.number().int().min(1).max(36500).default(365),
   archiveSchema: identifier.optional(),
   archiveTable: identifier.optional(),
-  allowFullScan: z.boolean().default(false),
+  walk: z.enum(WALKS).default('auto'),
 });
+
+/** Chunking and throttling of purges and archives (pt-archiver / gh-ost style). */
+export const purgeSettingsSchema = z.strictObject({
+  /** Target duration of one chunk's transaction; chunk sizes adapt to it (pt-online-schema-change --chunk-time). */
+  chunkTimeSeconds: z.number().min(0.05).max(10).default(0.5),
+  initialChunkRows: z.number().int().min(1).max(1_000_000).default(2000),
+  minChunkRows: z.number().int().min(1).max(1_000_000).default(100),
+  maxChunkRows: z.number().int().min(1).max(1_000_000).default(100_000),
+  /** Pause while the server's Threads_running is above this. */
+  maxThreadsRunning: z.number().int().min(1).max(100_000).default(40),
+  /** Pause while replica lag (Aurora replicas, or the replicas listed on the target) is above this. */
+  maxReplicaLagSeconds: z.number().min(0).max(86_400).default(30),
+  /** Dry runs count exactly up to this many rows, then estimate (and say so). */
+  dryRunExactCountLimit: z.number().int().min(0).default(1_000_000),
+  /** With `walk: auto`, walk primary-key ranges when at least this share of the rows in the key range match. */
+  pkWalkMinMatchRatio: z.number().min(0).max(1).default(0.3),
+});
+
 
 const thresholdFields = {
   fragmentationPercent: z.number().min(1).max(100),
@@ -111,6 +149,9 @@ export const targetSchema = z.strictObject({
   tls: z.enum(['auto', 'required', 'disabled']).default('auto'),
   excludeTables: z.array(tableName).max(1000).default([]),
   cleanupRules: z.array(cleanupRuleSchema).max(500).default([]),
+  archiveOrders: archiveOrdersSchema.optional(),
+  /** Replicas whose lag throttles purges: secrets of read-only users on them (SHOW REPLICA STATUS). */
+  replicaSecretArns: z.array(secretArn).max(20).default([]),
   thresholds: thresholdOverridesSchema.optional(),
   tasks: z.partialRecord(taskIdSchema, taskSettingsSchema).default({}),
 });
@@ -153,6 +194,7 @@ export const configSchema = z
       })
       .default({ enabled: true, schema: 'dbmaint', table: 'command_log' }),
     thresholds: thresholdsSchema.default(DEFAULT_THRESHOLDS),
+    purge: purgeSettingsSchema.default(purgeSettingsSchema.parse({})),
     reports: z
       .strictObject({
         from: z.email(),
@@ -165,12 +207,23 @@ export const configSchema = z
     targets: z.array(targetSchema).min(1).max(200),
   })
   .superRefine((cfg, ctx) => {
+    const p = cfg.purge;
+    if (p.minChunkRows > p.maxChunkRows) {
+      ctx.addIssue({ code: 'custom', path: ['purge', 'minChunkRows'], message: 'must not exceed purge.maxChunkRows' });
+    }
+    if (p.initialChunkRows < p.minChunkRows || p.initialChunkRows > p.maxChunkRows) {
+      ctx.addIssue({ code: 'custom', path: ['purge', 'initialChunkRows'], message: 'must lie between purge.minChunkRows and purge.maxChunkRows' });
+    }
     const seen = new Set<string>();
     cfg.targets.forEach((t, i) => {
       if (seen.has(t.name)) {
         ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name '${t.name}'` });
       }
       seen.add(t.name);
+      const ao = t.archiveOrders?.table;
+      if (ao?.includes('.') && !t.schemas.includes(ao.split('.')[0]!)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'archiveOrders', 'table'], message: `schema '${ao.split('.')[0]}' is not one of the target's schemas (${t.schemas.join(', ')})` });
+      }
       t.cleanupRules.forEach((r, j) => {
         const schema = r.table.includes('.') ? r.table.split('.')[0]! : undefined;
         if (schema !== undefined && !t.schemas.includes(schema)) {
@@ -187,6 +240,10 @@ export const configSchema = z
 export type DbMaintConfig = z.output<typeof configSchema>;
 export type TargetConfig = DbMaintConfig['targets'][number];
 export type CleanupRule = z.output<typeof cleanupRuleSchema>;
+export type ArchiveOrdersConfig = z.output<typeof archiveOrdersSchema>;
+export type PurgeSettings = z.output<typeof purgeSettingsSchema>;
+export type WhereClause = CleanupRule['where'][number];
+export type Walk = (typeof WALKS)[number];
 export type Thresholds = DbMaintConfig['thresholds'];
 export type ConfigInput = z.input<typeof configSchema>;
 

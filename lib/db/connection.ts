@@ -33,7 +33,7 @@ export class DbSession {
     readonly threadId: number,
   ) {}
 
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+  async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const [rows] = await this.conn.query<Row[]>(sql, params as unknown[]);
     return rows as unknown as T[];
   }

@@ -34,6 +34,20 @@ export const analyzeEventSchema = z.strictObject({
 
 export type AnalyzeEvent = z.output<typeof analyzeEventSchema>;
 
+export const cleanupEventSchema = z.strictObject({
+  ...baseEventShape,
+  /** Run only the rules of these tables. */
+  tables: z.array(tableRefText).min(1).max(500).optional(),
+});
+export type CleanupEvent = z.output<typeof cleanupEventSchema>;
+
+export const archiveOrdersEventSchema = z.strictObject({
+  ...baseEventShape,
+  /** Override the configured age of orders to archive. */
+  daysOld: z.number().int().min(1).max(36500).optional(),
+});
+export type ArchiveOrdersEvent = z.output<typeof archiveOrdersEventSchema>;
+
 export function parseEvent<S extends z.ZodType>(schema: S, raw: unknown, task: string): z.output<S> {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {

@@ -4,8 +4,11 @@ import type { MetricPoint } from './names';
 import { DIMENSION, SERVICE_NAME } from './names';
 
 export interface MetricsPublisher {
-  /** Emit one EMF document for a task run; returns the document (the local runner prints it). */
-  publish(task: string, database: string, points: readonly MetricPoint[]): string | undefined;
+  /**
+   * Emit one EMF document for a task run (or, with `table`, for one table of it);
+   * returns the document (the local runner prints it).
+   */
+  publish(task: string, database: string, points: readonly MetricPoint[], table?: string): string | undefined;
 }
 
 // Publishing Task both as a dimension and in a second dimension set is deliberate; Powertools
@@ -30,13 +33,14 @@ export class EmfMetricsPublisher implements MetricsPublisher {
     this.metrics = new Metrics({ namespace, serviceName: SERVICE_NAME, logger: quietLogger });
   }
 
-  publish(task: string, database: string, points: readonly MetricPoint[]): string | undefined {
+  publish(task: string, database: string, points: readonly MetricPoint[], table?: string): string | undefined {
     if (points.length === 0) return undefined;
     const m = this.metrics;
     m.addDimension(DIMENSION.Task, task);
     m.addDimension(DIMENSION.Database, database);
-    // A second, independent dimension set (see taskDimensionSets()).
-    m.addDimensions({ [DIMENSION.Task]: task });
+    if (table !== undefined) m.addDimension(DIMENSION.Table, table);
+    // A second, independent dimension set for fleet-wide task alarms (see taskDimensionSets()).
+    else m.addDimensions({ [DIMENSION.Task]: task });
     for (const p of points) m.addMetric(p.name, p.unit as (typeof MetricUnit)[keyof typeof MetricUnit], p.value);
     try {
       const line = JSON.stringify(m.serializeMetrics());

@@ -22,6 +22,12 @@ export const METRIC = {
   TablesStale: { name: 'TablesStale', unit: 'Count' },
   TablesFailed: { name: 'TablesFailed', unit: 'Count' },
   TablesDeferred: { name: 'TablesDeferred', unit: 'Count' },
+  RowsDeleted: { name: 'RowsDeleted', unit: 'Count' },
+  RowsArchived: { name: 'RowsArchived', unit: 'Count' },
+  RowsRemaining: { name: 'RowsRemaining', unit: 'Count' },
+  Chunks: { name: 'Chunks', unit: 'Count' },
+  ThrottledSeconds: { name: 'ThrottledSeconds', unit: 'Seconds' },
+  RulesFailed: { name: 'RulesFailed', unit: 'Count' },
 } as const satisfies Record<string, { name: string; unit: MetricUnitName }>;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]['name'];
@@ -45,4 +51,9 @@ export function taskDimensionSets(): readonly (readonly string[])[] {
     [DIMENSION.Service, DIMENSION.Task, DIMENSION.Database],
     [DIMENSION.Service, DIMENSION.Task],
   ];
+}
+
+/** Per-table figures (one purge rule, one rebuilt table) carry the table too, under one dimension set. */
+export function tableDimensionSets(): readonly (readonly string[])[] {
+  return [[DIMENSION.Service, DIMENSION.Task, DIMENSION.Database, DIMENSION.Table]];
 }

@@ -108,6 +108,19 @@ export class RunLog {
     }
   }
 
+  /**
+   * Record a command that already ran, in one row. Used for work inside a transaction
+   * (an archive chunk), where the row is written only after COMMIT or ROLLBACK.
+   */
+  async recordCompleted(
+    spec: CommandSpec,
+    startedAt: Date,
+    outcome: { rowsAffected?: number; errorNumber?: number; errorMessage?: string },
+  ): Promise<void> {
+    const rowId = await this.insertStart(spec, startedAt);
+    await this.finish(spec, startedAt, rowId, outcome);
+  }
+
   private async insertStart(spec: CommandSpec, startedAt: Date): Promise<number | undefined> {
     if (!this.tableReady) return undefined;
     try {

@@ -1,7 +1,18 @@
 // One runner per catalogue task: how its event is parsed and checked, and what it does with an open session.
 import type { TaskId } from '../catalogue';
 import { thresholdsFor, type TargetConfig } from '../config/schema';
-import { analyzeEventSchema, parseEvent, type AnalyzeEvent } from '../events/schema';
+import {
+  analyzeEventSchema,
+  archiveOrdersEventSchema,
+  cleanupEventSchema,
+  EventValidationError,
+  parseEvent,
+  type AnalyzeEvent,
+  type ArchiveOrdersEvent,
+  type CleanupEvent,
+} from '../events/schema';
+import { archiveOrdersRule, cleanupRule } from '../retention/rules';
+import { runRetention, type RetentionResult } from './retention-runner';
 import { analyzeTables, type AnalyzeResult } from '../maintenance/analyze';
 import { METRIC, point } from '../metrics/names';
 import { assertTablesExist, resolveTableRefs } from './target';
@@ -56,7 +67,40 @@ const analyzeRunner: TaskRunner<AnalyzeEvent, AnalyzeResult> = {
   },
 };
 
+/** The target's cleanup rules, narrowed to the tables an event names (each must have a rule). */
+function selectCleanupRules(event: CleanupEvent, target: TargetConfig) {
+  const rules = target.cleanupRules.map((r) => cleanupRule(target, r));
+  const refs = resolveTableRefs(target, event.tables);
+  if (!refs) return rules;
+  return refs.map((ref, i) => {
+    const match = rules.find((r) => r.table === ref.table && (ref.schema === undefined || r.schema === ref.schema));
+    if (!match) {
+      throw new EventValidationError(`event.tables[${i}]: no cleanup rule for table '${ref.schema ? `${ref.schema}.` : ''}${ref.table}' on target '${target.name}'`);
+    }
+    return match;
+  });
+}
+
+const cleanupRunner: TaskRunner<CleanupEvent, RetentionResult> = {
+  parse: (raw) => parseEvent(cleanupEventSchema, raw, 'cleanup-data'),
+  validate: (event, target) => void selectCleanupRules(event, target),
+  run: (ctx) => runRetention(ctx, selectCleanupRules(ctx.event, ctx.target)),
+};
+
+function archiveOrdersConfig(target: TargetConfig) {
+  if (!target.archiveOrders) throw new EventValidationError(`event.target: target '${target.name}' has no archiveOrders configuration`);
+  return target.archiveOrders;
+}
+
+const archiveOrdersRunner: TaskRunner<ArchiveOrdersEvent, RetentionResult> = {
+  parse: (raw) => parseEvent(archiveOrdersEventSchema, raw, 'archive-orders'),
+  validate: (_event, target) => void archiveOrdersConfig(target),
+  run: (ctx) => runRetention(ctx, [archiveOrdersRule(ctx.target, archiveOrdersConfig(ctx.target), ctx.event.daysOld)]),
+};
+
 // Keyed by the catalogue's ids: adding a task to the catalogue without a runner fails to compile.
 export const TASK_RUNNERS: { readonly [K in TaskId]: TaskRunner<BaseEvent, unknown> } = {
   'analyze-tables': analyzeRunner as TaskRunner<BaseEvent, unknown>,
+  'cleanup-data': cleanupRunner as TaskRunner<BaseEvent, unknown>,
+  'archive-orders': archiveOrdersRunner as TaskRunner<BaseEvent, unknown>,
 };

@@ -42,6 +42,8 @@ export interface TaskRunResult<R = unknown> {
 /** What a task implementation gets: an open session and everything resolved from config and event. */
 export interface TaskContext<E> {
   readonly db: DbSession;
+  /** For tasks that open further sessions (replica lag checks). */
+  readonly credentials: CredentialSource;
   readonly runLog: RunLog;
   readonly config: DbMaintConfig;
   readonly target: TargetConfig;
@@ -55,6 +57,8 @@ export interface TaskOutcome<R> {
   readonly result: R;
   readonly status: TaskStatus;
   readonly metrics: readonly MetricPoint[];
+  /** Figures per table (dimension Table), e.g. one purge rule each. */
+  readonly tableMetrics?: readonly { readonly table: string; readonly points: readonly MetricPoint[] }[];
 }
 
 function round(n: number, digits = 3): number {
@@ -80,11 +84,13 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
   let db: DbSession | undefined;
   let runLog: RunLog | undefined;
   let result: TaskRunResult;
+  let tableMetrics: readonly { table: string; points: readonly MetricPoint[] }[] = [];
   try {
     db = await openTargetSession(env.credentials, target.secretArn, env.config.session, target.tls);
     runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
     await runLog.prepare();
-    const outcome = await runner.run({ db, runLog, config: env.config, target, event, deadline, log, now: startedAt });
+    const outcome = await runner.run({ db, credentials: env.credentials, runLog, config: env.config, target, event, deadline, log, now: startedAt });
+    tableMetrics = outcome.tableMetrics ?? [];
     const durationSeconds = round((Date.now() - t0) / 1000);
     const failed = outcome.status === 'failed';
     const metrics = [
@@ -116,6 +122,7 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
   }
   await db.close();
   env.metrics.publish(taskId, target.name, result.metrics);
+  for (const t of tableMetrics) env.metrics.publish(taskId, target.name, t.points, t.table);
   log.info('task finished', { ...base, status: result.status, durationSeconds: result.durationSeconds, runId: result.runId });
   return result;
 }

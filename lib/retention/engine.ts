@@ -1,0 +1,468 @@
+// The retention engine: delete or archive rows older than a rule's cutoff, in short index-walking chunks.
+import { createHash } from 'node:crypto';
+import type { DbSession } from '../db/connection';
+import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import type { PurgeSettings, Walk, WhereClause } from '../config/schema';
+import type { RunLog } from '../runlog/command-log';
+import type { Deadline } from '../runtime/deadline';
+import type { Log } from '../runtime/log';
+import { ensureArchiveTable } from './archive-table';
+import { ChunkSizer } from './chunk-size';
+import { rulePredicate } from './criteria';
+import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
+import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
+import type { Throttle } from './throttle';
+import { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+
+/** A cleanup rule or the archive-orders rule, resolved against a target. */
+export interface RetentionRule {
+  readonly schema: string;
+  readonly table: string;
+  readonly dateColumn: string;
+  readonly retentionDays: number;
+  readonly action: 'delete' | 'archive';
+  readonly where: readonly WhereClause[];
+  readonly archiveSchema: string;
+  readonly archiveTable: string;
+  readonly allowFullScan: boolean;
+  readonly walk: Walk;
+  readonly chunkTimeSeconds?: number;
+}
+
+export type RuleStatus = 'completed' | 'dry-run' | 'stopped-at-deadline' | 'already-running' | 'refused' | 'failed' | 'not-started';
+export type WalkKind = 'primary-key' | 'date-index';
+
+export interface RuleResult {
+  readonly table: string;
+  readonly action: 'delete' | 'archive';
+  /** Fixed at the start of the run: now − retention, UTC. */
+  readonly cutoff: string;
+  status: RuleStatus;
+  message?: string;
+  walk?: WalkKind;
+  walkReason?: string;
+  index?: string;
+  rowsDeleted: number;
+  rowsArchived: number;
+  /** Matching rows left (exact up to the count limit); null when not known. */
+  rowsRemaining: number | null;
+  rowsRemainingEstimated?: boolean;
+  /** Dry run: rows that would go (exact unless `estimated`). */
+  wouldRemove?: number;
+  wouldRemoveEstimated?: boolean;
+  chunks: number;
+  retries: number;
+  throttledSeconds: number;
+  durationSeconds: number;
+  childTables: readonly ChildTable[];
+  archiveTable?: string;
+  archiveTableCreated?: boolean;
+}
+
+export interface EngineOptions {
+  readonly dryRun: boolean;
+  readonly now: Date;
+  readonly settings: PurgeSettings;
+  readonly deadline: Deadline;
+  readonly throttle: Throttle;
+  readonly log: Log;
+  readonly runLog: RunLog;
+  /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
+  readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
+}
+
+export { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+
+const DAY_MS = 86_400_000;
+const RETRYABLE = new Set([1205, 1213]); // lock wait timeout, deadlock
+const FK_ERRORS = new Set([1451, 1217]);
+const MAX_CHUNK_RETRIES = 5;
+
+/** GET_LOCK names are limited to 64 characters: long table names are hashed. */
+export function lockName(schema: string, table: string): string {
+  const name = `dbmaint:purge:${schema}.${table}`;
+  return name.length <= 64 ? name : `dbmaint:purge:${createHash('sha1').update(`${schema}.${table}`).digest('hex')}`;
+}
+
+function errno(err: unknown): number | undefined {
+  const n = (err as { errno?: unknown }).errno;
+  return typeof n === 'number' ? n : undefined;
+}
+
+function isFatal(err: unknown): boolean {
+  const e = err as { fatal?: boolean; code?: string; errno?: number };
+  return e.fatal === true || e.code === 'PROTOCOL_CONNECTION_LOST' || e.errno === 1927 /* ER_CONNECTION_KILLED */ || /socket has been ended|closed state/i.test(String((err as Error).message));
+}
+
+function sqlMessage(err: unknown): string {
+  const e = err as { sqlMessage?: string; message?: string };
+  return e.sqlMessage ?? e.message ?? String(err);
+}
+
+function round(n: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+interface Plan {
+  readonly shape: TableShape;
+  readonly key: IndexInfo;
+  readonly dateIndex?: IndexInfo;
+  readonly predicate: SqlPart;
+}
+
+/** Validate a rule against the live table; throws RuleRefusedError with the reason an operator can act on. */
+export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date): Promise<Plan> {
+  const name = `${rule.schema}.${rule.table}`;
+  const shape = await inspectTable(db, rule.schema, rule.table);
+  if (!shape) throw new RuleRefusedError(`table ${name} does not exist`);
+  if (shape.tableType !== 'BASE TABLE') throw new RuleRefusedError(`${name} is a ${shape.tableType.toLowerCase()}, not a table`);
+  if (!shape.key) {
+    throw new RuleRefusedError(`${name} has no primary key or NOT NULL unique key: its rows cannot be addressed in chunks safely`);
+  }
+  const columns = new Set(shape.columns.map((c) => c.name));
+  for (const col of [rule.dateColumn, ...rule.where.map((w) => w.column)]) {
+    if (!columns.has(col)) throw new RuleRefusedError(`${name} has no column ${col}`);
+  }
+  const dateIndex = indexLeadingWith(shape, rule.dateColumn);
+  if (!dateIndex && !rule.allowFullScan) {
+    throw new RuleRefusedError(
+      `${name}: no index starts with ${rule.dateColumn}, so every chunk would scan the table; ` +
+        `add one (ALTER TABLE ${qualifiedName(rule.schema, rule.table)} ADD INDEX (${quoteIdentifier(rule.dateColumn)}), ALGORITHM=INPLACE, LOCK=NONE) or set allowFullScan`,
+    );
+  }
+  if (rule.action === 'archive') {
+    const cascading = shape.children.filter((c) => c.deleteRule === 'CASCADE' || c.deleteRule === 'SET NULL');
+    if (cascading.length > 0) {
+      throw new RuleRefusedError(
+        `${name}: archiving would ${cascading[0]!.deleteRule === 'CASCADE' ? 'delete' : 'modify'} rows of child table(s) ` +
+          `${cascading.map((c) => `${c.schema}.${c.table} (${c.constraint}, ON DELETE ${c.deleteRule})`).join(', ')} that are not archived`,
+      );
+    }
+  }
+  return { shape, key: shape.key, ...(dateIndex ? { dateIndex } : {}), predicate: rulePredicate(rule.dateColumn, cutoff, rule.where) };
+}
+
+/** Exact count up to `limit`, so that a dry run on a huge table stays bounded. */
+async function boundedCount(db: DbSession, table: string, where: SqlPart, limit: number): Promise<{ n: number; estimated: boolean }> {
+  if (limit <= 0) return { n: 0, estimated: true };
+  const [row] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT ?) x`, [...where.params, limit + 1]);
+  const n = Number(row?.n ?? 0);
+  return n > limit ? { n: limit, estimated: true } : { n, estimated: false };
+}
+
+interface WalkChoice {
+  readonly kind: WalkKind;
+  readonly reason: string;
+  readonly index: IndexInfo;
+  /** Bounds of the first key column among matching rows (primary-key walk). */
+  readonly low?: unknown;
+  readonly high?: unknown;
+  readonly matching?: number;
+}
+
+/**
+ * Choose how to cut chunks. Primary-key ranges keep page access sequential and win when
+ * matching rows are dense in their key range (dates that rise with the key, or half a table
+ * going); walking the date index wins when they are sparse. The ratio is measured per run.
+ */
+async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings, cutoff: Date): Promise<WalkChoice | undefined> {
+  const table = qualifiedName(rule.schema, rule.table);
+  const k1 = quoteIdentifier(plan.key.columns[0]!);
+  const date = quoteIdentifier(rule.dateColumn);
+  if (!plan.dateIndex) {
+    return { kind: 'primary-key', reason: `no index on ${rule.dateColumn} (allowFullScan): walking the key over the whole table`, index: plan.key };
+  }
+  if (plan.dateIndex === plan.key || plan.key.columns[0] === rule.dateColumn) {
+    return { kind: 'primary-key', reason: `${rule.dateColumn} leads the key: key ranges are date ranges`, index: plan.key };
+  }
+  if (rule.walk === 'date-index') return { kind: 'date-index', reason: 'configured walk: date-index', index: plan.dateIndex };
+  // Index-only on the date index: InnoDB secondary indexes carry the primary key.
+  const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
+    `SELECT COUNT(*) AS n, MIN(${k1}) AS lo, MAX(${k1}) AS hi FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${date} < ?`,
+    [cutoff],
+  );
+  const matching = Number(b?.n ?? 0);
+  if (matching === 0) return undefined;
+  const bounds = { low: b!.lo, high: b!.hi, matching };
+  if (rule.walk === 'primary-key') {
+    return { kind: 'primary-key', reason: 'configured walk: primary-key', index: plan.key, ...bounds };
+  }
+  const cap = Math.ceil(matching / Math.max(settings.pkWalkMinMatchRatio, 1e-6));
+  const [r] = await db.query<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${k1} >= ? AND ${k1} <= ? LIMIT ?) x`,
+    [bounds.low, bounds.high, cap + 1],
+  );
+  const inRange = Number(r?.n ?? 0);
+  const ratio = inRange > cap ? 0 : matching / Math.max(inRange, 1);
+  const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
+  if (inRange <= cap && ratio >= settings.pkWalkMinMatchRatio) {
+    return {
+      kind: 'primary-key',
+      reason: `${matching} of ${inRange} rows in the key range match by date (${pct(ratio)} ≥ ${pct(settings.pkWalkMinMatchRatio)}): primary-key ranges`,
+      index: plan.key,
+      ...bounds,
+    };
+  }
+  return {
+    kind: 'date-index',
+    reason: `${matching} matching rows are sparse in their key range (${inRange > cap ? `more than ${cap}` : inRange} rows, under ${pct(settings.pkWalkMinMatchRatio)} match): walking ${plan.dateIndex.name}`,
+    index: plan.dateIndex,
+  };
+}
+
+/** Rows of a chunk: scanned from the walked index, bounded by the previous and the next key. */
+interface ChunkBounds {
+  readonly after?: readonly unknown[];
+  readonly upTo?: readonly unknown[];
+}
+
+class Walker {
+  readonly columns: readonly string[];
+  private readonly range: SqlPart;
+
+  constructor(
+    private readonly db: DbSession,
+    private readonly table: string,
+    private readonly choice: WalkChoice,
+    keyColumns: readonly string[],
+    rule: RetentionRule,
+    private readonly predicate: SqlPart,
+    cutoff: Date,
+  ) {
+    // The walk order is the walked index's own order (for a secondary index: its columns, then the key).
+    this.columns = [...choice.index.columns, ...keyColumns.filter((c) => !choice.index.columns.includes(c))];
+    const k1 = quoteIdentifier(keyColumns[0]!);
+    this.range =
+      choice.kind === 'primary-key' && choice.low !== undefined
+        ? { sql: `${k1} >= ? AND ${k1} <= ?`, params: [choice.low, choice.high] }
+        : choice.kind === 'date-index'
+          ? { sql: `${quoteIdentifier(rule.dateColumn)} < ?`, params: [cutoff] }
+          : TRUE_PART;
+  }
+
+  /** The key `size` rows further along the walked index, or undefined when fewer remain. */
+  async nextBoundary(after: readonly unknown[] | undefined, size: number): Promise<unknown[] | undefined> {
+    const where = and(this.range, after ? keyAfter(this.columns, after) : TRUE_PART);
+    const cols = this.columns.map(quoteIdentifier).join(', ');
+    const rows = await this.db.query<Record<string, unknown>>(
+      `SELECT ${cols} FROM ${this.table} FORCE INDEX (${quoteIdentifier(this.choice.index.name)})
+        WHERE ${where.sql} ORDER BY ${cols} LIMIT 1 OFFSET ?`,
+      [...where.params, size - 1],
+    );
+    return rows[0] ? this.columns.map((c) => rows[0]![c]) : undefined;
+  }
+
+  /** The WHERE of one chunk: the rule's predicate within the chunk's key bounds. */
+  chunkWhere(b: ChunkBounds): SqlPart {
+    return and(this.range, b.after ? keyAfter(this.columns, b.after) : TRUE_PART, b.upTo ? keyAtMost(this.columns, b.upTo) : TRUE_PART, this.predicate);
+  }
+}
+
+async function chooseIsolation(db: DbSession): Promise<string> {
+  // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
+  // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
+  const [v] = await db.query<{ logBin: number; format: string }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
+  const level = Number(v?.logBin) === 1 && String(v?.format).toUpperCase() === 'STATEMENT' ? 'REPEATABLE READ' : 'READ COMMITTED';
+  await db.exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`);
+  return level;
+}
+
+export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOptions): Promise<RuleResult> {
+  const started = Date.now();
+  const cutoff = new Date(opts.now.getTime() - rule.retentionDays * DAY_MS);
+  const name = `${rule.schema}.${rule.table}`;
+  const table = qualifiedName(rule.schema, rule.table);
+  const result: RuleResult = {
+    table: name,
+    action: rule.action,
+    cutoff: cutoff.toISOString(),
+    status: 'completed',
+    rowsDeleted: 0,
+    rowsArchived: 0,
+    rowsRemaining: null,
+    chunks: 0,
+    retries: 0,
+    throttledSeconds: 0,
+    durationSeconds: 0,
+    childTables: [],
+    ...(rule.action === 'archive' ? { archiveTable: `${rule.archiveSchema}.${rule.archiveTable}` } : {}),
+  };
+  const log = opts.log;
+  const finish = () => {
+    result.durationSeconds = round((Date.now() - started) / 1000);
+    log.info('retention rule finished', { ...result, childTables: result.childTables.length });
+    return result;
+  };
+  log.info('retention rule started', { table: name, action: rule.action, cutoff: result.cutoff, dryRun: opts.dryRun });
+
+  let plan: Plan;
+  try {
+    plan = await planRule(db, rule, cutoff);
+  } catch (err) {
+    if (!(err instanceof RuleRefusedError)) throw err;
+    result.status = 'refused';
+    result.message = err.message;
+    log.error('retention rule refused', { table: name, reason: err.message });
+    return finish();
+  }
+  result.childTables = plan.shape.children;
+
+  if (opts.dryRun) {
+    const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+    const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
+    result.status = 'dry-run';
+    result.wouldRemove = count.n;
+    result.wouldRemoveEstimated = count.estimated;
+    result.rowsRemaining = count.n;
+    result.rowsRemainingEstimated = count.estimated;
+    if (choice) Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
+    else result.walkReason = 'no rows older than the cutoff';
+    if (rule.action === 'archive') {
+      const exists = await inspectTable(db, rule.archiveSchema, rule.archiveTable);
+      result.message = exists ? 'archive table exists' : 'archive table would be created';
+    }
+    return finish();
+  }
+
+  const [lock] = await db.query<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName(rule.schema, rule.table)]);
+  if (Number(lock?.got) !== 1) {
+    result.status = 'already-running';
+    result.message = `another dbmaint run holds the lock on ${name}; skipped`;
+    log.warn('retention rule skipped: already running', { table: name });
+    return finish();
+  }
+  try {
+    if (rule.action === 'archive') {
+      result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
+    }
+    const isolation = await chooseIsolation(db);
+    const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+    if (!choice) {
+      result.walkReason = 'no rows older than the cutoff';
+      result.rowsRemaining = 0;
+      return finish();
+    }
+    Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
+    log.info('retention walk chosen', { table: name, walk: choice.kind, index: choice.index.name, reason: choice.reason, isolation });
+
+    const walker = new Walker(db, table, choice, plan.key.columns, rule, plan.predicate, cutoff);
+    const sizer = new ChunkSizer({
+      targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
+      initialRows: opts.settings.initialChunkRows,
+      minRows: opts.settings.minChunkRows,
+      maxRows: opts.settings.maxChunkRows,
+    });
+    const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
+    let after: readonly unknown[] | undefined;
+    let retries = 0;
+
+    for (;;) {
+      const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
+      if (opts.deadline.isNear(reserveMs)) {
+        result.status = 'stopped-at-deadline';
+        break;
+      }
+      const t = await opts.throttle.wait(opts.deadline, reserveMs);
+      result.throttledSeconds = round(opts.throttle.throttledSeconds, 1);
+      if (t.stopped) {
+        result.status = 'stopped-at-deadline';
+        break;
+      }
+      const size = sizer.next;
+      const chunkStart = Date.now();
+      const startedAt = new Date();
+      const upTo = await walker.nextBoundary(after, size);
+      const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
+      const chunkNo = result.chunks + 1;
+      const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
+      let moved: number;
+      try {
+        moved =
+          rule.action === 'delete'
+            ? (await db.exec(`DELETE FROM ${table} WHERE ${where.sql}`, where.params)).affectedRows
+            : await archiveChunk(db, table, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+      } catch (err) {
+        // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
+        if (isFatal(err)) throw err;
+        const code = errno(err);
+        const spec = { type: rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK', sql: `chunk ${chunkNo} of ${name}`, schema: rule.schema, table: rule.table, extra };
+        await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
+        const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
+        if (retryable && retries < MAX_CHUNK_RETRIES) {
+          retries++;
+          result.retries++;
+          sizer.shrink();
+          log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
+          continue;
+        }
+        result.status = 'failed';
+        result.message =
+          code !== undefined && FK_ERRORS.has(code)
+            ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
+            : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
+        break;
+      }
+      retries = 0;
+      const seconds = (Date.now() - chunkStart) / 1000;
+      result.chunks = chunkNo;
+      if (rule.action === 'delete') result.rowsDeleted += moved;
+      else result.rowsArchived += moved;
+      await opts.runLog.recordCompleted(
+        {
+          type: rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK',
+          sql: rule.action === 'delete' ? `DELETE FROM ${table} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE FROM ${table} WHERE ${where.sql}`,
+          schema: rule.schema,
+          table: rule.table,
+          extra: { ...extra, seconds: round(seconds) },
+        },
+        startedAt,
+        { rowsAffected: moved },
+      );
+      sizer.observe(size, seconds);
+      if (!upTo) break; // the last chunk ran to the end of the walk
+      after = upTo;
+    }
+
+    if (result.status === 'completed' || result.status === 'stopped-at-deadline') {
+      const left = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
+      result.rowsRemaining = left.n;
+      result.rowsRemainingEstimated = left.estimated;
+    }
+    return finish();
+  } finally {
+    await db.query('SELECT RELEASE_LOCK(?) AS released', [lockName(rule.schema, rule.table)]).catch(() => undefined);
+  }
+}
+
+/**
+ * One archive chunk in one transaction: lock the rows, copy them, delete them, and commit only
+ * when all three counts agree. A kill or timeout at any point rolls the whole chunk back.
+ */
+async function archiveChunk(
+  db: DbSession,
+  source: string,
+  archive: string,
+  columns: string,
+  where: SqlPart,
+  archivedAt: Date,
+  chunk: number,
+  opts: EngineOptions,
+): Promise<number> {
+  await db.exec('START TRANSACTION');
+  try {
+    const [locked] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${source} WHERE ${where.sql} FOR UPDATE`, where.params);
+    const inserted = (await db.exec(`INSERT INTO ${archive} (${columns}, \`archived_at\`) SELECT ${columns}, ? FROM ${source} WHERE ${where.sql}`, [archivedAt, ...where.params])).affectedRows;
+    await opts.faults?.betweenInsertAndDelete?.(chunk);
+    const deleted = (await db.exec(`DELETE FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
+    const n = Number(locked?.n ?? -1);
+    if (inserted !== deleted || inserted !== n) {
+      throw new ChunkCountMismatchError(`archive counts disagree (locked ${n}, copied ${inserted}, deleted ${deleted}); chunk rolled back`);
+    }
+    await db.exec('COMMIT');
+    return deleted;
+  } catch (err) {
+    await db.exec('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,103 @@
+// What the retention engine must know about a table before touching it: key, date index, columns, child tables.
+import type { DbSession } from '../db/connection';
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly columnType: string;
+  readonly dataType: string;
+  readonly generated: boolean;
+}
+
+export interface IndexInfo {
+  readonly name: string;
+  readonly unique: boolean;
+  readonly columns: readonly string[];
+  /** A column indexed by prefix only (e.g. VARCHAR(255)(20)) cannot order a keyset walk. */
+  readonly hasPrefix: boolean;
+}
+
+export interface ChildTable {
+  readonly schema: string;
+  readonly table: string;
+  readonly constraint: string;
+  readonly deleteRule: string;
+}
+
+export interface TableShape {
+  readonly schema: string;
+  readonly table: string;
+  readonly engine: string | null;
+  readonly tableType: string;
+  readonly rowsEstimate: number;
+  readonly columns: readonly ColumnInfo[];
+  readonly indexes: readonly IndexInfo[];
+  /** The primary key, or the first unique index on NOT NULL columns; undefined when there is none. */
+  readonly key?: IndexInfo;
+  readonly children: readonly ChildTable[];
+}
+
+export async function inspectTable(db: DbSession, schema: string, table: string): Promise<TableShape | undefined> {
+  const [info] = await db.query<{ engine: string | null; tableType: string; rows: number | null }>(
+    `SELECT ENGINE AS engine, TABLE_TYPE AS tableType, TABLE_ROWS AS \`rows\`
+       FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+    [schema, table],
+  );
+  if (!info) return undefined;
+  const columns = await db.query<{ name: string; columnType: string; dataType: string; nullable: string; extra: string | null }>(
+    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, EXTRA AS extra
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [schema, table],
+  );
+  const stats = await db.query<{ indexName: string; nonUnique: number; seq: number; column: string; subPart: number | null }>(
+    `SELECT INDEX_NAME AS indexName, NON_UNIQUE AS nonUnique, SEQ_IN_INDEX AS seq, COLUMN_NAME AS \`column\`, SUB_PART AS subPart
+       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    [schema, table],
+  );
+  const children = await db.query<ChildTable>(
+    `SELECT k.TABLE_SCHEMA AS \`schema\`, k.TABLE_NAME AS \`table\`, k.CONSTRAINT_NAME AS \`constraint\`, r.DELETE_RULE AS deleteRule
+       FROM information_schema.KEY_COLUMN_USAGE k
+       JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+         ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
+      WHERE k.REFERENCED_TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME = ? AND k.ORDINAL_POSITION = 1`,
+    [schema, table],
+  );
+
+  const byName = new Map<string, { unique: boolean; columns: string[]; hasPrefix: boolean }>();
+  for (const s of stats) {
+    const idx = byName.get(s.indexName) ?? { unique: Number(s.nonUnique) === 0, columns: [], hasPrefix: false };
+    idx.columns.push(s.column);
+    if (s.subPart !== null && s.subPart !== undefined) idx.hasPrefix = true;
+    byName.set(s.indexName, idx);
+  }
+  const indexes: IndexInfo[] = [...byName].map(([name, i]) => ({ name, ...i }));
+  const notNull = new Set(columns.filter((c) => c.nullable === 'NO').map((c) => c.name));
+  const primary = indexes.find((i) => i.name === 'PRIMARY');
+  const key =
+    primary ??
+    indexes
+      .filter((i) => i.unique && !i.hasPrefix && i.columns.every((c) => notNull.has(c)))
+      .sort((a, b) => a.columns.length - b.columns.length)[0];
+  return {
+    schema,
+    table,
+    engine: info.engine,
+    tableType: info.tableType,
+    rowsEstimate: Number(info.rows ?? 0),
+    columns: columns.map((c) => ({
+      name: c.name,
+      columnType: c.columnType,
+      dataType: c.dataType,
+      generated: /GENERATED|VIRTUAL|PERSISTENT|STORED/i.test(c.extra ?? ''),
+    })),
+    indexes,
+    ...(key ? { key } : {}),
+    children: children.map((c) => ({ ...c })),
+  };
+}
+
+/** The shortest usable index whose first column is `column` (the key itself counts). */
+export function indexLeadingWith(shape: TableShape, column: string): IndexInfo | undefined {
+  return shape.indexes
+    .filter((i) => i.columns[0] === column && !i.hasPrefix)
+    .sort((a, b) => Number(b.name === 'PRIMARY') - Number(a.name === 'PRIMARY') || a.columns.length - b.columns.length)[0];
+}

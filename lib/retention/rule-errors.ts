@@ -1,0 +1,11 @@
+// Errors that end one retention rule without ending the run.
+
+/** The rule cannot run safely as configured (missing key or index, cascading children…); nothing was changed. */
+export class RuleRefusedError extends Error {
+  override readonly name = 'RuleRefusedError';
+}
+
+/** The three counts of an archive chunk disagreed (a concurrent writer); the chunk was rolled back and is retried. */
+export class ChunkCountMismatchError extends Error {
+  override readonly name = 'ChunkCountMismatchError';
+}

@@ -1,0 +1,101 @@
+// cleanup-data and archive-orders: run retention rules one after another within the run's time budget.
+import { openTargetSession, type DbSession } from '../db/connection';
+import { METRIC, point, type MetricPoint } from '../metrics/names';
+import { runRule, type RetentionRule, type RuleResult } from '../retention/engine';
+import { auroraLagProbe, replicaLagProbe, Throttle, threadsRunningProbe, type LoadProbe } from '../retention/throttle';
+import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
+
+export interface RetentionResult {
+  readonly rules: readonly RuleResult[];
+  readonly rowsDeleted: number;
+  readonly rowsArchived: number;
+  readonly throttledSeconds: number;
+}
+
+const DONE: ReadonlySet<RuleResult['status']> = new Set(['completed', 'dry-run', 'already-running']);
+
+export async function runRetention<E extends { dryRun: boolean }>(
+  ctx: TaskContext<E>,
+  rules: readonly RetentionRule[],
+  faults?: Parameters<typeof runRule>[2]['faults'],
+): Promise<TaskOutcome<RetentionResult>> {
+  const settings = ctx.config.purge;
+  const replicas: { name: string; session: DbSession }[] = [];
+  try {
+    const probes: LoadProbe[] = [threadsRunningProbe(ctx.db, settings.maxThreadsRunning)];
+    if (ctx.db.flavour.kind === 'aurora-mysql') probes.push(auroraLagProbe(ctx.db, settings.maxReplicaLagSeconds));
+    if (!ctx.event.dryRun) {
+      for (const arn of ctx.target.replicaSecretArns) {
+        replicas.push({ name: arn.split(':').pop() ?? arn, session: await openTargetSession(ctx.credentials, arn, ctx.config.session, ctx.target.tls) });
+      }
+      if (replicas.length > 0) probes.push(replicaLagProbe(replicas, settings.maxReplicaLagSeconds));
+    }
+    const throttle = new Throttle(probes, ctx.log);
+
+    const results: RuleResult[] = [];
+    for (const rule of rules) {
+      if (results.some((r) => r.status === 'stopped-at-deadline') || ctx.deadline.isNear(5_000)) {
+        results.push({
+          table: `${rule.schema}.${rule.table}`,
+          action: rule.action,
+          cutoff: new Date(ctx.now.getTime() - rule.retentionDays * 86_400_000).toISOString(),
+          status: 'not-started',
+          message: 'time budget exhausted before this rule; the next run starts it',
+          rowsDeleted: 0,
+          rowsArchived: 0,
+          rowsRemaining: null,
+          chunks: 0,
+          retries: 0,
+          throttledSeconds: 0,
+          durationSeconds: 0,
+          childTables: [],
+        });
+        continue;
+      }
+      const before = throttle.throttledSeconds;
+      const r = await runRule(ctx.db, rule, {
+        dryRun: ctx.event.dryRun,
+        now: ctx.now,
+        settings,
+        deadline: ctx.deadline,
+        throttle,
+        log: ctx.log,
+        runLog: ctx.runLog,
+        ...(faults ? { faults } : {}),
+      });
+      r.throttledSeconds = Math.round((throttle.throttledSeconds - before) * 10) / 10;
+      results.push(r);
+    }
+
+    const failed = results.filter((r) => r.status === 'failed' || r.status === 'refused').length;
+    const unfinished = results.some((r) => !DONE.has(r.status) && r.status !== 'failed' && r.status !== 'refused');
+    const status: TaskStatus = failed > 0 ? 'failed' : unfinished ? 'stopped-at-deadline' : 'succeeded';
+    const sum = (f: (r: RuleResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    const tableMetrics = ctx.event.dryRun
+      ? results.map((r) => ({ table: r.table, points: [point(METRIC.RowsRemaining, r.rowsRemaining ?? 0)] }))
+      : results.map((r) => ({
+          table: r.table,
+          points: [
+            point(METRIC.RowsDeleted, r.rowsDeleted),
+            point(METRIC.RowsArchived, r.rowsArchived),
+            ...(r.rowsRemaining !== null ? [point(METRIC.RowsRemaining, r.rowsRemaining)] : []),
+            point(METRIC.Chunks, r.chunks),
+            point(METRIC.ThrottledSeconds, r.throttledSeconds),
+            point(METRIC.DurationSeconds, r.durationSeconds),
+          ] satisfies MetricPoint[],
+        }));
+    return {
+      result: { rules: results, rowsDeleted: sum((r) => r.rowsDeleted), rowsArchived: sum((r) => r.rowsArchived), throttledSeconds: Math.round(throttle.throttledSeconds * 10) / 10 },
+      status,
+      metrics: [
+        point(METRIC.RowsDeleted, sum((r) => r.rowsDeleted)),
+        point(METRIC.RowsArchived, sum((r) => r.rowsArchived)),
+        point(METRIC.RulesFailed, failed),
+        point(METRIC.ThrottledSeconds, Math.round(throttle.throttledSeconds * 10) / 10),
+      ],
+      tableMetrics,
+    };
+  } finally {
+    for (const r of replicas) await r.session.close();
+  }
+}

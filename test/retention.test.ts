@@ -1,0 +1,244 @@
+// The retention engine against real MariaDB: key shapes, walks, archive atomicity under KILL, deadline, locks, refusals.
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockName } from '../lib/retention/engine';
+import { adminConnection, freshSchema } from './support/db';
+import { CountingDeadline, rule, run, session } from './support/retention';
+
+const S = 'ret_t';
+let admin: mysql.Connection;
+
+async function count(sql: string, params: unknown[] = []): Promise<number> {
+  const [rows] = await admin.query<mysql.RowDataPacket[]>(sql, params);
+  return Number(rows[0]!['n']);
+}
+
+/** `n` rows, ids 1..n; every second row is 40 days old (older than the 30-day retention), the rest 1 day. */
+async function intTable(name: string, n: number, correlated = true): Promise<void> {
+  await admin.query(`DROP TABLE IF EXISTS ${S}.${name}, ${S}.${name}_archive`);
+  await admin.query(`CREATE TABLE ${S}.${name} (
+      id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, created_at DATETIME NOT NULL, payload VARCHAR(100) NOT NULL,
+      KEY ix_created (created_at), KEY ix_user (user_id)) ENGINE=InnoDB`);
+  // correlated: dates rise with the id (old rows first); otherwise old and new rows alternate.
+  const age = correlated ? `IF(seq <= ${n / 2}, 40, 1)` : 'IF(seq % 2 = 0, 40, 1)';
+  await admin.query(
+    `INSERT INTO ${S}.${name} (user_id, created_at, payload)
+     SELECT seq % 100, UTC_TIMESTAMP() - INTERVAL ${age} DAY - INTERVAL seq SECOND, REPEAT('p', 50) FROM seq_1_to_${n}`,
+  );
+}
+
+async function charTable(name: string, n: number): Promise<void> {
+  await admin.query(`DROP TABLE IF EXISTS ${S}.${name}`);
+  await admin.query(`CREATE TABLE ${S}.${name} (
+      session_key CHAR(40) NOT NULL PRIMARY KEY, session_data TEXT NOT NULL, created_at DATETIME(6) NOT NULL, KEY ix_created (created_at)) ENGINE=InnoDB`);
+  await admin.query(
+    `INSERT INTO ${S}.${name} SELECT SHA1(seq), REPEAT('d', 100), UTC_TIMESTAMP() - INTERVAL IF(CRC32(seq) % 2 = 0, 40, 1) DAY FROM seq_1_to_${n}`,
+  );
+}
+
+beforeAll(async () => {
+  admin = await adminConnection();
+  await freshSchema(admin, S);
+  await admin.query(`USE ${S}`); // MariaDB's seq_1_to_N tables need a current schema
+  await admin.query(`DROP DATABASE IF EXISTS ${S}_log`);
+  await admin.query(`DROP DATABASE IF EXISTS ${S}_arch`);
+});
+afterAll(async () => {
+  await admin.end();
+});
+
+describe('delete', () => {
+  it('purges an integer-key table by key ranges when dates rise with the key; dry-run count equals what goes', async () => {
+    await intTable('events', 20_000);
+    const dry = await run(rule(S, 'events'), { dryRun: true });
+    expect(dry).toMatchObject({ status: 'dry-run', wouldRemove: 10_000, wouldRemoveEstimated: false, walk: 'primary-key', index: 'PRIMARY' });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.events`)).toBe(20_000);
+
+    const res = await run(rule(S, 'events'), { settings: { initialChunkRows: 1000, maxChunkRows: 3000 } });
+    expect(res).toMatchObject({ status: 'completed', rowsDeleted: 10_000, rowsRemaining: 0, walk: 'primary-key' });
+    expect(res.chunks).toBeGreaterThan(3);
+    expect(res.walkReason).toMatch(/10000 of 10000 rows in the key range match/);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.events`)).toBe(10_000);
+    // Every chunk is in the run log.
+    expect(await count(`SELECT COUNT(*) n FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = 'events'`)).toBe(res.chunks);
+  });
+
+  it('walks the date index when matching rows are sparse in their key range', async () => {
+    await intTable('sparse', 20_000);
+    // Only 300 old rows, spread across the whole key range.
+    await admin.query(`UPDATE ${S}.sparse SET created_at = UTC_TIMESTAMP() - INTERVAL 1 DAY`);
+    await admin.query(`UPDATE ${S}.sparse SET created_at = UTC_TIMESTAMP() - INTERVAL 50 DAY WHERE id % 67 = 0`);
+    const expected = await count(`SELECT COUNT(*) n FROM ${S}.sparse WHERE id % 67 = 0`);
+    const res = await run(rule(S, 'sparse'), { settings: { initialChunkRows: 100, minChunkRows: 50 } });
+    expect(res).toMatchObject({ status: 'completed', walk: 'date-index', index: 'ix_created', rowsDeleted: expected, rowsRemaining: 0 });
+  });
+
+  it('purges a CHAR(40)-key table with random dates, the same with either walk', async () => {
+    for (const walk of ['auto', 'date-index', 'primary-key'] as const) {
+      await charTable('sessions', 6000);
+      const old = await count(`SELECT COUNT(*) n FROM ${S}.sessions WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+      expect(old).toBeGreaterThan(2000);
+      const res = await run(rule(S, 'sessions', { walk }), { settings: { initialChunkRows: 500, maxChunkRows: 1000 } });
+      expect(res, walk).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0 });
+      if (walk !== 'auto') expect(res.walk).toBe(walk);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.sessions`)).toBe(6000 - old);
+    }
+  });
+
+  it('handles a composite key and extra criteria', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.notifications`);
+    await admin.query(`CREATE TABLE ${S}.notifications (
+        tenant_id INT NOT NULL, id INT NOT NULL, is_read TINYINT NOT NULL, kind VARCHAR(10) NOT NULL, created_at DATETIME NOT NULL,
+        PRIMARY KEY (tenant_id, id), KEY ix_created (created_at)) ENGINE=InnoDB`);
+    await admin.query(`INSERT INTO ${S}.notifications SELECT seq % 7, seq, seq % 2, ELT(1 + seq % 3, 'a', 'b', 'c'),
+                       UTC_TIMESTAMP() - INTERVAL IF(seq % 3 = 0, 1, 90) DAY FROM seq_1_to_9000`);
+    const where = [
+      { column: 'is_read', op: '=' as const, value: 1 },
+      { column: 'kind', op: 'IN' as const, value: ['a', 'b'] },
+    ];
+    const expected = await count(`SELECT COUNT(*) n FROM ${S}.notifications WHERE created_at < UTC_TIMESTAMP() - INTERVAL 60 DAY AND is_read = 1 AND kind IN ('a','b')`);
+    const dry = await run(rule(S, 'notifications', { retentionDays: 60, where }), { dryRun: true });
+    expect(dry.wouldRemove).toBe(expected);
+    for (const walk of ['primary-key', 'date-index'] as const) {
+      const res = await run(rule(S, 'notifications', { retentionDays: 60, where, walk }), { settings: { initialChunkRows: 700, maxChunkRows: 700 } });
+      expect(res).toMatchObject({ status: 'completed', rowsRemaining: 0 });
+      if (walk === 'primary-key') expect(res.rowsDeleted).toBe(expected);
+      else expect(res.rowsDeleted).toBe(0);
+    }
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.notifications`)).toBe(9000 - expected);
+    // Unread and kind c rows older than the cutoff are kept.
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.notifications WHERE created_at < UTC_TIMESTAMP() - INTERVAL 60 DAY AND (is_read = 0 OR kind = 'c')`)).toBeGreaterThan(0);
+  });
+
+  it('keeps the cutoff fixed at the start of the run', async () => {
+    await intTable('cutoff', 1000);
+    // The run "started" an hour ago: rows that crossed the 30-day line since then stay.
+    const startedAt = new Date(Date.now() - 3_600_000);
+    await admin.query(`UPDATE ${S}.cutoff SET created_at = UTC_TIMESTAMP() - INTERVAL 30 DAY - INTERVAL 30 MINUTE WHERE id <= 10`);
+    const res = await run(rule(S, 'cutoff'), { now: startedAt });
+    expect(res.cutoff).toBe(new Date(startedAt.getTime() - 30 * 86_400_000).toISOString());
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.cutoff WHERE id <= 10`)).toBe(10);
+    expect(res.rowsDeleted).toBe(490);
+  });
+});
+
+describe('archive', () => {
+  it('moves rows into a created archive table with archived_at, nothing lost or doubled', async () => {
+    await intTable('admin_log', 5000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.admin_log WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const res = await run(rule(S, 'admin_log', { action: 'archive', archiveSchema: `${S}_arch` }), { settings: { initialChunkRows: 400, maxChunkRows: 400 } });
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsDeleted: 0, archiveTableCreated: true, rowsRemaining: 0 });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}_arch.admin_log_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}_arch.admin_log_archive WHERE archived_at IS NULL`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.admin_log`)).toBe(5000 - old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.admin_log a JOIN ${S}_arch.admin_log_archive b USING (id)`)).toBe(0);
+  });
+
+  it('loses and doubles nothing when the connection is killed between INSERT and DELETE; the next run finishes', async () => {
+    await intTable('orders', 4000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.orders WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const db = await session();
+    const r = rule(S, 'orders', { action: 'archive' });
+    const err = await run(r, {
+      db,
+      settings: { initialChunkRows: 300, maxChunkRows: 300 },
+      faults: {
+        betweenInsertAndDelete: async (chunk) => {
+          if (chunk === 3) await admin.query(`KILL ${db.threadId}`);
+        },
+      },
+    }).catch((e: unknown) => e);
+    await db.close();
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).toMatch(/closed|lost|killed|interrupted|ended/i);
+    const src = await count(`SELECT COUNT(*) n FROM ${S}.orders`);
+    const arch = await count(`SELECT COUNT(*) n FROM ${S}.orders_archive`);
+    expect(src + arch).toBe(4000);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.orders a JOIN ${S}.orders_archive b USING (id)`)).toBe(0);
+    expect(arch).toBeGreaterThan(0); // the first two chunks were committed
+    expect(arch).toBeLessThan(old);
+
+    const next = await run(r);
+    expect(next).toMatchObject({ status: 'completed', rowsArchived: old - arch, rowsRemaining: 0 });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.orders_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.orders_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.orders`)).toBe(4000 - old);
+  });
+
+  it('quotes hostile column names read from the table', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.hostile, ${S}.hostile_archive`);
+    await admin.query(`CREATE TABLE ${S}.hostile (id INT PRIMARY KEY, \`we\`\`ird; DROP TABLE x; --\` INT, \`tëst"col\` VARCHAR(5), created_at DATETIME NOT NULL, KEY (created_at))`);
+    await admin.query(`INSERT INTO ${S}.hostile SELECT seq, seq, 'x', UTC_TIMESTAMP() - INTERVAL seq DAY FROM seq_1_to_100`);
+    const res = await run(rule(S, 'hostile', { action: 'archive' }));
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: 71 }); // rows 30..100 days old
+    expect(await count(`SELECT SUM(\`we\`\`ird; DROP TABLE x; --\`) n FROM ${S}.hostile_archive`)).toBe(((30 + 100) * 71) / 2);
+  });
+});
+
+describe('guards', () => {
+  it('stops cleanly at the deadline, reports what is left, and the next run completes', async () => {
+    await intTable('deadline', 6000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.deadline WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const first = await run(rule(S, 'deadline'), { deadline: new CountingDeadline(3), settings: { initialChunkRows: 500, maxChunkRows: 500 } });
+    expect(first).toMatchObject({ status: 'stopped-at-deadline', chunks: 3 });
+    expect(first.rowsDeleted).toBeGreaterThan(0);
+    expect(first.rowsRemaining).toBe(old - first.rowsDeleted);
+    const second = await run(rule(S, 'deadline'));
+    expect(second).toMatchObject({ status: 'completed', rowsDeleted: old - first.rowsDeleted, rowsRemaining: 0 });
+  });
+
+  it('skips with "already running" while another run holds the table', async () => {
+    await intTable('locked', 100);
+    const other = await adminConnection();
+    await other.query('SELECT GET_LOCK(?, 0)', [lockName(S, 'locked')]);
+    const res = await run(rule(S, 'locked'));
+    expect(res).toMatchObject({ status: 'already-running', rowsDeleted: 0 });
+    expect(res.message).toMatch(/another dbmaint run holds the lock/);
+    await other.end();
+    expect((await run(rule(S, 'locked'))).status).toBe('completed');
+  });
+
+  it('two concurrent runs: one works, the other skips', async () => {
+    await intTable('concurrent', 20_000);
+    const [a, b] = await Promise.all([
+      run(rule(S, 'concurrent'), { settings: { initialChunkRows: 200, maxChunkRows: 200 } }),
+      run(rule(S, 'concurrent'), { settings: { initialChunkRows: 200, maxChunkRows: 200 } }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual(['already-running', 'completed']);
+    expect(a.rowsDeleted + b.rowsDeleted).toBe(10_000);
+  });
+
+  it('refuses a table without a key and a date column without an index, unless allowFullScan', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.nokey, ${S}.noindex`);
+    await admin.query(`CREATE TABLE ${S}.nokey (v INT, created_at DATETIME, KEY (created_at))`);
+    await admin.query(`CREATE TABLE ${S}.noindex (id INT PRIMARY KEY, created_at DATETIME NOT NULL)`);
+    await admin.query(`INSERT INTO ${S}.noindex SELECT seq, UTC_TIMESTAMP() - INTERVAL seq DAY FROM seq_1_to_50`);
+    expect(await run(rule(S, 'nokey'))).toMatchObject({ status: 'refused', message: expect.stringMatching(/no primary key or NOT NULL unique key/) });
+    const refused = await run(rule(S, 'noindex'));
+    expect(refused).toMatchObject({ status: 'refused', message: expect.stringMatching(/no index starts with created_at.*ADD INDEX/) });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.noindex`)).toBe(50);
+    const allowed = await run(rule(S, 'noindex', { allowFullScan: true }));
+    expect(allowed).toMatchObject({ status: 'completed', rowsDeleted: 21 });
+    expect(await run(rule(S, 'missing'))).toMatchObject({ status: 'refused', message: `table ${S}.missing does not exist` });
+  });
+
+  it('reports child tables; a RESTRICT child fails the chunk without retries; archive refuses CASCADE children', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.child_r, ${S}.child_c, ${S}.parent`);
+    await admin.query(`CREATE TABLE ${S}.parent (id INT PRIMARY KEY, created_at DATETIME NOT NULL, KEY (created_at)) ENGINE=InnoDB`);
+    await admin.query(`CREATE TABLE ${S}.child_r (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY fk_r (parent_id) REFERENCES ${S}.parent (id) ON DELETE RESTRICT) ENGINE=InnoDB`);
+    await admin.query(`INSERT INTO ${S}.parent SELECT seq, UTC_TIMESTAMP() - INTERVAL 90 DAY FROM seq_1_to_100`);
+    await admin.query(`INSERT INTO ${S}.child_r VALUES (1, 50)`);
+    const dry = await run(rule(S, 'parent'), { dryRun: true });
+    expect(dry.childTables).toEqual([expect.objectContaining({ table: 'child_r', deleteRule: 'RESTRICT' })]);
+    const res = await run(rule(S, 'parent'), { settings: { initialChunkRows: 1000 } });
+    expect(res).toMatchObject({ status: 'failed', retries: 0 });
+    expect(res.message).toMatch(/refused by a foreign key.*Not retried/);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.parent`)).toBe(100);
+
+    await admin.query(`DROP TABLE ${S}.child_r`);
+    await admin.query(`CREATE TABLE ${S}.child_c (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY fk_c (parent_id) REFERENCES ${S}.parent (id) ON DELETE CASCADE) ENGINE=InnoDB`);
+    const arch = await run(rule(S, 'parent', { action: 'archive' }));
+    expect(arch).toMatchObject({ status: 'refused', message: expect.stringMatching(/child_c \(fk_c, ON DELETE CASCADE\)/) });
+  });
+});

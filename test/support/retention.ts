@@ -1,0 +1,68 @@
+// Helpers for retention tests: run one rule on its own session with test settings.
+import { parseConfig } from '../../lib/config/load';
+import { openSession, type DbSession } from '../../lib/db/connection';
+import { credentialsFromUrl } from '../../lib/db/credentials';
+import { runRule, type EngineOptions, type RetentionRule, type RuleResult } from '../../lib/retention/engine';
+import { Throttle } from '../../lib/retention/throttle';
+import { RunLog } from '../../lib/runlog/command-log';
+import { Deadline } from '../../lib/runtime/deadline';
+import { silentLog } from '../../lib/runtime/log';
+import { serverUrl } from './db';
+
+export const SETTINGS = parseConfig({ targets: [{ name: 't', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:t-AbCdEf', schemas: ['x'] }] }).purge;
+
+export async function session(): Promise<DbSession> {
+  return openSession(credentialsFromUrl(serverUrl()), { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
+}
+
+export function rule(schema: string, table: string, over: Partial<RetentionRule> = {}): RetentionRule {
+  return {
+    schema,
+    table,
+    dateColumn: 'created_at',
+    retentionDays: 30,
+    action: 'delete',
+    where: [],
+    archiveSchema: schema,
+    archiveTable: `${table}_archive`,
+    allowFullScan: false,
+    walk: 'auto',
+    ...over,
+  };
+}
+
+export async function run(
+  r: RetentionRule,
+  opts: Partial<Omit<EngineOptions, 'runLog' | 'throttle' | 'settings'>> & { db?: DbSession; runLogSchema?: string; settings?: Partial<EngineOptions['settings']> } = {},
+): Promise<RuleResult> {
+  const db = opts.db ?? (await session());
+  try {
+    const dryRun = opts.dryRun ?? false;
+    const runLog = new RunLog(db, { enabled: true, schema: opts.runLogSchema ?? `${r.schema}_log`, table: 'command_log' }, { task: 'test', target: 't', dryRun }, silentLog);
+    await runLog.prepare();
+    return await runRule(db, r, {
+      dryRun,
+      now: opts.now ?? new Date(),
+      settings: { ...SETTINGS, ...opts.settings },
+      deadline: opts.deadline ?? Deadline.unlimited(),
+      throttle: new Throttle([], silentLog),
+      log: silentLog,
+      runLog,
+      ...(opts.faults ? { faults: opts.faults } : {}),
+    });
+  } finally {
+    if (!opts.db) await db.close();
+  }
+}
+
+/** A deadline that reports "near" after `checks` checks: stops a run after a known number of chunks. */
+export class CountingDeadline extends Deadline {
+  calls = 0;
+  constructor(private readonly checks: number) {
+    super(Number.POSITIVE_INFINITY);
+  }
+  override isNear(): boolean {
+    this.calls++;
+    return this.calls > this.checks;
+  }
+}
