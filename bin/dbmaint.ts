@@ -7,7 +7,7 @@ import { renderTaskSummary } from '../lib/reporting/text-summary';
 import { describeEmf, runLocal, UsageError } from './local-runner';
 
 const USAGE = `usage: npm run dbmaint -- <task-id> [--dry-run] [--json] [--config FILE] [--target NAME]
-                              [--tables a,b|schema.t] [--force] [--max-run-seconds N]
+                              [--tables a,b|schema.t] [--force] [--max-run-seconds N] [--days-old N]
        npm run dbmaint -- list
 
 The task runs its real Lambda handler in-process. DBMAINT_DATABASE_URL=mysql://user:pass@host:port/schema
@@ -26,6 +26,7 @@ async function main(argv: string[]): Promise<number> {
       tables: { type: 'string' },
       force: { type: 'boolean', default: false },
       'max-run-seconds': { type: 'string' },
+      'days-old': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -47,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
     ...(values.tables ? { tables: values.tables.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
     force: values.force,
     ...(values['max-run-seconds'] ? { maxRunSeconds: Number(values['max-run-seconds']) } : {}),
+    ...(values['days-old'] ? { daysOld: Number(values['days-old']) } : {}),
   });
   if (values.json) {
     process.stdout.write(JSON.stringify({ result: out.result, emf: out.emf.map((l) => JSON.parse(l) as unknown) }, null, 2) + '\n');

@@ -1,4 +1,4 @@
-// `npm run demo`: a throw-away MariaDB with a small shop schema, then a real analyze-tables run through the Lambda handler.
+// `npm run demo`: a throw-away MariaDB with a small shop schema, then real analyze-tables, cleanup-data and archive-orders runs through the Lambda handlers.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,7 +67,19 @@ async function main(): Promise<void> {
       JSON.stringify(
         {
           timeZone: 'Europe/Berlin',
-          targets: [{ name: 'demo', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:demo-db-AbCdEf', schemas: [SCHEMA] }],
+          targets: [
+            {
+              name: 'demo',
+              secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:demo-db-AbCdEf',
+              schemas: [SCHEMA],
+              cleanupRules: [
+                { table: 'django_session', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' },
+                { table: 'django_admin_log', dateColumn: 'action_time', retentionDays: 90, action: 'archive' },
+                { table: 'events', dateColumn: 'created_at', retentionDays: 14, action: 'delete' },
+              ],
+              archiveOrders: { table: 'orders', dateColumn: 'completed_at', statusColumn: 'status', completedValues: ['completed'], daysOld: 365 },
+            },
+          ],
           thresholds: { analyzeAfterDays: 7 },
           runLog: { schema: 'dbmaint' },
         },
@@ -104,8 +116,32 @@ async function main(): Promise<void> {
     const again = await runLocal(common);
     const c = (again.result.result as { counts: Record<string, number> }).counts;
     process.stdout.write(`analyzed ${c['analyzed']}, fresh ${c['fresh']}, skipped ${c['skipped']}\n`);
+
+    const retention = { configFile, databaseUrl: server.url, log: silentLog };
+    process.stdout.write('\n=== 5. npm run dbmaint -- cleanup-data --dry-run ===\n\n');
+    const cleanDry = await runLocal({ ...retention, task: 'cleanup-data', dryRun: true });
+    process.stdout.write(renderTaskSummary(cleanDry.result) + '\n');
+
+    process.stdout.write('\n=== 6. npm run dbmaint -- cleanup-data ===\n\n');
+    const clean = await runLocal({ ...retention, task: 'cleanup-data' });
+    process.stdout.write(renderTaskSummary(clean.result) + '\n\n');
+    process.stdout.write('Metrics it would publish (CloudWatch EMF):\n' + describeEmf(clean.emf) + '\n');
+
+    process.stdout.write('\n=== 7. npm run dbmaint -- archive-orders ===\n\n');
+    const orders = await runLocal({ ...retention, task: 'archive-orders' });
+    process.stdout.write(renderTaskSummary(orders.result) + '\n');
+    const [[counts]] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT (SELECT COUNT(*) FROM ${SCHEMA}.orders) AS orders, (SELECT COUNT(*) FROM ${SCHEMA}.orders_archive) AS archived,
+              (SELECT COUNT(*) FROM dbmaint.command_log WHERE command_type IN ('PURGE-CHUNK', 'ARCHIVE-CHUNK')) AS chunks`,
+    );
+    process.stdout.write(
+      `\norders left ${String(counts!['orders'])} + archived ${String(counts!['archived'])} = 30000; ${String(counts!['chunks'])} chunk rows in dbmaint.command_log\n`,
+    );
     await admin.end();
-    if (real.result.status !== 'succeeded' || c['analyzed'] !== 0) process.exitCode = 1;
+    const conserved = Number(counts!['orders']) + Number(counts!['archived']) === 30000;
+    if (real.result.status !== 'succeeded' || c['analyzed'] !== 0 || clean.result.status !== 'succeeded' || orders.result.status !== 'succeeded' || !conserved) {
+      process.exitCode = 1;
+    }
   } finally {
     await server.stop();
     rmSync(work, { recursive: true, force: true });

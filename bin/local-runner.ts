@@ -22,6 +22,7 @@ export interface LocalRunOptions {
   readonly tables?: readonly string[];
   readonly force?: boolean;
   readonly maxRunSeconds?: number;
+  readonly daysOld?: number;
   readonly log?: Log;
 }
 
@@ -74,6 +75,7 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunOutput> {
       ...(opts.tables ? { tables: [...opts.tables] } : {}),
       ...(opts.force ? { force: true } : {}),
       ...(opts.maxRunSeconds ? { maxRunSeconds: opts.maxRunSeconds } : {}),
+      ...(opts.daysOld ? { daysOld: opts.daysOld } : {}),
     };
     const result = await mod.handler(event, lambdaContext(`dbmaint-${task.id}`, task.timeoutSeconds * 1000));
     return { result, emf, config };

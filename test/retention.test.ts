@@ -57,7 +57,7 @@ describe('delete', () => {
     const res = await run(rule(S, 'events'), { settings: { initialChunkRows: 1000, maxChunkRows: 3000 } });
     expect(res).toMatchObject({ status: 'completed', rowsDeleted: 10_000, rowsRemaining: 0, walk: 'primary-key' });
     expect(res.chunks).toBeGreaterThan(3);
-    expect(res.walkReason).toMatch(/10000 of 10000 rows in the key range match/);
+    expect(res.walkReason).toMatch(/10000 of \d+ rows in the key range \(.*\) match/);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.events`)).toBe(10_000);
     // Every chunk is in the run log.

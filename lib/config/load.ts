@@ -1,16 +1,11 @@
 // Loading and validating configuration: every error names the field path, e.g. `targets[0].schemas[1]`.
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
+import { InputError } from '../validation/input-error';
 import { configSchema, type DbMaintConfig } from './schema';
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   override readonly name = 'ConfigError';
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-  ) {
-    super(message);
-  }
 }
 
 /** `targets[0].cleanupRules[2].op` from a zod path. */

@@ -91,9 +91,13 @@ export const archiveOrdersSchema = z.strictObject({
 export const purgeSettingsSchema = z.strictObject({
   /** Target duration of one chunk's transaction; chunk sizes adapt to it (pt-online-schema-change --chunk-time). */
   chunkTimeSeconds: z.number().min(0.05).max(10).default(0.5),
-  initialChunkRows: z.number().int().min(1).max(1_000_000).default(2000),
+  /** Chunk duration while the server shows row-lock waits: how long the application may wait for us. */
+  contendedChunkTimeSeconds: z.number().min(0.001).max(10).default(0.005),
+  /** While the application is live, rest this fraction of each chunk's time after it (gh-ost --nice-ratio). */
+  niceRatio: z.number().min(0).max(100).default(0),
+  initialChunkRows: z.number().int().min(1).max(1_000_000).default(5000),
   minChunkRows: z.number().int().min(1).max(1_000_000).default(100),
-  maxChunkRows: z.number().int().min(1).max(1_000_000).default(100_000),
+  maxChunkRows: z.number().int().min(1).max(1_000_000).default(250_000),
   /** Pause while the server's Threads_running is above this. */
   maxThreadsRunning: z.number().int().min(1).max(100_000).default(40),
   /** Pause while replica lag (Aurora replicas, or the replicas listed on the target) is above this. */

@@ -1,15 +1,10 @@
 // Event payloads (scheduler events and console invocations): validated strictly before any SQL runs.
 import { z } from 'zod';
 import { formatIssues } from '../config/load';
+import { InputError } from '../validation/input-error';
 
-export class EventValidationError extends Error {
+export class EventValidationError extends InputError {
   override readonly name = 'EventValidationError';
-  constructor(
-    message: string,
-    readonly issues: readonly string[] = [],
-  ) {
-    super(message);
-  }
 }
 
 const tableRefText = z

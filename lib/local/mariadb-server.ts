@@ -62,7 +62,16 @@ async function freePort(): Promise<number> {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-export async function startLocalMariaDb(options: { password?: string; bufferPoolMb?: number } = {}): Promise<LocalMariaDb> {
+export interface LocalMariaDbOptions {
+  readonly password?: string;
+  readonly bufferPoolMb?: number;
+  /** Durable commits (1) as in production, or the faster 2 for tests. */
+  readonly flushLogAtTrxCommit?: 0 | 1 | 2;
+  /** More server options, e.g. --local-infile=1 for pt-archiver --bulk-insert. */
+  readonly extraArgs?: readonly string[];
+}
+
+export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Promise<LocalMariaDb & { readonly datadir: string }> {
   const bins = findMariaDbBinaries();
   if (!bins) throw new Error(`MariaDB server not found (mariadbd). Install it with:\n  ${INSTALL_HINT}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-mariadb-'));
@@ -94,9 +103,10 @@ export async function startLocalMariaDb(options: { password?: string; bufferPool
       '--skip-log-bin',
       `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 256}M`,
       '--innodb-log-file-size=128M',
-      // Test and demo data only: trade durability for speed.
-      '--innodb-flush-log-at-trx-commit=2',
+      // Test and demo data only: trade durability for speed unless asked otherwise.
+      `--innodb-flush-log-at-trx-commit=${options.flushLogAtTrxCommit ?? 2}`,
       '--max-connections=200',
+      ...(options.extraArgs ?? []),
       ...userArgs,
     ],
     { stdio: 'ignore', detached: false },
@@ -139,5 +149,5 @@ export async function startLocalMariaDb(options: { password?: string; bufferPool
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url: `mysql://dbmaint:${encodeURIComponent(password)}@127.0.0.1:${port}/`, port, socket, dir, stop };
+  return { url: `mysql://dbmaint:${encodeURIComponent(password)}@127.0.0.1:${port}/`, port, socket, dir, datadir, stop };
 }

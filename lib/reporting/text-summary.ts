@@ -1,5 +1,6 @@
 // Plain-text rendering of task results for the local runner and the demo (the SES reports build on the same data).
 import type { AnalyzeResult } from '../maintenance/analyze';
+import type { RetentionResult } from '../tasks/retention-runner';
 import type { TaskRunResult } from '../tasks/run-task';
 
 /** Left-aligned text table; every cell is already a string. */
@@ -33,6 +34,32 @@ function analyzeSummary(r: AnalyzeResult): string {
   return parts.join('\n');
 }
 
+function retentionSummary(r: RetentionResult): string {
+  const n = (x: number | null | undefined, estimated?: boolean) => (x === null || x === undefined ? '-' : `${estimated ? '≥' : ''}${x.toLocaleString('en')}`);
+  const rows = r.rules.map((x) => [
+    x.table,
+    x.action,
+    x.cutoff.replace('T', ' ').slice(0, 19),
+    x.status,
+    x.status === 'dry-run' ? `would ${x.action === 'delete' ? 'delete' : 'archive'} ${n(x.wouldRemove, x.wouldRemoveEstimated)}` : n(x.rowsDeleted + x.rowsArchived),
+    n(x.rowsRemaining, x.rowsRemainingEstimated),
+    x.walk ? `${x.walk} (${x.index})` : '-',
+    String(x.chunks),
+    x.throttledSeconds ? `${x.throttledSeconds} s` : '',
+    `${x.durationSeconds.toFixed(2)} s`,
+  ]);
+  const notes = r.rules.flatMap((x) => [
+    ...(x.walkReason ? [`${x.table}: ${x.walkReason}`] : []),
+    ...(x.message ? [`${x.table}: ${x.message}`] : []),
+    ...(x.childTables.length ? [`${x.table}: referenced by ${x.childTables.map((c) => `${c.schema}.${c.table} (ON DELETE ${c.deleteRule})`).join(', ')}`] : []),
+  ]);
+  return [
+    textTable(['table', 'action', 'cutoff (UTC)', 'status', 'rows', 'remaining', 'walk', 'chunks', 'throttled', 'took'], rows),
+    `Rows deleted ${r.rowsDeleted.toLocaleString('en')}, archived ${r.rowsArchived.toLocaleString('en')}${r.throttledSeconds ? `, throttled ${r.throttledSeconds} s` : ''}`,
+    ...notes,
+  ].join('\n');
+}
+
 export function renderTaskSummary(run: TaskRunResult): string {
   const head = [
     `Task      ${run.task}${run.dryRun ? '  (dry run: nothing changed)' : ''}`,
@@ -43,5 +70,6 @@ export function renderTaskSummary(run: TaskRunResult): string {
   ].join('\n');
   let body = '';
   if (run.task === 'analyze-tables' && run.result) body = analyzeSummary(run.result as AnalyzeResult);
+  if ((run.task === 'cleanup-data' || run.task === 'archive-orders') && run.result) body = retentionSummary(run.result as RetentionResult);
   return `${head}\n\n${body}`.trimEnd();
 }

@@ -1,46 +1,73 @@
-// Adaptive chunk size: aim each chunk at a target duration, like pt-online-schema-change's --chunk-time.
+// Adaptive chunk size: aim each chunk at a target duration (pt-online-schema-change --chunk-time), shorter under contention.
 
 export interface ChunkSizerOptions {
+  /** Target duration of a chunk while nobody waits for our locks. */
   readonly targetSeconds: number;
+  /** Target duration while row-lock waits are seen: locks are then held only this long. */
+  readonly contendedSeconds: number;
   readonly initialRows: number;
   readonly minRows: number;
   readonly maxRows: number;
 }
 
 /**
- * Keeps an exponentially weighted rows-per-second rate and sizes the next chunk so it
- * should take `targetSeconds`. Growth per step is capped (x2) so one fast chunk on cached
- * pages cannot produce a giant chunk on cold ones; shrinking is immediate.
+ * Keeps an exponentially weighted rows-per-second rate and sizes the next chunk to take the
+ * current target time. Growth per step is capped (x4) so one fast chunk on cached pages cannot
+ * produce a giant chunk on cold ones. When a chunk saw row-lock waits on the server, the
+ * target drops to `contendedSeconds` at once and climbs back (x2) only after two clean chunks:
+ * idle servers get large, fast chunks, busy ones short lock holds.
  */
 export class ChunkSizer {
   private rows: number;
   private rate: number | undefined;
+  private target: number;
+  private clean = 0;
 
   constructor(private readonly opts: ChunkSizerOptions) {
     this.rows = clamp(opts.initialRows, opts.minRows, opts.maxRows);
+    this.target = opts.targetSeconds;
   }
 
   get next(): number {
     return this.rows;
   }
 
-  /** Record a finished chunk: `rows` scanned in `seconds`. */
-  observe(rows: number, seconds: number): void {
+  get targetSeconds(): number {
+    return this.target;
+  }
+
+  /** Record a finished chunk: `rows` scanned in `seconds`, and whether lock waits happened meanwhile. */
+  observe(rows: number, seconds: number, contended = false): void {
     if (rows <= 0) return;
     const observed = rows / Math.max(seconds, 0.001);
     this.rate = this.rate === undefined ? observed : 0.5 * this.rate + 0.5 * observed;
-    const ideal = this.rate * this.opts.targetSeconds;
-    this.rows = clamp(Math.round(Math.min(ideal, this.rows * 2)), this.opts.minRows, this.opts.maxRows);
+    if (contended) {
+      this.clean = 0;
+      this.target = Math.min(this.target, this.opts.contendedSeconds);
+    } else if (++this.clean >= 2) {
+      this.target = Math.min(this.opts.targetSeconds, this.target * 2);
+    }
+    const ideal = this.rate * this.target;
+    this.rows = clamp(Math.round(Math.min(ideal, this.rows * 4)), this.opts.minRows, this.opts.maxRows);
   }
 
-  /** After a lock wait timeout or deadlock: halve, so the retry holds fewer locks. */
+  /** The application was writing before the first chunk: start small, at the contended target. */
+  startContended(): void {
+    this.clean = 0;
+    this.target = Math.min(this.target, this.opts.contendedSeconds);
+    this.rows = clamp(Math.round(this.rows / 10), this.opts.minRows, this.opts.maxRows);
+  }
+
+  /** After a lock wait timeout or deadlock: halve, and treat the server as contended. */
   shrink(): void {
+    this.clean = 0;
+    this.target = Math.min(this.target, this.opts.contendedSeconds);
     this.rows = clamp(Math.floor(this.rows / 2), this.opts.minRows, this.opts.maxRows);
   }
 
   /** Expected duration of the next chunk, for deadline checks. */
   expectedSeconds(): number {
-    return this.rate ? this.rows / this.rate : this.opts.targetSeconds;
+    return this.rate ? this.rows / this.rate : this.target;
   }
 }
 

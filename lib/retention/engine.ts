@@ -51,6 +51,8 @@ export interface RuleResult {
   wouldRemove?: number;
   wouldRemoveEstimated?: boolean;
   chunks: number;
+  /** Chunks during which the server counted row-lock waits (the chunk size then shrinks). */
+  contendedChunks?: number;
   retries: number;
   throttledSeconds: number;
   durationSeconds: number;
@@ -189,24 +191,41 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
     return { kind: 'primary-key', reason: 'configured walk: primary-key', index: plan.key, ...bounds };
   }
   const cap = Math.ceil(matching / Math.max(settings.pkWalkMinMatchRatio, 1e-6));
-  const [r] = await db.query<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${k1} >= ? AND ${k1} <= ? LIMIT ?) x`,
-    [bounds.low, bounds.high, cap + 1],
-  );
-  const inRange = Number(r?.n ?? 0);
+  let inRange: number;
+  let how: string;
+  const k1Type = plan.shape.columns.find((c) => c.name === plan.key.columns[0])?.dataType ?? '';
+  if (plan.shape.rowsEstimate > 0 && matching / plan.shape.rowsEstimate >= settings.pkWalkMinMatchRatio) {
+    // Dense across the whole table, so dense in any key range of it: no need to count.
+    inRange = Math.max(matching, plan.shape.rowsEstimate);
+    how = 'at most the whole table';
+  } else if (/int$/i.test(k1Type) && plan.shape.rowsEstimate > 0) {
+    // Integer keys: estimate from the key span and the table's key density (both read from index ends, no scan).
+    const [g] = await db.query<{ lo: unknown; hi: unknown }>(`SELECT MIN(${k1}) AS lo, MAX(${k1}) AS hi FROM ${table}`);
+    const span = Number(g!.hi) - Number(g!.lo) + 1;
+    const density = Math.min(1, plan.shape.rowsEstimate / Math.max(span, 1));
+    inRange = Math.max(matching, Math.round((Number(bounds.high) - Number(bounds.low) + 1) * density));
+    how = 'estimated from key density';
+  } else {
+    const [r] = await db.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${k1} >= ? AND ${k1} <= ? LIMIT ?) x`,
+      [bounds.low, bounds.high, cap + 1],
+    );
+    inRange = Number(r?.n ?? 0);
+    how = 'counted';
+  }
   const ratio = inRange > cap ? 0 : matching / Math.max(inRange, 1);
   const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
   if (inRange <= cap && ratio >= settings.pkWalkMinMatchRatio) {
     return {
       kind: 'primary-key',
-      reason: `${matching} of ${inRange} rows in the key range match by date (${pct(ratio)} ≥ ${pct(settings.pkWalkMinMatchRatio)}): primary-key ranges`,
+      reason: `${matching} of ${inRange} rows in the key range (${how}) match by date (${pct(ratio)} ≥ ${pct(settings.pkWalkMinMatchRatio)}): primary-key ranges`,
       index: plan.key,
       ...bounds,
     };
   }
   return {
     kind: 'date-index',
-    reason: `${matching} matching rows are sparse in their key range (${inRange > cap ? `more than ${cap}` : inRange} rows, under ${pct(settings.pkWalkMinMatchRatio)} match): walking ${plan.dateIndex.name}`,
+    reason: `${matching} matching rows are sparse in their key range (${inRange > cap ? `more than ${cap}` : inRange} rows ${how}, under ${pct(settings.pkWalkMinMatchRatio)} match): walking ${plan.dateIndex.name}`,
     index: plan.dateIndex,
   };
 }
@@ -259,6 +278,24 @@ class Walker {
   }
 }
 
+interface ServerActivity {
+  readonly lockWaits: number;
+  /** Write statements executed on the server (ours included). */
+  readonly writes: number;
+}
+
+const WRITE_COUNTERS = ['Com_insert', 'Com_insert_select', 'Com_update', 'Com_update_multi', 'Com_delete', 'Com_delete_multi', 'Com_replace', 'Com_replace_select'];
+
+/** Server-wide counters that tell whether the application is writing, or waiting for locks, while we purge. */
+async function serverActivity(db: DbSession): Promise<ServerActivity> {
+  const rows = await db.query<{ Variable_name: string; Value: string }>(
+    `SHOW GLOBAL STATUS WHERE Variable_name IN (${['Innodb_row_lock_waits', ...WRITE_COUNTERS].map(() => '?').join(', ')})`,
+    ['Innodb_row_lock_waits', ...WRITE_COUNTERS],
+  );
+  const v = (name: string) => Number(rows.find((r) => r.Variable_name.toLowerCase() === name.toLowerCase())?.Value ?? 0);
+  return { lockWaits: v('Innodb_row_lock_waits'), writes: WRITE_COUNTERS.reduce((sum, c) => sum + v(c), 0) };
+}
+
 async function chooseIsolation(db: DbSession): Promise<string> {
   // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
   // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
@@ -268,16 +305,18 @@ async function chooseIsolation(db: DbSession): Promise<string> {
   return level;
 }
 
-export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOptions): Promise<RuleResult> {
-  const started = Date.now();
-  const cutoff = new Date(opts.now.getTime() - rule.retentionDays * DAY_MS);
-  const name = `${rule.schema}.${rule.table}`;
-  const table = qualifiedName(rule.schema, rule.table);
-  const result: RuleResult = {
-    table: name,
+/** The cutoff of a rule for a run that started at `now`: fixed once, UTC. */
+export function cutoffOf(rule: RetentionRule, now: Date): Date {
+  return new Date(now.getTime() - rule.retentionDays * DAY_MS);
+}
+
+/** A rule's result before anything has happened (also what a rule that never started reports). */
+export function initialRuleResult(rule: RetentionRule, now: Date, status: RuleStatus = 'completed'): RuleResult {
+  return {
+    table: `${rule.schema}.${rule.table}`,
     action: rule.action,
-    cutoff: cutoff.toISOString(),
-    status: 'completed',
+    cutoff: cutoffOf(rule, now).toISOString(),
+    status,
     rowsDeleted: 0,
     rowsArchived: 0,
     rowsRemaining: null,
@@ -288,6 +327,14 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     childTables: [],
     ...(rule.action === 'archive' ? { archiveTable: `${rule.archiveSchema}.${rule.archiveTable}` } : {}),
   };
+}
+
+export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOptions): Promise<RuleResult> {
+  const started = Date.now();
+  const cutoff = cutoffOf(rule, opts.now);
+  const name = `${rule.schema}.${rule.table}`;
+  const table = qualifiedName(rule.schema, rule.table);
+  const result = initialRuleResult(rule, opts.now);
   const log = opts.log;
   const finish = () => {
     result.durationSeconds = round((Date.now() - started) / 1000);
@@ -337,6 +384,8 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
     }
     const isolation = await chooseIsolation(db);
+    // Counters before the walk is chosen: the time that takes tells whether the application is live.
+    let activity = await serverActivity(db);
     const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
     if (!choice) {
       result.walkReason = 'no rows older than the cutoff';
@@ -349,6 +398,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     const walker = new Walker(db, table, choice, plan.key.columns, rule, plan.predicate, cutoff);
     const sizer = new ChunkSizer({
       targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
+      contendedSeconds: Math.min(opts.settings.contendedChunkTimeSeconds, rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds),
       initialRows: opts.settings.initialChunkRows,
       minRows: opts.settings.minChunkRows,
       maxRows: opts.settings.maxChunkRows,
@@ -356,6 +406,9 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
     let after: readonly unknown[] | undefined;
     let retries = 0;
+    const before = await serverActivity(db);
+    if (before.lockWaits > activity.lockWaits || before.writes > activity.writes) sizer.startContended();
+    activity = before;
 
     for (;;) {
       const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
@@ -376,17 +429,28 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
       const chunkNo = result.chunks + 1;
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
+      const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
+      const sqlText =
+        rule.action === 'delete' ? `DELETE FROM ${table} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE FROM ${table} WHERE ${where.sql}`;
       let moved: number;
+      await db.exec('START TRANSACTION');
       try {
         moved =
           rule.action === 'delete'
             ? (await db.exec(`DELETE FROM ${table} WHERE ${where.sql}`, where.params)).affectedRows
             : await archiveChunk(db, table, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+        const endedAt = new Date();
+        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
+        // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
+        await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved });
+        await db.exec('COMMIT');
+        opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
       } catch (err) {
         // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
         if (isFatal(err)) throw err;
+        await db.exec('ROLLBACK').catch(() => undefined);
         const code = errno(err);
-        const spec = { type: rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK', sql: `chunk ${chunkNo} of ${name}`, schema: rule.schema, table: rule.table, extra };
+        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
         await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
         const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
         if (retryable && retries < MAX_CHUNK_RETRIES) {
@@ -408,18 +472,33 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       result.chunks = chunkNo;
       if (rule.action === 'delete') result.rowsDeleted += moved;
       else result.rowsArchived += moved;
-      await opts.runLog.recordCompleted(
-        {
-          type: rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK',
-          sql: rule.action === 'delete' ? `DELETE FROM ${table} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE FROM ${table} WHERE ${where.sql}`,
-          schema: rule.schema,
-          table: rule.table,
-          extra: { ...extra, seconds: round(seconds) },
-        },
-        startedAt,
-        { rowsAffected: moved },
-      );
-      sizer.observe(size, seconds);
+      // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
+      // us), or rows written by others (the application is live: it will run into large chunks' locks).
+      const now = await serverActivity(db);
+      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
+      const ours = (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
+      const foregroundWrites = Math.max(0, now.writes - activity.writes - ours);
+      const lockWaitsSeen = now.lockWaits - activity.lockWaits;
+      const contended = lockWaitsSeen > 0 || foregroundWrites > 0;
+      activity = now;
+      if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + 1;
+      sizer.observe(size, seconds, contended);
+      // Under a live load, leave the server some room between chunks: lower foreground latency for a little time.
+      if (contended && opts.settings.niceRatio > 0) {
+        const restMs = seconds * opts.settings.niceRatio * 1000;
+        if (!opts.deadline.isNear(restMs + reserveMs)) await new Promise((r) => setTimeout(r, restMs));
+      }
+      log.info('chunk done', {
+        table: name,
+        chunk: chunkNo,
+        rows: moved,
+        scanned: size,
+        seconds: round(seconds),
+        done: result.rowsDeleted + result.rowsArchived,
+        foregroundWrites,
+        lockWaits: lockWaitsSeen,
+        nextChunkRows: sizer.next,
+      });
       if (!upTo) break; // the last chunk ran to the end of the walk
       after = upTo;
     }
@@ -436,8 +515,9 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
 }
 
 /**
- * One archive chunk in one transaction: lock the rows, copy them, delete them, and commit only
- * when all three counts agree. A kill or timeout at any point rolls the whole chunk back.
+ * The body of one archive chunk, inside the caller's transaction: lock the rows, copy them,
+ * delete them; the counts must agree or the caller rolls the chunk back. A kill or timeout
+ * at any point rolls the whole chunk back: a row is in the source or in the archive, never both.
  */
 async function archiveChunk(
   db: DbSession,
@@ -449,20 +529,13 @@ async function archiveChunk(
   chunk: number,
   opts: EngineOptions,
 ): Promise<number> {
-  await db.exec('START TRANSACTION');
-  try {
-    const [locked] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${source} WHERE ${where.sql} FOR UPDATE`, where.params);
-    const inserted = (await db.exec(`INSERT INTO ${archive} (${columns}, \`archived_at\`) SELECT ${columns}, ? FROM ${source} WHERE ${where.sql}`, [archivedAt, ...where.params])).affectedRows;
-    await opts.faults?.betweenInsertAndDelete?.(chunk);
-    const deleted = (await db.exec(`DELETE FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
-    const n = Number(locked?.n ?? -1);
-    if (inserted !== deleted || inserted !== n) {
-      throw new ChunkCountMismatchError(`archive counts disagree (locked ${n}, copied ${inserted}, deleted ${deleted}); chunk rolled back`);
-    }
-    await db.exec('COMMIT');
-    return deleted;
-  } catch (err) {
-    await db.exec('ROLLBACK').catch(() => undefined);
-    throw err;
+  const [locked] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${source} WHERE ${where.sql} FOR UPDATE`, where.params);
+  const inserted = (await db.exec(`INSERT INTO ${archive} (${columns}, \`archived_at\`) SELECT ${columns}, ? FROM ${source} WHERE ${where.sql}`, [archivedAt, ...where.params])).affectedRows;
+  await opts.faults?.betweenInsertAndDelete?.(chunk);
+  const deleted = (await db.exec(`DELETE FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
+  const n = Number(locked?.n ?? -1);
+  if (inserted !== deleted || inserted !== n) {
+    throw new ChunkCountMismatchError(`archive counts disagree (locked ${n}, copied ${inserted}, deleted ${deleted}); chunk rolled back`);
   }
+  return deleted;
 }

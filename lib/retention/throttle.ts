@@ -65,15 +65,19 @@ export function auroraLagProbe(db: DbSession, maxSeconds: number): LoadProbe {
  */
 export class Throttle {
   throttledSeconds = 0;
+  private lastClear = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly probes: readonly LoadProbe[],
     private readonly log: Log,
     private readonly pollMs = 500,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    /** After a clear check, trust it this long: status queries are not free on a busy server. */
+    private readonly recheckMs = 1000,
   ) {}
 
   async wait(deadline: Deadline, reserveMs: number): Promise<{ stopped: boolean }> {
+    if (Date.now() - this.lastClear < this.recheckMs) return { stopped: false };
     let started: number | undefined;
     let lastReason: string | undefined;
     for (;;) {
@@ -94,6 +98,7 @@ export class Throttle {
       }
       await this.sleep(this.pollMs);
     }
+    this.lastClear = Date.now();
     if (started !== undefined) {
       const waited = (Date.now() - started) / 1000;
       this.throttledSeconds += waited;

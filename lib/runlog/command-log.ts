@@ -21,6 +21,12 @@ export interface CommandRecord extends CommandSpec {
   readonly errorMessage?: string;
 }
 
+export interface CommandOutcome {
+  readonly rowsAffected?: number;
+  readonly errorNumber?: number;
+  readonly errorMessage?: string;
+}
+
 export interface RunLogOptions {
   readonly enabled: boolean;
   readonly schema: string;
@@ -75,6 +81,11 @@ export class RunLog {
     this.tableReady = opts.enabled && !context.dryRun;
   }
 
+  /** Whether records go to the log table (one row per recorded command). */
+  get writesTable(): boolean {
+    return this.tableReady;
+  }
+
   get tableName(): string {
     return `${this.opts.schema}.${this.opts.table}`;
   }
@@ -112,22 +123,32 @@ export class RunLog {
    * Record a command that already ran, in one row. Used for work inside a transaction
    * (an archive chunk), where the row is written only after COMMIT or ROLLBACK.
    */
-  async recordCompleted(
-    spec: CommandSpec,
-    startedAt: Date,
-    outcome: { rowsAffected?: number; errorNumber?: number; errorMessage?: string },
-  ): Promise<void> {
-    const rowId = await this.insertStart(spec, startedAt);
-    await this.finish(spec, startedAt, rowId, outcome);
+  async recordCompleted(spec: CommandSpec, startedAt: Date, outcome: CommandOutcome): Promise<void> {
+    const endedAt = new Date();
+    this.remember(spec, startedAt, endedAt, outcome);
+    await this.writeCompleted(spec, startedAt, endedAt, outcome);
   }
 
-  private async insertStart(spec: CommandSpec, startedAt: Date): Promise<number | undefined> {
+  /**
+   * Only the log-table row, in one INSERT. Called inside a chunk's transaction it commits
+   * (or rolls back) with the chunk: a committed chunk always has its row, at no extra commit.
+   */
+  async writeCompleted(spec: CommandSpec, startedAt: Date, endedAt: Date, outcome: CommandOutcome): Promise<void> {
+    await this.insertRow(spec, startedAt, endedAt, outcome);
+  }
+
+  /** A row before the command runs (no end yet): a run killed mid-command leaves it open. */
+  private insertStart(spec: CommandSpec, startedAt: Date): Promise<number | undefined> {
+    return this.insertRow(spec, startedAt, null, {});
+  }
+
+  private async insertRow(spec: CommandSpec, startedAt: Date, endedAt: Date | null, outcome: CommandOutcome): Promise<number | undefined> {
     if (!this.tableReady) return undefined;
     try {
       const res = await this.session.exec(
         `INSERT INTO ${qualifiedName(this.opts.schema, this.opts.table)}
-           (run_id, task, target, schema_name, table_name, command_type, command, started_at, extra)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           (run_id, task, target, schema_name, table_name, command_type, command, started_at, ended_at, rows_affected, error_number, error_message, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
           this.runId,
           this.context.task,
@@ -137,6 +158,10 @@ export class RunLog {
           spec.type,
           spec.sql,
           startedAt,
+          endedAt,
+          outcome.rowsAffected ?? null,
+          outcome.errorNumber ?? null,
+          outcome.errorMessage ?? null,
           spec.extra ? JSON.stringify(spec.extra) : null,
         ],
       );
@@ -147,6 +172,15 @@ export class RunLog {
     }
   }
 
+  /** Keep the record in memory and write its JSON log line. */
+  remember(spec: CommandSpec, startedAt: Date, endedAt: Date, outcome: CommandOutcome): void {
+    const record: CommandRecord = { ...spec, startedAt, endedAt, durationMs: endedAt.getTime() - startedAt.getTime(), ...outcome };
+    this.records.push(record);
+    const fields = { runId: this.runId, type: spec.type, schema: spec.schema, table: spec.table, durationMs: record.durationMs, ...outcome, ...(spec.extra ? { extra: spec.extra } : {}) };
+    if (outcome.errorMessage !== undefined) this.log.error('command failed', fields);
+    else this.log.info('command finished', fields);
+  }
+
   private async finish(
     spec: CommandSpec,
     startedAt: Date,
@@ -154,18 +188,7 @@ export class RunLog {
     outcome: { rowsAffected?: number; errorNumber?: number; errorMessage?: string },
   ): Promise<void> {
     const endedAt = new Date();
-    const record: CommandRecord = { ...spec, startedAt, endedAt, durationMs: endedAt.getTime() - startedAt.getTime(), ...outcome };
-    this.records.push(record);
-    const fields = {
-      runId: this.runId,
-      type: spec.type,
-      schema: spec.schema,
-      table: spec.table,
-      durationMs: record.durationMs,
-      ...outcome,
-    };
-    if (outcome.errorMessage !== undefined) this.log.error('command failed', fields);
-    else this.log.info('command finished', fields);
+    this.remember(spec, startedAt, endedAt, outcome);
     if (rowId === undefined) return;
     try {
       await this.session.exec(

@@ -1,7 +1,7 @@
 // cleanup-data and archive-orders: run retention rules one after another within the run's time budget.
 import { openTargetSession, type DbSession } from '../db/connection';
 import { METRIC, point, type MetricPoint } from '../metrics/names';
-import { runRule, type RetentionRule, type RuleResult } from '../retention/engine';
+import { initialRuleResult, runRule, type RetentionRule, type RuleResult } from '../retention/engine';
 import { auroraLagProbe, replicaLagProbe, Throttle, threadsRunningProbe, type LoadProbe } from '../retention/throttle';
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
 
@@ -35,21 +35,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
     const results: RuleResult[] = [];
     for (const rule of rules) {
       if (results.some((r) => r.status === 'stopped-at-deadline') || ctx.deadline.isNear(5_000)) {
-        results.push({
-          table: `${rule.schema}.${rule.table}`,
-          action: rule.action,
-          cutoff: new Date(ctx.now.getTime() - rule.retentionDays * 86_400_000).toISOString(),
-          status: 'not-started',
-          message: 'time budget exhausted before this rule; the next run starts it',
-          rowsDeleted: 0,
-          rowsArchived: 0,
-          rowsRemaining: null,
-          chunks: 0,
-          retries: 0,
-          throttledSeconds: 0,
-          durationSeconds: 0,
-          childTables: [],
-        });
+        results.push({ ...initialRuleResult(rule, ctx.now, 'not-started'), message: 'time budget exhausted before this rule; the next run starts it' });
         continue;
       }
       const before = throttle.throttledSeconds;

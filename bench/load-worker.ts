@@ -1,0 +1,68 @@
+// Worker thread: runs the paced foreground connections and reports latency percentiles when told to stop.
+import { parentPort, workerData } from 'node:worker_threads';
+import mysql from 'mysql2/promise';
+import { credentialsFromUrl } from '../lib/db/credentials';
+import type { LoadOptions, LoadStats } from './foreground-load';
+import { LOAD_OPS } from './load-ops';
+
+/** Deterministic PRNG so that every contender faces the same sequence of operations. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const o = workerData as LoadOptions;
+const op = LOAD_OPS[o.table]!;
+const c = credentialsFromUrl(o.url);
+const conns = await Promise.all(
+  Array.from({ length: o.connections }, () => mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, timezone: 'Z' })),
+);
+const latencies: number[] = [];
+const slow: { at: number; ms: number; kind: string }[] = [];
+let errors = 0;
+let running = true;
+const loops = conns.map(async (conn, i) => {
+  const rnd = mulberry32(o.seed + i);
+  while (running) {
+    const t0 = performance.now();
+    const at = Date.now();
+    const { kind, run } = op(conn, rnd, o.rows);
+    try {
+      await run;
+    } catch {
+      errors++;
+    }
+    const ms = performance.now() - t0;
+    latencies.push(ms);
+    if (ms > 20) slow.push({ at, ms, kind });
+    const wait = o.intervalMs - ms;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+});
+parentPort!.on('message', async () => {
+  running = false;
+  await Promise.all(loops);
+  await Promise.all(conns.map((x) => x.end()));
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const stats: LoadStats = {
+    ops: sorted.length,
+    errors,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? 0,
+    slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5),
+  };
+  parentPort!.postMessage(stats);
+});
+parentPort!.postMessage({ ready: true });

@@ -1,0 +1,341 @@
+// `npm run bench:purge`: dbmaint's purge and archive side by side with pt-archiver, a naive LIMIT loop and a single DELETE.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import mysql from 'mysql2/promise';
+import { parseConfig } from '../lib/config/load';
+import { openSession, type DbSession } from '../lib/db/connection';
+import { credentialsFromUrl } from '../lib/db/credentials';
+import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { textTable } from '../lib/reporting/text-summary';
+import { runRule, type RetentionRule, type RuleResult } from '../lib/retention/engine';
+import { Throttle, threadsRunningProbe } from '../lib/retention/throttle';
+import { RunLog } from '../lib/runlog/command-log';
+import { Deadline } from '../lib/runtime/deadline';
+import { jsonLineLog, silentLog } from '../lib/runtime/log';
+import { startLoad, type LoadStats } from './foreground-load';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    tables: { type: 'string', default: 'events,sessions' },
+    load: { type: 'string', default: '4' },
+    'skip-idle': { type: 'boolean', default: false },
+    'skip-load': { type: 'boolean', default: false },
+    'skip-archive': { type: 'boolean', default: false },
+    /** Only contenders whose name contains one of these words (comma-separated). */
+    only: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    /** Override purge settings (JSON), e.g. '{"chunkTimeSeconds":1}', for tuning experiments. */
+    settings: { type: 'string' },
+    out: { type: 'string' },
+    /** Run each contender this many times and keep the median run (this VM's timings vary by ±20%). */
+    repeat: { type: 'string', default: '1' },
+  },
+});
+const ROWS = Number(args.rows);
+const LOAD_CONNECTIONS = Number(args.load);
+const DB = 'bench';
+const ARCH = 'bench_archive';
+const RETENTION_DAYS = 30;
+
+interface TableSpec {
+  readonly name: 'events' | 'sessions';
+  readonly key: string;
+  readonly dateColumn: string;
+  readonly ddl: string;
+  readonly fill: string;
+}
+
+const TABLES: Record<string, TableSpec> = {
+  events: {
+    name: 'events',
+    key: 'id',
+    dateColumn: 'created_at',
+    ddl: `CREATE TABLE ${DB}.events (
+      id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, created_at DATETIME NOT NULL, payload VARBINARY(128) NOT NULL,
+      KEY ix_created (created_at), KEY ix_user (user_id)) ENGINE=InnoDB`,
+    // Dates rise with the id over 60 days: the older half is past the 30-day cutoff.
+    fill: `INSERT INTO ${DB}.events (user_id, created_at, payload)
+           SELECT seq % 50000, UTC_TIMESTAMP() - INTERVAL 60 DAY + INTERVAL (seq * 5184000 DIV ${ROWS}) SECOND, RANDOM_BYTES(128) FROM seq_1_to_${ROWS}`,
+  },
+  sessions: {
+    name: 'sessions',
+    key: 'session_key',
+    dateColumn: 'expire_date',
+    ddl: `CREATE TABLE ${DB}.sessions (
+      session_key CHAR(40) NOT NULL PRIMARY KEY, session_data TEXT NOT NULL, expire_date DATETIME(6) NOT NULL,
+      KEY ix_expire (expire_date)) ENGINE=InnoDB`,
+    // Random keys, dates random with respect to the key: half past the cutoff.
+    fill: `INSERT INTO ${DB}.sessions SELECT SHA1(seq), TO_BASE64(RANDOM_BYTES(150)), UTC_TIMESTAMP() - INTERVAL (CRC32(seq) % 5184000) SECOND FROM seq_1_to_${ROWS}`,
+  },
+};
+
+interface Outcome {
+  readonly table: string;
+  readonly mode: 'idle' | 'load' | 'archive';
+  readonly contender: string;
+  readonly seconds: number;
+  readonly rows: number;
+  readonly ok: boolean;
+  readonly check: string;
+  readonly load?: LoadStats;
+  readonly note?: string;
+}
+
+function noteOf(r: RuleResult | undefined): string | undefined {
+  return r?.walk ? `walk ${r.walk}, ${r.chunks} chunks` : undefined;
+}
+
+function say(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+async function main(): Promise<void> {
+  ensureMariaDb(say);
+  if (!existsSync('/usr/bin/pt-archiver')) {
+    if (process.getuid?.() === 0) spawnSync('apt-get', ['install', '-y', '-q', 'percona-toolkit'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (!existsSync('/usr/bin/pt-archiver')) say('pt-archiver not found (apt-get install percona-toolkit): its rows are skipped');
+  }
+  say(`Starting MariaDB for the benchmark (buffer pool 3 GiB, innodb_flush_log_at_trx_commit=1)...`);
+  const server = await startLocalMariaDb({ bufferPoolMb: 3072, flushLogAtTrxCommit: 1, extraArgs: ['--local-infile=1', '--innodb-log-file-size=1G'] });
+  const snapshot = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-bench-snap-'));
+  const creds = credentialsFromUrl(server.url);
+  const connect = () => mysql.createConnection({ host: creds.host, port: creds.port, user: creds.user, password: creds.password, timezone: 'Z' });
+  const admin = await connect();
+  const results: Outcome[] = [];
+  try {
+    const [[v]] = await admin.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+    say(`MariaDB ${String(v!['v'])}; ${os.cpus().length} cores; ${ROWS.toLocaleString('en')} rows per table`);
+    await admin.query(`CREATE DATABASE ${DB}`);
+    await admin.query(`CREATE DATABASE ${ARCH}`);
+    await admin.query(`USE ${DB}`);
+    const tables = String(args.tables).split(',').map((t) => TABLES[t]!);
+    for (const t of tables) {
+      const t0 = Date.now();
+      await admin.query(t.ddl);
+      for (let done = 0; done < ROWS; ) {
+        // Fill in slices so the undo log stays small.
+        await admin.query(t.fill.replace(`FROM seq_1_to_${ROWS}`, `FROM seq_1_to_${ROWS} WHERE seq > ${done} AND seq <= ${done + 200_000}`));
+        done += 200_000;
+      }
+      await admin.query(`ANALYZE TABLE ${DB}.${t.name}`);
+      say(`built ${t.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    // Transportable tablespaces: every contender starts from the same bytes.
+    await admin.query(`FLUSH TABLES ${tables.map((t) => `${DB}.${t.name}`).join(', ')} FOR EXPORT`);
+    for (const t of tables) for (const ext of ['ibd', 'cfg']) copyFileSync(path.join(server.datadir, DB, `${t.name}.${ext}`), path.join(snapshot, `${t.name}.${ext}`));
+    await admin.query('UNLOCK TABLES');
+
+    // The background purge of the previous contender's deletes must not run into the next contender.
+    const quiesce = async () => {
+      for (let i = 0; i < 600; i++) {
+        const [[h]] = await admin.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'");
+        if (!h || Number(h['Value']) < 1000) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    const restore = async (t: TableSpec) => {
+      await quiesce();
+      await admin.query(`ALTER TABLE ${DB}.${t.name} DISCARD TABLESPACE`);
+      for (const ext of ['ibd', 'cfg']) copyFileSync(path.join(snapshot, `${t.name}.${ext}`), path.join(server.datadir, DB, `${t.name}.${ext}`));
+      await admin.query(`ALTER TABLE ${DB}.${t.name} IMPORT TABLESPACE`);
+      // Warm the clustered and the date index so no contender pays for a cold buffer pool.
+      await admin.query(`SELECT COUNT(*) FROM ${DB}.${t.name} FORCE INDEX (PRIMARY) WHERE LENGTH(${t.key}) >= 0`);
+      await admin.query(`SELECT COUNT(*) FROM ${DB}.${t.name} FORCE INDEX (${t.name === 'events' ? 'ix_created' : 'ix_expire'}) WHERE ${t.dateColumn} > '2000-01-01'`);
+      await admin.query(`DROP TABLE IF EXISTS ${ARCH}.${t.name}_archive, ${ARCH}.${t.name}_pt_archive`);
+      const [[c]] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${DB}.${t.name}`);
+      if (Number(c!['n']) !== ROWS) throw new Error(`restore of ${t.name} gave ${String(c!['n'])} rows`);
+      await quiesce();
+    };
+
+    const cutoffOf = () => new Date(Date.now() - RETENTION_DAYS * 86_400_000);
+    const sqlTime = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
+    const oldCount = async (t: TableSpec, cutoff: Date) => {
+      const [[c]] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${DB}.${t.name} WHERE ${t.dateColumn} < ?`, [cutoff]);
+      return Number(c!['n']);
+    };
+
+    const dbmaintRule = (t: TableSpec, action: 'delete' | 'archive'): RetentionRule => ({
+      schema: DB,
+      table: t.name,
+      dateColumn: t.dateColumn,
+      retentionDays: RETENTION_DAYS,
+      action,
+      where: [],
+      archiveSchema: ARCH,
+      archiveTable: `${t.name}_archive`,
+      allowFullScan: false,
+      walk: 'auto',
+    });
+    const settings = parseConfig({
+      targets: [{ name: 'b', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:b-AbCdEf', schemas: [DB] }],
+      ...(args.settings ? { purge: JSON.parse(args.settings) as unknown } : {}),
+    }).purge;
+    let lastRule: RuleResult | undefined;
+    const runDbmaint = async (t: TableSpec, action: 'delete' | 'archive', now: Date) => {
+      const db: DbSession = await openSession(creds, { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
+      try {
+        const runLog = new RunLog(db, { enabled: true, schema: 'dbmaint', table: 'command_log' }, { task: 'bench', target: 'bench', dryRun: false }, args.verbose ? jsonLineLog() : silentLog);
+        await runLog.prepare();
+        lastRule = await runRule(db, dbmaintRule(t, action), {
+          dryRun: false,
+          now,
+          settings,
+          deadline: Deadline.unlimited(),
+          throttle: new Throttle([threadsRunningProbe(db, settings.maxThreadsRunning)], silentLog),
+          log: args.verbose ? jsonLineLog() : silentLog,
+          runLog,
+        });
+        if (lastRule.status !== 'completed') throw new Error(`dbmaint ${lastRule.status}: ${lastRule.message ?? ''}`);
+      } finally {
+        await db.close();
+      }
+    };
+    const ptDsn = `h=127.0.0.1,P=${server.port},u=${creds.user},p=${creds.password}`;
+    // Asynchronous on purpose: the foreground load runs in this process and must keep running meanwhile.
+    const runPt = (t: TableSpec, cutoff: Date, archive: boolean) => {
+      const a = [
+        '--source', `${ptDsn},D=${DB},t=${t.name},A=binary${archive ? ',L=1' : ''}`,
+        '--where', `${t.dateColumn} < '${sqlTime(cutoff)}'`,
+        ...(archive ? ['--dest', `${ptDsn},D=${ARCH},t=${t.name}_pt_archive,A=binary,L=1`, '--bulk-insert'] : ['--purge']),
+        '--bulk-delete', '--limit', '1000', '--commit-each', '--no-check-charset', '--no-version-check', '--skip-foreign-key-checks',
+      ];
+      return new Promise<void>((resolve, reject) => {
+        const child = spawn('pt-archiver', a, { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pt-archiver exited ${code}: ${stderr}`))));
+      });
+    };
+
+    type Contender = { name: string; run: (t: TableSpec, cutoff: Date) => Promise<void> };
+    const deleters: Contender[] = [
+      { name: 'single DELETE (floor)', run: async (t, cutoff) => void (await admin.query(`DELETE FROM ${DB}.${t.name} WHERE ${t.dateColumn} < ?`, [cutoff])) },
+      { name: 'dbmaint purge', run: (t, cutoff) => runDbmaint(t, 'delete', new Date(cutoff.getTime() + RETENTION_DAYS * 86_400_000)) },
+      ...(existsSync('/usr/bin/pt-archiver') ? [{ name: 'pt-archiver --bulk-delete', run: async (t: TableSpec, cutoff: Date) => runPt(t, cutoff, false) }] : []),
+      {
+        name: 'naive DELETE … LIMIT 1000 loop',
+        run: async (t, cutoff) => {
+          for (;;) {
+            const [r] = await admin.query<mysql.ResultSetHeader>(`DELETE FROM ${DB}.${t.name} WHERE ${t.dateColumn} < ? LIMIT 1000`, [cutoff]);
+            if (r.affectedRows === 0) break;
+          }
+        },
+      },
+    ];
+
+    const wanted = (c: Contender) => !args.only || String(args.only).split(',').some((w) => c.name.includes(w));
+    const measure = async (t: TableSpec, mode: Outcome['mode'], c: Contender) => {
+      if (!wanted(c)) return;
+      const runs: Outcome[] = [];
+      for (let i = 0; i < Number(args.repeat); i++) runs.push(await measureOnce(t, mode, c));
+      const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
+      results.push({ ...median, ok: runs.every((r) => r.ok), ...(runs.length > 1 ? { note: `${median.note ? `${median.note}; ` : ''}median of ${runs.map((r) => r.seconds.toFixed(2)).join('/')} s` } : {}) });
+    };
+    const measureOnce = async (t: TableSpec, mode: Outcome['mode'], c: Contender): Promise<Outcome> => {
+      await restore(t);
+      const cutoff = cutoffOf();
+      const before = await oldCount(t, cutoff);
+      const load = mode === 'load' ? await startLoad({ url: server.url, table: t.name, rows: ROWS, connections: LOAD_CONNECTIONS, intervalMs: 4, seed: 42 }) : undefined;
+      if (load) await new Promise((r) => setTimeout(r, 300));
+      lastRule = undefined;
+      const t0 = performance.now();
+      await c.run(t, cutoff);
+      const seconds = (performance.now() - t0) / 1000;
+      const stats = await load?.stop();
+      const left = await oldCount(t, cutoff);
+      let conservation = '';
+      let conserved = true;
+      if (mode === 'archive') {
+        // Nothing lost or doubled: source + archive = the original rows, and no key in both.
+        const arch = c.name.startsWith('dbmaint') ? `${t.name}_archive` : `${t.name}_pt_archive`;
+        const [[n]] = await admin.query<mysql.RowDataPacket[]>(
+          `SELECT (SELECT COUNT(*) FROM ${DB}.${t.name}) AS src, (SELECT COUNT(*) FROM ${ARCH}.${arch}) AS arch,
+                  (SELECT COUNT(DISTINCT ${t.key}) FROM ${ARCH}.${arch}) AS distinctArch,
+                  (SELECT COUNT(*) FROM ${DB}.${t.name} s JOIN ${ARCH}.${arch} a USING (${t.key})) AS both_`,
+        );
+        const total = Number(n!['src']) + Number(n!['arch']);
+        conserved = total === ROWS && Number(n!['distinctArch']) === Number(n!['arch']) && Number(n!['both_']) === 0;
+        conservation = `; source+archive=${total}, in both=${String(n!['both_'])}${conserved ? '' : ' ROWS LOST OR DOUBLED'}`;
+      }
+      const out: Outcome = {
+        table: t.name,
+        mode,
+        contender: c.name,
+        seconds,
+        rows: before - left,
+        ok: left === 0 && conserved,
+        check: (left === 0 ? `${(before - left).toLocaleString('en')} removed, 0 left` : `${left} old rows left!`) + conservation,
+        ...(stats ? { load: stats } : {}),
+        ...(noteOf(lastRule) ? { note: noteOf(lastRule)! } : {}),
+      };
+      if (args.verbose && stats) say(`  slowest foreground ops: ${stats.slowest.map((x) => `${new Date(x.at).toISOString().slice(11, 23)} ${x.kind} ${x.ms.toFixed(0)} ms`).join(', ')}`);
+      say(`  ${t.name.padEnd(8)} ${mode.padEnd(7)} ${c.name.padEnd(32)} ${seconds.toFixed(2).padStart(7)} s  ${out.check}${stats ? `  fg p50 ${stats.p50.toFixed(1)} ms p99 ${stats.p99.toFixed(1)} ms max ${stats.max.toFixed(0)} ms (${stats.ops} ops, ${stats.errors} errors)` : ''}${out.note ? `  [${out.note}]` : ''}`);
+      return out;
+    };
+
+    for (const t of tables) {
+      if (!args['skip-idle']) for (const c of deleters) await measure(t, 'idle', c);
+      if (!args['skip-load']) for (const c of deleters) await measure(t, 'load', c);
+      if (!args['skip-archive']) {
+        const archivers: Contender[] = [
+          { name: 'dbmaint archive', run: (tt, cutoff) => runDbmaint(tt, 'archive', new Date(cutoff.getTime() + RETENTION_DAYS * 86_400_000)) },
+          ...(existsSync('/usr/bin/pt-archiver')
+            ? [
+                {
+                  name: 'pt-archiver --bulk-insert --bulk-delete',
+                  run: async (tt: TableSpec, cutoff: Date) => {
+                    await admin.query(`CREATE TABLE ${ARCH}.${tt.name}_pt_archive LIKE ${DB}.${tt.name}`);
+                    await runPt(tt, cutoff, true);
+                  },
+                },
+              ]
+            : []),
+        ];
+        for (const c of archivers) await measure(t, 'archive', c);
+      }
+    }
+  } finally {
+    await admin.end().catch(() => undefined);
+    await server.stop();
+    rmSync(snapshot, { recursive: true, force: true });
+  }
+  report(results);
+}
+
+function report(results: readonly Outcome[]): void {
+  const floor = (table: string, mode: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith('single DELETE'));
+  const pt = (table: string, mode: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith('pt-archiver'));
+  const rows = results.map((r) => {
+    const ref = r.mode === 'archive' ? pt(r.table, r.mode) : floor(r.table, r.mode);
+    return [
+      r.table,
+      r.mode,
+      r.contender,
+      r.seconds.toFixed(2),
+      Math.round(r.rows / r.seconds).toLocaleString('en'),
+      ref ? `${(r.seconds / ref.seconds).toFixed(2)}×` : '',
+      r.load ? r.load.p50.toFixed(1) : '',
+      r.load ? r.load.p99.toFixed(1) : '',
+      r.load ? r.load.max.toFixed(0) : '',
+      r.ok ? 'ok' : 'FAILED',
+    ];
+  });
+  say('\n' + textTable(['table', 'mode', 'contender', 'seconds', 'rows/s', 'time ratio', 'fg p50 ms', 'fg p99 ms', 'fg max ms', 'check'], rows));
+  say('time ratio: vs the single DELETE for purges, vs pt-archiver for archives (lower is faster).');
+  const file = args.out ?? path.join(process.cwd(), 'bench', 'results', `purge-${new Date().toISOString().slice(0, 10)}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ rows: ROWS, loadConnections: LOAD_CONNECTIONS, cores: os.cpus().length, results }, null, 2));
+  say(`results written to ${path.relative(process.cwd(), file)}`);
+  if (results.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

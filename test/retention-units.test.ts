@@ -1,0 +1,101 @@
+// Pure parts of the retention engine: keyset predicates, chunk sizing, throttling decisions, criteria.
+import { describe, expect, it } from 'vitest';
+import { rulePredicate } from '../lib/retention/criteria';
+import { ChunkSizer } from '../lib/retention/chunk-size';
+import { lockName } from '../lib/retention/engine';
+import { and, keyAfter, keyAtMost, TRUE_PART } from '../lib/retention/keyset';
+import { replicaLagFromStatus, Throttle, type LoadProbe } from '../lib/retention/throttle';
+import { Deadline } from '../lib/runtime/deadline';
+import { silentLog } from '../lib/runtime/log';
+
+describe('keyset predicates', () => {
+  it('spells out row comparisons with a leading range term', () => {
+    expect(keyAfter(['id'], [5])).toEqual({ sql: '`id` >= ? AND `id` > ?', params: [5, 5] });
+    expect(keyAfter(['a', 'b'], [1, 2])).toEqual({ sql: '`a` >= ? AND (`a` > ? OR (`a` = ? AND `b` > ?))', params: [1, 1, 1, 2] });
+    expect(keyAtMost(['a', 'b', 'c'], [1, 2, 3])).toEqual({
+      sql: '`a` <= ? AND (`a` < ? OR (`a` = ? AND (`b` < ? OR (`b` = ? AND `c` <= ?))))',
+      params: [1, 1, 1, 2, 2, 3],
+    });
+    expect(() => keyAfter(['a', 'b'], [1])).toThrow(/differ in length/);
+  });
+  it('combines parts and quotes hostile column names', () => {
+    expect(and(TRUE_PART, TRUE_PART)).toBe(TRUE_PART);
+    expect(and(keyAfter(['x`y'], [1]), TRUE_PART).sql).toBe('(`x``y` >= ? AND `x``y` > ?)');
+  });
+  it('binds the cutoff and extra criteria as parameters, never as text', () => {
+    const cutoff = new Date('2026-01-01T00:00:00Z');
+    const p = rulePredicate('created_at', cutoff, [
+      { column: 'is_read', op: '=', value: 1 },
+      { column: 'kind', op: 'NOT IN', value: ["a'; DROP TABLE x; --", 'b'] },
+      { column: 'deleted_at', op: 'IS NOT NULL' },
+    ]);
+    expect(p.sql).toBe('(`created_at` < ?) AND (`is_read` = ?) AND (`kind` NOT IN (?, ?)) AND (`deleted_at` IS NOT NULL)');
+    expect(p.params).toEqual([cutoff, 1, "a'; DROP TABLE x; --", 'b']);
+  });
+});
+
+describe('chunk sizing', () => {
+  const opts = { targetSeconds: 0.5, contendedSeconds: 0.02, initialRows: 1000, minRows: 100, maxRows: 100_000 };
+  it('grows towards the target time, at most x4 a step, within bounds', () => {
+    const s = new ChunkSizer(opts);
+    expect(s.next).toBe(1000);
+    s.observe(1000, 0.005); // 200k rows/s: ideal 100k
+    expect(s.next).toBe(4000);
+    s.observe(4000, 0.02);
+    expect(s.next).toBe(16_000);
+    for (let i = 0; i < 5; i++) s.observe(s.next, s.next / 200_000);
+    expect(s.next).toBe(100_000);
+  });
+  it('drops to the contended target at once and recovers after clean chunks', () => {
+    const s = new ChunkSizer(opts);
+    for (let i = 0; i < 6; i++) s.observe(s.next, s.next / 200_000);
+    expect(s.next).toBe(100_000);
+    s.observe(s.next, 0.5, true);
+    expect(s.targetSeconds).toBe(0.02);
+    expect(s.next).toBe(4000); // 200k rows/s x 20 ms
+    s.observe(s.next, s.next / 200_000);
+    expect(s.targetSeconds).toBe(0.02); // one clean chunk is not enough
+    s.observe(s.next, s.next / 200_000);
+    expect(s.targetSeconds).toBe(0.04);
+  });
+  it('starts small when the application was writing before the first chunk', () => {
+    const s = new ChunkSizer({ ...opts, initialRows: 5000 });
+    s.startContended();
+    expect(s.next).toBe(500);
+    expect(s.targetSeconds).toBe(0.02);
+  });
+  it('halves after a lock conflict, never below the minimum', () => {
+    const s = new ChunkSizer({ ...opts, initialRows: 300 });
+    s.shrink();
+    expect(s.next).toBe(150);
+    s.shrink();
+    expect(s.next).toBe(100);
+  });
+});
+
+describe('throttle', () => {
+  it('waits while a probe objects and reports the time', async () => {
+    let calls = 0;
+    const probe: LoadProbe = { check: async () => (++calls < 4 ? 'busy' : undefined) };
+    const t = new Throttle([probe], silentLog, 10);
+    const r = await t.wait(Deadline.unlimited(), 0);
+    expect(r.stopped).toBe(false);
+    expect(calls).toBe(4);
+    expect(t.throttledSeconds).toBeGreaterThan(0.02);
+  });
+  it('gives up at the deadline', async () => {
+    const t = new Throttle([{ check: async () => 'busy' }], silentLog, 10);
+    const r = await t.wait(new Deadline(Date.now() + 50), 0);
+    expect(r.stopped).toBe(true);
+  });
+  it('reads replica lag from MySQL 8 and MariaDB status rows', () => {
+    expect(replicaLagFromStatus(undefined)).toBeUndefined();
+    expect(replicaLagFromStatus({ Seconds_Behind_Source: 12 })).toBe(12);
+    expect(replicaLagFromStatus({ Seconds_Behind_Master: '3' })).toBe(3);
+    expect(replicaLagFromStatus({ Seconds_Behind_Master: null })).toBeNull();
+  });
+  it('keeps lock names within 64 characters', () => {
+    expect(lockName('app', 'events')).toBe('dbmaint:purge:app.events');
+    expect(lockName('s'.repeat(64), 't'.repeat(64)).length).toBeLessThanOrEqual(64);
+  });
+});
