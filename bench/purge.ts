@@ -83,6 +83,7 @@ interface Outcome {
   readonly check: string;
   readonly load?: LoadStats;
   readonly note?: string;
+  readonly runs?: readonly { seconds: number; p99?: number; max?: number }[];
 }
 
 function noteOf(r: RuleResult | undefined): string | undefined {
@@ -234,8 +235,19 @@ async function main(): Promise<void> {
       if (!wanted(c)) return;
       const runs: Outcome[] = [];
       for (let i = 0; i < Number(args.repeat); i++) runs.push(await measureOnce(t, mode, c));
-      const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
-      results.push({ ...median, ok: runs.every((r) => r.ok), ...(runs.length > 1 ? { note: `${median.note ? `${median.note}; ` : ''}median of ${runs.map((r) => r.seconds.toFixed(2)).join('/')} s` } : {}) });
+      // Each figure is the median of its own across the runs (time, p50, p99, max), so one noisy run cannot decide a row.
+      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const byTime = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
+      const loads = runs.flatMap((r) => (r.load ? [r.load] : []));
+      results.push({
+        ...byTime,
+        seconds: med(runs.map((r) => r.seconds)),
+        ok: runs.every((r) => r.ok),
+        ...(loads.length > 0
+          ? { load: { ...loads[0]!, p50: med(loads.map((l) => l.p50)), p99: med(loads.map((l) => l.p99)), max: med(loads.map((l) => l.max)), ops: med(loads.map((l) => l.ops)) } }
+          : {}),
+        ...(runs.length > 1 ? { runs: runs.map((r) => ({ seconds: r.seconds, ...(r.load ? { p99: r.load.p99, max: r.load.max } : {}) })) } : {}),
+      });
     };
     const measureOnce = async (t: TableSpec, mode: Outcome['mode'], c: Contender): Promise<Outcome> => {
       await restore(t);

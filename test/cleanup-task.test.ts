@@ -125,6 +125,15 @@ describe('cleanup-data', () => {
     expect(r.rules[0]!.rowsRemaining).toBe(0);
   });
 
+  it('honours purge.maxRunSeconds: rules it has no time for are reported as not started', async () => {
+    await load();
+    const out = await runTask('cleanup-data', {}, env({ purge: { maxRunSeconds: 1 } }));
+    const r = out.result as RetentionResult;
+    expect(out.status).toBe('stopped-at-deadline');
+    expect(r.rules.map((x) => x.status)).toEqual(['not-started', 'not-started', 'not-started']);
+    expect(await count(`SELECT COUNT(*) n FROM django_session`)).toBe(3000);
+  });
+
   it('reports a refused rule as a failed task while running the others', async () => {
     await load();
     await admin.query('ALTER TABLE notifications DROP INDEX created_at');

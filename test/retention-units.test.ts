@@ -46,17 +46,20 @@ describe('chunk sizing', () => {
     for (let i = 0; i < 5; i++) s.observe(s.next, s.next / 200_000);
     expect(s.next).toBe(100_000);
   });
-  it('drops to the contended target at once and recovers after clean chunks', () => {
+  it('drops to the contended target at once and recovers only after a second of clean chunks', () => {
     const s = new ChunkSizer(opts);
     for (let i = 0; i < 6; i++) s.observe(s.next, s.next / 200_000);
     expect(s.next).toBe(100_000);
     s.observe(s.next, 0.5, true);
     expect(s.targetSeconds).toBe(0.02);
     expect(s.next).toBe(4000); // 200k rows/s x 20 ms
-    s.observe(s.next, s.next / 200_000);
-    expect(s.targetSeconds).toBe(0.02); // one clean chunk is not enough
-    s.observe(s.next, s.next / 200_000);
+    for (let i = 0; i < 49; i++) s.observe(s.next, 0.02);
+    expect(s.targetSeconds).toBe(0.02); // 0.98 s of clean chunks is not enough
+    s.observe(s.next, 0.02);
     expect(s.targetSeconds).toBe(0.04);
+    s.observe(s.next, 0.02, true); // contention resets the quiet time
+    for (let i = 0; i < 49; i++) s.observe(s.next, 0.02);
+    expect(s.targetSeconds).toBe(0.02);
   });
   it('starts small when the application was writing before the first chunk', () => {
     const s = new ChunkSizer({ ...opts, initialRows: 5000 });

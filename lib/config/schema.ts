@@ -106,6 +106,8 @@ export const purgeSettingsSchema = z.strictObject({
   dryRunExactCountLimit: z.number().int().min(0).default(1_000_000),
   /** With `walk: auto`, walk primary-key ranges when at least this share of the rows in the key range match. */
   pkWalkMinMatchRatio: z.number().min(0).max(1).default(0.3),
+  /** Stop a cleanup/archive run after this long even when Lambda would allow more (the payload may lower it). */
+  maxRunSeconds: z.number().int().min(1).max(900).optional(),
 });
 
 

@@ -5,6 +5,8 @@ export interface ChunkSizerOptions {
   readonly targetSeconds: number;
   /** Target duration while row-lock waits are seen: locks are then held only this long. */
   readonly contendedSeconds: number;
+  /** Quiet time (sum of clean chunks) before the target may double again; default 1 s. */
+  readonly recoverSeconds?: number;
   readonly initialRows: number;
   readonly minRows: number;
   readonly maxRows: number;
@@ -14,14 +16,14 @@ export interface ChunkSizerOptions {
  * Keeps an exponentially weighted rows-per-second rate and sizes the next chunk to take the
  * current target time. Growth per step is capped (x4) so one fast chunk on cached pages cannot
  * produce a giant chunk on cold ones. When a chunk saw row-lock waits on the server, the
- * target drops to `contendedSeconds` at once and climbs back (x2) only after two clean chunks:
- * idle servers get large, fast chunks, busy ones short lock holds.
+ * target drops to `contendedSeconds` at once and climbs back (x2) only after a second of clean
+ * chunks each time: idle servers get large, fast chunks, busy ones short lock holds.
  */
 export class ChunkSizer {
   private rows: number;
   private rate: number | undefined;
   private target: number;
-  private clean = 0;
+  private cleanSeconds = 0;
 
   constructor(private readonly opts: ChunkSizerOptions) {
     this.rows = clamp(opts.initialRows, opts.minRows, opts.maxRows);
@@ -42,10 +44,14 @@ export class ChunkSizer {
     const observed = rows / Math.max(seconds, 0.001);
     this.rate = this.rate === undefined ? observed : 0.5 * this.rate + 0.5 * observed;
     if (contended) {
-      this.clean = 0;
+      this.cleanSeconds = 0;
       this.target = Math.min(this.target, this.opts.contendedSeconds);
-    } else if (++this.clean >= 2) {
-      this.target = Math.min(this.opts.targetSeconds, this.target * 2);
+    } else if (this.target < this.opts.targetSeconds) {
+      this.cleanSeconds += seconds;
+      if (this.cleanSeconds >= (this.opts.recoverSeconds ?? 1)) {
+        this.cleanSeconds = 0;
+        this.target = Math.min(this.opts.targetSeconds, this.target * 2);
+      }
     }
     const ideal = this.rate * this.target;
     this.rows = clamp(Math.round(Math.min(ideal, this.rows * 4)), this.opts.minRows, this.opts.maxRows);
@@ -53,14 +59,14 @@ export class ChunkSizer {
 
   /** The application was writing before the first chunk: start small, at the contended target. */
   startContended(): void {
-    this.clean = 0;
+    this.cleanSeconds = 0;
     this.target = Math.min(this.target, this.opts.contendedSeconds);
     this.rows = clamp(Math.round(this.rows / 10), this.opts.minRows, this.opts.maxRows);
   }
 
   /** After a lock wait timeout or deadlock: halve, and treat the server as contended. */
   shrink(): void {
-    this.clean = 0;
+    this.cleanSeconds = 0;
     this.target = Math.min(this.target, this.opts.contendedSeconds);
     this.rows = clamp(Math.floor(this.rows / 2), this.opts.minRows, this.opts.maxRows);
   }

@@ -503,7 +503,12 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       after = upTo;
     }
 
-    if (result.status === 'completed' || result.status === 'stopped-at-deadline') {
+    if (result.status === 'completed') {
+      // The walk covered every key that matched at the start: nothing matching is left by
+      // construction (a row written into the range meanwhile goes with the next run). Counting
+      // would re-read the index range, now full of delete-marked entries, for nothing.
+      result.rowsRemaining = 0;
+    } else if (result.status === 'stopped-at-deadline') {
       const left = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       result.rowsRemaining = left.n;
       result.rowsRemainingEstimated = left.estimated;

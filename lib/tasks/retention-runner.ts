@@ -20,6 +20,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
   faults?: Parameters<typeof runRule>[2]['faults'],
 ): Promise<TaskOutcome<RetentionResult>> {
   const settings = ctx.config.purge;
+  const deadline = ctx.deadline.capped(settings.maxRunSeconds);
   const replicas: { name: string; session: DbSession }[] = [];
   try {
     const probes: LoadProbe[] = [threadsRunningProbe(ctx.db, settings.maxThreadsRunning)];
@@ -34,7 +35,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
 
     const results: RuleResult[] = [];
     for (const rule of rules) {
-      if (results.some((r) => r.status === 'stopped-at-deadline') || ctx.deadline.isNear(5_000)) {
+      if (results.some((r) => r.status === 'stopped-at-deadline') || deadline.isNear(5_000)) {
         results.push({ ...initialRuleResult(rule, ctx.now, 'not-started'), message: 'time budget exhausted before this rule; the next run starts it' });
         continue;
       }
@@ -43,7 +44,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
         dryRun: ctx.event.dryRun,
         now: ctx.now,
         settings,
-        deadline: ctx.deadline,
+        deadline,
         throttle,
         log: ctx.log,
         runLog: ctx.runLog,
