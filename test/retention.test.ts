@@ -176,11 +176,65 @@ describe('archive', () => {
   });
 });
 
+describe('review regressions', () => {
+  it('copies columns with a DEFAULT expression and recomputes generated columns', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.gen, ${S}.gen_archive`);
+    await admin.query(`CREATE TABLE ${S}.gen (id INT PRIMARY KEY, created_at DATETIME NOT NULL, stamped DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        doubled INT AS (id * 2) VIRTUAL, KEY (created_at))`);
+    await admin.query(`INSERT INTO ${S}.gen (id, created_at, stamped) SELECT seq, UTC_TIMESTAMP() - INTERVAL 60 DAY, '2001-02-03 04:05:06' FROM seq_1_to_50`);
+    const res = await run(rule(S, 'gen', { action: 'archive' }));
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: 50 });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.gen_archive WHERE stamped = '2001-02-03 04:05:06' AND doubled = id * 2`)).toBe(50);
+  });
+
+  it('walks past many rows sharing one microsecond timestamp (bounds keep microseconds)', async () => {
+    for (const walk of ['date-index', 'primary-key'] as const) {
+      await admin.query(`DROP TABLE IF EXISTS ${S}.micro`);
+      await admin.query(`CREATE TABLE ${S}.micro (id INT PRIMARY KEY, created_at DATETIME(6) NOT NULL, KEY (created_at))`);
+      await admin.query(`INSERT INTO ${S}.micro SELECT seq, '2020-01-01 10:00:00.123456' + INTERVAL (seq DIV 1500) MICROSECOND FROM seq_1_to_3000`);
+      const res = await run(rule(S, 'micro', { walk }), { settings: { initialChunkRows: 500, minChunkRows: 500, maxChunkRows: 500 } });
+      expect(res, walk).toMatchObject({ status: 'completed', rowsDeleted: 3000, walk });
+      expect(res.chunks).toBeLessThanOrEqual(7);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.micro`)).toBe(0);
+    }
+  });
+
+  it('with a date-led key, visits only the rows below the cutoff', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.dateled`);
+    await admin.query(`CREATE TABLE ${S}.dateled (created_at DATETIME(6) NOT NULL, id INT NOT NULL, PRIMARY KEY (created_at, id))`);
+    await admin.query(`INSERT INTO ${S}.dateled SELECT UTC_TIMESTAMP(6) - INTERVAL IF(seq <= 200, 40, 1) DAY + INTERVAL seq MICROSECOND, seq FROM seq_1_to_5200`);
+    const res = await run(rule(S, 'dateled'), { settings: { initialChunkRows: 100, minChunkRows: 100, maxChunkRows: 100 } });
+    expect(res).toMatchObject({ status: 'completed', rowsDeleted: 200, walk: 'primary-key' });
+    expect(res.chunks).toBeLessThanOrEqual(3); // 200 old rows in chunks of 100, not 52 chunks over the whole table
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.dateled`)).toBe(5000);
+  });
+
+  it('never compares NULLs: an index with a nullable second column still walks every row', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.nullable_ix`);
+    await admin.query(`CREATE TABLE ${S}.nullable_ix (id INT PRIMARY KEY, created_at DATETIME NOT NULL, status VARCHAR(5) NULL, KEY ix (created_at, status))`);
+    await admin.query(`INSERT INTO ${S}.nullable_ix SELECT seq, '2020-01-01' + INTERVAL (seq DIV 1000) SECOND, IF(seq % 3 = 0, 'x', NULL) FROM seq_1_to_3000`);
+    const res = await run(rule(S, 'nullable_ix', { walk: 'date-index' }), { settings: { initialChunkRows: 250, minChunkRows: 250, maxChunkRows: 250 } });
+    expect(res).toMatchObject({ status: 'completed', rowsDeleted: 3000, walk: 'date-index', index: 'ix' });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.nullable_ix`)).toBe(0);
+  });
+
+  it('refuses an existing archive table that lacks columns, in dry runs too, without touching the source', async () => {
+    await intTable('badarch', 100);
+    await admin.query(`CREATE TABLE ${S}.badarch_archive (id BIGINT PRIMARY KEY, archived_at DATETIME(6))`);
+    const dry = await run(rule(S, 'badarch', { action: 'archive' }), { dryRun: true });
+    expect(dry).toMatchObject({ status: 'refused', message: expect.stringMatching(/badarch_archive lacks column\(s\) user_id, created_at, payload/) });
+    const real = await run(rule(S, 'badarch', { action: 'archive' }));
+    expect(real.status).toBe('refused');
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.badarch`)).toBe(100);
+  });
+});
+
 describe('guards', () => {
   it('stops cleanly at the deadline, reports what is left, and the next run completes', async () => {
     await intTable('deadline', 6000, false);
     const old = await count(`SELECT COUNT(*) n FROM ${S}.deadline WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
-    const first = await run(rule(S, 'deadline'), { deadline: new CountingDeadline(3), settings: { initialChunkRows: 500, maxChunkRows: 500 } });
+    // One check before the walk is chosen, then one per chunk: the fifth check finds too little time.
+    const first = await run(rule(S, 'deadline'), { deadline: new CountingDeadline(4), settings: { initialChunkRows: 500, maxChunkRows: 500 } });
     expect(first).toMatchObject({ status: 'stopped-at-deadline', chunks: 3 });
     expect(first.rowsDeleted).toBeGreaterThan(0);
     expect(first.rowsRemaining).toBe(old - first.rowsDeleted);

@@ -7,22 +7,26 @@ import { RuleRefusedError } from './rule-errors';
 
 export const ARCHIVED_AT = 'archived_at';
 
-/** Returns true when the table was created by this call. */
-export async function ensureArchiveTable(db: DbSession, source: TableShape, schema: string, table: string, runLog: RunLog): Promise<boolean> {
-  const target = qualifiedName(schema, table);
+/** 'ok' when a usable archive table exists, 'missing' when it would be created; refuses an unusable one. */
+export async function checkArchiveTable(db: DbSession, source: TableShape, schema: string, table: string): Promise<'ok' | 'missing'> {
   const sourceColumns = source.columns.filter((c) => !c.generated).map((c) => c.name);
   if (sourceColumns.includes(ARCHIVED_AT)) {
     throw new RuleRefusedError(`${source.schema}.${source.table} already has a column ${ARCHIVED_AT}; archive it into a table you create yourself`);
   }
   const existing = await inspectTable(db, schema, table);
-  if (existing) {
-    const have = new Set(existing.columns.map((c) => c.name));
-    const missing = [...sourceColumns, ARCHIVED_AT].filter((c) => !have.has(c));
-    if (missing.length > 0) {
-      throw new RuleRefusedError(`archive table ${schema}.${table} lacks column(s) ${missing.join(', ')} of ${source.schema}.${source.table}`);
-    }
-    return false;
+  if (!existing) return 'missing';
+  const have = new Set(existing.columns.filter((c) => !c.generated).map((c) => c.name));
+  const missing = [...sourceColumns, ARCHIVED_AT].filter((c) => !have.has(c));
+  if (missing.length > 0) {
+    throw new RuleRefusedError(`archive table ${schema}.${table} lacks column(s) ${missing.join(', ')} of ${source.schema}.${source.table}`);
   }
+  return 'ok';
+}
+
+/** Returns true when the table was created by this call. */
+export async function ensureArchiveTable(db: DbSession, source: TableShape, schema: string, table: string, runLog: RunLog): Promise<boolean> {
+  if ((await checkArchiveTable(db, source, schema, table)) === 'ok') return false;
+  const target = qualifiedName(schema, table);
   const ddl = [
     `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(schema)}`,
     `CREATE TABLE IF NOT EXISTS ${target} LIKE ${qualifiedName(source.schema, source.table)}`,

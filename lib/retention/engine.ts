@@ -6,7 +6,7 @@ import type { PurgeSettings, Walk, WhereClause } from '../config/schema';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { ensureArchiveTable } from './archive-table';
+import { checkArchiveTable, ensureArchiveTable } from './archive-table';
 import { ChunkSizer } from './chunk-size';
 import { rulePredicate } from './criteria';
 import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
@@ -145,6 +145,17 @@ export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date)
   return { shape, key: shape.key, ...(dateIndex ? { dateIndex } : {}), predicate: rulePredicate(rule.dateColumn, cutoff, rule.where) };
 }
 
+/**
+ * A column as a bound value that round-trips exactly: temporal and floating-point values are read
+ * as text, since a JS Date keeps milliseconds only (a DATETIME(6) bound would be truncated and the
+ * walk would stall or skip rows) and doubles may not print back identically.
+ */
+function exactValue(shape: TableShape, column: string): string {
+  const type = shape.columns.find((c) => c.name === column)?.dataType.toLowerCase() ?? '';
+  const q = quoteIdentifier(column);
+  return /^(datetime|timestamp|time|date|float|double|real)$/.test(type) ? `CAST(${q} AS CHAR)` : q;
+}
+
 /** Exact count up to `limit`, so that a dry run on a huge table stays bounded. */
 async function boundedCount(db: DbSession, table: string, where: SqlPart, limit: number): Promise<{ n: number; estimated: boolean }> {
   if (limit <= 0) return { n: 0, estimated: true };
@@ -180,8 +191,10 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
   }
   if (rule.walk === 'date-index') return { kind: 'date-index', reason: 'configured walk: date-index', index: plan.dateIndex };
   // Index-only on the date index: InnoDB secondary indexes carry the primary key.
+  const k1Exact = exactValue(plan.shape, plan.key.columns[0]!);
   const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
-    `SELECT COUNT(*) AS n, MIN(${k1}) AS lo, MAX(${k1}) AS hi FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${date} < ?`,
+    `SELECT COUNT(*) AS n, ${k1Exact.replace(k1, `MIN(${k1})`)} AS lo, ${k1Exact.replace(k1, `MAX(${k1})`)} AS hi
+       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${date} < ?`,
     [cutoff],
   );
   const matching = Number(b?.n ?? 0);
@@ -244,19 +257,23 @@ class Walker {
     private readonly db: DbSession,
     private readonly table: string,
     private readonly choice: WalkChoice,
+    private readonly shape: TableShape,
     keyColumns: readonly string[],
     rule: RetentionRule,
     private readonly predicate: SqlPart,
     cutoff: Date,
   ) {
-    // The walk order is the walked index's own order (for a secondary index: its columns, then the key).
-    this.columns = [...choice.index.columns, ...keyColumns.filter((c) => !choice.index.columns.includes(c))];
+    // Walk order: the key, or (date, key) on the date index. Only NOT NULL columns take part, so
+    // every comparison in the keyset is true or false (a NULL in a bound would skip rows).
+    this.columns =
+      choice.kind === 'primary-key' ? [...keyColumns] : [rule.dateColumn, ...keyColumns.filter((c) => c !== rule.dateColumn)];
     const k1 = quoteIdentifier(keyColumns[0]!);
+    const beforeCutoff = { sql: `${quoteIdentifier(rule.dateColumn)} < ?`, params: [cutoff] };
     this.range =
       choice.kind === 'primary-key' && choice.low !== undefined
         ? { sql: `${k1} >= ? AND ${k1} <= ?`, params: [choice.low, choice.high] }
-        : choice.kind === 'date-index'
-          ? { sql: `${quoteIdentifier(rule.dateColumn)} < ?`, params: [cutoff] }
+        : choice.kind === 'date-index' || keyColumns[0] === rule.dateColumn
+          ? beforeCutoff // a date-led key: key ranges below the cutoff are exactly the rows to visit
           : TRUE_PART;
   }
 
@@ -264,12 +281,13 @@ class Walker {
   async nextBoundary(after: readonly unknown[] | undefined, size: number): Promise<unknown[] | undefined> {
     const where = and(this.range, after ? keyAfter(this.columns, after) : TRUE_PART);
     const cols = this.columns.map(quoteIdentifier).join(', ');
+    const values = this.columns.map((c, i) => `${exactValue(this.shape, c)} AS v${i}`).join(', ');
     const rows = await this.db.query<Record<string, unknown>>(
-      `SELECT ${cols} FROM ${this.table} FORCE INDEX (${quoteIdentifier(this.choice.index.name)})
+      `SELECT ${values} FROM ${this.table} FORCE INDEX (${quoteIdentifier(this.choice.index.name)})
         WHERE ${where.sql} ORDER BY ${cols} LIMIT 1 OFFSET ?`,
       [...where.params, size - 1],
     );
-    return rows[0] ? this.columns.map((c) => rows[0]![c]) : undefined;
+    return rows[0] ? this.columns.map((_, i) => rows[0]![`v${i}`]) : undefined;
   }
 
   /** The WHERE of one chunk: the rule's predicate within the chunk's key bounds. */
@@ -343,45 +361,75 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
   };
   log.info('retention rule started', { table: name, action: rule.action, cutoff: result.cutoff, dryRun: opts.dryRun });
 
-  let plan: Plan;
+  let locked = false;
   try {
-    plan = await planRule(db, rule, cutoff);
-  } catch (err) {
-    if (!(err instanceof RuleRefusedError)) throw err;
-    result.status = 'refused';
-    result.message = err.message;
-    log.error('retention rule refused', { table: name, reason: err.message });
-    return finish();
-  }
-  result.childTables = plan.shape.children;
+    const plan = await planRule(db, rule, cutoff);
+    result.childTables = plan.shape.children;
 
-  if (opts.dryRun) {
-    const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
-    const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
-    result.status = 'dry-run';
-    result.wouldRemove = count.n;
-    result.wouldRemoveEstimated = count.estimated;
-    result.rowsRemaining = count.n;
-    result.rowsRemainingEstimated = count.estimated;
-    if (choice) Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
-    else result.walkReason = 'no rows older than the cutoff';
-    if (rule.action === 'archive') {
-      const exists = await inspectTable(db, rule.archiveSchema, rule.archiveTable);
-      result.message = exists ? 'archive table exists' : 'archive table would be created';
+    if (opts.dryRun) {
+      const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+      const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
+      result.status = 'dry-run';
+      result.wouldRemove = count.n;
+      result.wouldRemoveEstimated = count.estimated;
+      result.rowsRemaining = count.n;
+      result.rowsRemainingEstimated = count.estimated;
+      if (choice) Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
+      else result.walkReason = 'no rows older than the cutoff';
+      if (rule.action === 'archive') {
+        const state = await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable);
+        result.message = state === 'ok' ? 'archive table exists' : 'archive table would be created';
+      }
+      return finish();
     }
-    return finish();
-  }
 
-  const [lock] = await db.query<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName(rule.schema, rule.table)]);
-  if (Number(lock?.got) !== 1) {
-    result.status = 'already-running';
-    result.message = `another dbmaint run holds the lock on ${name}; skipped`;
-    log.warn('retention rule skipped: already running', { table: name });
+    const [lock] = await db.query<{ got: number | null }>('SELECT GET_LOCK(?, 0) AS got', [lockName(rule.schema, rule.table)]);
+    if (Number(lock?.got) !== 1) {
+      result.status = 'already-running';
+      result.message = `another dbmaint run holds the lock on ${name}; skipped`;
+      log.warn('retention rule skipped: already running', { table: name });
+      return finish();
+    }
+    locked = true;
+    return await walkAndMove(db, rule, plan, opts, result, finish);
+  } catch (err) {
+    // One rule's problem must not stop the other rules; a dead connection stops everything.
+    if (err instanceof RuleRefusedError) {
+      result.status = 'refused';
+      result.message = err.message;
+      log.error('retention rule refused', { table: name, reason: err.message });
+      return finish();
+    }
+    if (isFatal(err) || errno(err) === undefined) throw err;
+    result.status = 'failed';
+    result.message = sqlMessage(err);
+    log.error('retention rule failed', { table: name, errno: errno(err), error: sqlMessage(err) });
     return finish();
+  } finally {
+    if (locked) await db.query('SELECT RELEASE_LOCK(?) AS released', [lockName(rule.schema, rule.table)]).catch(() => undefined);
   }
-  try {
+}
+
+async function walkAndMove(
+  db: DbSession,
+  rule: RetentionRule,
+  plan: Plan,
+  opts: EngineOptions,
+  result: RuleResult,
+  finish: () => RuleResult,
+): Promise<RuleResult> {
+  const log = opts.log;
+  const name = `${rule.schema}.${rule.table}`;
+  const table = qualifiedName(rule.schema, rule.table);
+  const cutoff = cutoffOf(rule, opts.now);
+  {
     if (rule.action === 'archive') {
       result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
+    }
+    // Choosing the walk reads the matching part of the date index: do not start it without time left.
+    if (opts.deadline.isNear(5_000)) {
+      result.status = 'stopped-at-deadline';
+      return finish();
     }
     const isolation = await chooseIsolation(db);
     // Counters before the walk is chosen: the time that takes tells whether the application is live.
@@ -395,7 +443,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
     log.info('retention walk chosen', { table: name, walk: choice.kind, index: choice.index.name, reason: choice.reason, isolation });
 
-    const walker = new Walker(db, table, choice, plan.key.columns, rule, plan.predicate, cutoff);
+    const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
     const sizer = new ChunkSizer({
       targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
       contendedSeconds: Math.min(opts.settings.contendedChunkTimeSeconds, rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds),
@@ -508,14 +556,12 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       // construction (a row written into the range meanwhile goes with the next run). Counting
       // would re-read the index range, now full of delete-marked entries, for nothing.
       result.rowsRemaining = 0;
-    } else if (result.status === 'stopped-at-deadline') {
+    } else if (result.status === 'stopped-at-deadline' && !opts.deadline.isNear(1_000)) {
       const left = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       result.rowsRemaining = left.n;
       result.rowsRemainingEstimated = left.estimated;
     }
     return finish();
-  } finally {
-    await db.query('SELECT RELEASE_LOCK(?) AS released', [lockName(rule.schema, rule.table)]).catch(() => undefined);
   }
 }
 

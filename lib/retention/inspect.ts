@@ -6,6 +6,7 @@ export interface ColumnInfo {
   readonly columnType: string;
   readonly dataType: string;
   readonly generated: boolean;
+  readonly nullable: boolean;
 }
 
 export interface IndexInfo {
@@ -43,16 +44,27 @@ export async function inspectTable(db: DbSession, schema: string, table: string)
     [schema, table],
   );
   if (!info) return undefined;
-  const columns = await db.query<{ name: string; columnType: string; dataType: string; nullable: string; extra: string | null }>(
-    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, EXTRA AS extra
+  // GENERATION_EXPRESSION, not EXTRA: MySQL 8 marks columns with a DEFAULT expression DEFAULT_GENERATED,
+  // and those must be copied like any other column.
+  const columns = await db.query<{ name: string; columnType: string; dataType: string; nullable: string; generation: string | null }>(
+    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, GENERATION_EXPRESSION AS generation
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [schema, table],
   );
-  const stats = await db.query<{ indexName: string; nonUnique: number; seq: number; column: string; subPart: number | null }>(
-    `SELECT INDEX_NAME AS indexName, NON_UNIQUE AS nonUnique, SEQ_IN_INDEX AS seq, COLUMN_NAME AS \`column\`, SUB_PART AS subPart
-       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
-    [schema, table],
-  );
+  // SELECT *: IS_VISIBLE (MySQL 8) and IGNORED (MariaDB 10.6+) exist on one server each.
+  const stats = (
+    await db.query<Record<string, unknown>>(
+      `SELECT * FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+      [schema, table],
+    )
+  ).map((r) => ({
+    indexName: String(r['INDEX_NAME']),
+    nonUnique: Number(r['NON_UNIQUE']),
+    column: r['COLUMN_NAME'] === null || r['COLUMN_NAME'] === undefined ? null : String(r['COLUMN_NAME']),
+    subPart: r['SUB_PART'] === null || r['SUB_PART'] === undefined ? null : Number(r['SUB_PART']),
+    // An invisible or ignored index cannot be forced; a functional key part has no column.
+    unusable: String(r['IS_VISIBLE'] ?? 'YES').toUpperCase() === 'NO' || String(r['IGNORED'] ?? 'NO').toUpperCase() === 'YES',
+  }));
   const children = await db.query<ChildTable>(
     `SELECT k.TABLE_SCHEMA AS \`schema\`, k.TABLE_NAME AS \`table\`, k.CONSTRAINT_NAME AS \`constraint\`, r.DELETE_RULE AS deleteRule
        FROM information_schema.KEY_COLUMN_USAGE k
@@ -62,14 +74,16 @@ export async function inspectTable(db: DbSession, schema: string, table: string)
     [schema, table],
   );
 
-  const byName = new Map<string, { unique: boolean; columns: string[]; hasPrefix: boolean }>();
+  const byName = new Map<string, { unique: boolean; columns: string[]; hasPrefix: boolean; unusable: boolean }>();
   for (const s of stats) {
-    const idx = byName.get(s.indexName) ?? { unique: Number(s.nonUnique) === 0, columns: [], hasPrefix: false };
-    idx.columns.push(s.column);
-    if (s.subPart !== null && s.subPart !== undefined) idx.hasPrefix = true;
+    const idx = byName.get(s.indexName) ?? { unique: s.nonUnique === 0, columns: [], hasPrefix: false, unusable: false };
+    if (s.column === null) idx.unusable = true;
+    else idx.columns.push(s.column);
+    if (s.subPart !== null) idx.hasPrefix = true;
+    if (s.unusable) idx.unusable = true;
     byName.set(s.indexName, idx);
   }
-  const indexes: IndexInfo[] = [...byName].map(([name, i]) => ({ name, ...i }));
+  const indexes: IndexInfo[] = [...byName].filter(([, i]) => !i.unusable).map(([name, { unusable: _unusable, ...i }]) => ({ name, ...i }));
   const notNull = new Set(columns.filter((c) => c.nullable === 'NO').map((c) => c.name));
   const primary = indexes.find((i) => i.name === 'PRIMARY');
   const key =
@@ -87,7 +101,8 @@ export async function inspectTable(db: DbSession, schema: string, table: string)
       name: c.name,
       columnType: c.columnType,
       dataType: c.dataType,
-      generated: /GENERATED|VIRTUAL|PERSISTENT|STORED/i.test(c.extra ?? ''),
+      generated: c.generation !== null && c.generation !== '',
+      nullable: c.nullable === 'YES',
     })),
     indexes,
     ...(key ? { key } : {}),

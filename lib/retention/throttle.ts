@@ -35,7 +35,10 @@ export function replicaLagProbe(replicas: readonly { name: string; session: DbSe
   return {
     async check() {
       for (const r of replicas) {
-        const rows = await r.session.query<Record<string, unknown>>('SHOW REPLICA STATUS');
+        // SHOW REPLICA STATUS: MySQL 8.0.22+ and MariaDB 10.5.1+; older MySQL 8.0 knows only the SLAVE spelling.
+        const rows = await r.session
+          .query<Record<string, unknown>>('SHOW REPLICA STATUS')
+          .catch(() => r.session.query<Record<string, unknown>>('SHOW SLAVE STATUS'));
         const lag = replicaLagFromStatus(rows[0]);
         if (lag === null) return `replica ${r.name}: replication is not running`;
         if (lag !== undefined && lag > maxSeconds) return `replica ${r.name} lags ${lag} s > ${maxSeconds} s`;

@@ -134,7 +134,7 @@ export class RunLog {
    * (or rolls back) with the chunk: a committed chunk always has its row, at no extra commit.
    */
   async writeCompleted(spec: CommandSpec, startedAt: Date, endedAt: Date, outcome: CommandOutcome): Promise<void> {
-    await this.insertRow(spec, startedAt, endedAt, outcome);
+    await this.insertRow(spec, startedAt, endedAt, outcome, true);
   }
 
   /** A row before the command runs (no end yet): a run killed mid-command leaves it open. */
@@ -142,7 +142,17 @@ export class RunLog {
     return this.insertRow(spec, startedAt, null, {});
   }
 
-  private async insertRow(spec: CommandSpec, startedAt: Date, endedAt: Date | null, outcome: CommandOutcome): Promise<number | undefined> {
+  /**
+   * `inTransaction`: a deadlock or lock wait timeout on the log row is rethrown, because the
+   * server may have rolled back the caller's whole transaction; other failures only lose the row.
+   */
+  private async insertRow(
+    spec: CommandSpec,
+    startedAt: Date,
+    endedAt: Date | null,
+    outcome: CommandOutcome,
+    inTransaction = false,
+  ): Promise<number | undefined> {
     if (!this.tableReady) return undefined;
     try {
       const res = await this.session.exec(
@@ -167,6 +177,8 @@ export class RunLog {
       );
       return res.insertId;
     } catch (err) {
+      const errno = (err as { errno?: number }).errno;
+      if (inTransaction && (errno === 1213 || errno === 1205 || (err as { fatal?: boolean }).fatal)) throw err;
       this.log.warn('run log insert failed', { runLogTable: this.tableName, ...sqlError(err) });
       return undefined;
     }

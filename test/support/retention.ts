@@ -55,14 +55,21 @@ export async function run(
   }
 }
 
-/** A deadline that reports "near" after `checks` checks: stops a run after a known number of chunks. */
+/**
+ * A deadline with plenty of time for `checks` checks, then 1.5 s left: too little for another
+ * chunk (which reserves at least 2 s), enough to count what remains. Stops a run after a known
+ * number of chunks, independent of how fast the machine is.
+ */
 export class CountingDeadline extends Deadline {
   calls = 0;
   constructor(private readonly checks: number) {
     super(Number.POSITIVE_INFINITY);
   }
-  override isNear(): boolean {
+  override remainingMs(): number {
+    return this.calls > this.checks ? 1_500 : Number.POSITIVE_INFINITY;
+  }
+  override isNear(needMs = 0): boolean {
     this.calls++;
-    return this.calls > this.checks;
+    return this.remainingMs() <= needMs;
   }
 }
