@@ -150,10 +150,13 @@ export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date)
  * as text, since a JS Date keeps milliseconds only (a DATETIME(6) bound would be truncated and the
  * walk would stall or skip rows) and doubles may not print back identically.
  */
-function exactValue(shape: TableShape, column: string): string {
-  const type = shape.columns.find((c) => c.name === column)?.dataType.toLowerCase() ?? '';
-  const q = quoteIdentifier(column);
-  return /^(datetime|timestamp|time|date|float|double|real)$/.test(type) ? `CAST(${q} AS CHAR)` : q;
+function exactValue(shape: TableShape, column: string, aggregate?: 'MIN' | 'MAX'): string {
+  const q = aggregate ? `${aggregate}(${quoteIdentifier(column)})` : quoteIdentifier(column);
+  return /^(datetime|timestamp|time|date|float|double|real)$/.test(dataTypeOf(shape, column)) ? `CAST(${q} AS CHAR)` : q;
+}
+
+function dataTypeOf(shape: TableShape, column: string): string {
+  return shape.columns.find((c) => c.name === column)?.dataType.toLowerCase() ?? '';
 }
 
 /** Exact count up to `limit`, so that a dry run on a huge table stays bounded. */
@@ -171,7 +174,6 @@ interface WalkChoice {
   /** Bounds of the first key column among matching rows (primary-key walk). */
   readonly low?: unknown;
   readonly high?: unknown;
-  readonly matching?: number;
 }
 
 /**
@@ -186,32 +188,31 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
   if (!plan.dateIndex) {
     return { kind: 'primary-key', reason: `no index on ${rule.dateColumn} (allowFullScan): walking the key over the whole table`, index: plan.key };
   }
-  if (plan.dateIndex === plan.key || plan.key.columns[0] === rule.dateColumn) {
+  if (plan.key.columns[0] === rule.dateColumn) {
     return { kind: 'primary-key', reason: `${rule.dateColumn} leads the key: key ranges are date ranges`, index: plan.key };
   }
   if (rule.walk === 'date-index') return { kind: 'date-index', reason: 'configured walk: date-index', index: plan.dateIndex };
   // Index-only on the date index: InnoDB secondary indexes carry the primary key.
-  const k1Exact = exactValue(plan.shape, plan.key.columns[0]!);
+  const k1Name = plan.key.columns[0]!;
   const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
-    `SELECT COUNT(*) AS n, ${k1Exact.replace(k1, `MIN(${k1})`)} AS lo, ${k1Exact.replace(k1, `MAX(${k1})`)} AS hi
+    `SELECT COUNT(*) AS n, ${exactValue(plan.shape, k1Name, 'MIN')} AS lo, ${exactValue(plan.shape, k1Name, 'MAX')} AS hi
        FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${date} < ?`,
     [cutoff],
   );
   const matching = Number(b?.n ?? 0);
   if (matching === 0) return undefined;
-  const bounds = { low: b!.lo, high: b!.hi, matching };
+  const bounds = { low: b!.lo, high: b!.hi };
   if (rule.walk === 'primary-key') {
     return { kind: 'primary-key', reason: 'configured walk: primary-key', index: plan.key, ...bounds };
   }
   const cap = Math.ceil(matching / Math.max(settings.pkWalkMinMatchRatio, 1e-6));
   let inRange: number;
   let how: string;
-  const k1Type = plan.shape.columns.find((c) => c.name === plan.key.columns[0])?.dataType ?? '';
   if (plan.shape.rowsEstimate > 0 && matching / plan.shape.rowsEstimate >= settings.pkWalkMinMatchRatio) {
     // Dense across the whole table, so dense in any key range of it: no need to count.
     inRange = Math.max(matching, plan.shape.rowsEstimate);
     how = 'at most the whole table';
-  } else if (/int$/i.test(k1Type) && plan.shape.rowsEstimate > 0) {
+  } else if (/int$/.test(dataTypeOf(plan.shape, k1Name)) && plan.shape.rowsEstimate > 0) {
     // Integer keys: estimate from the key span and the table's key density (both read from index ends, no scan).
     const [g] = await db.query<{ lo: unknown; hi: unknown }>(`SELECT MIN(${k1}) AS lo, MAX(${k1}) AS hi FROM ${table}`);
     const span = Number(g!.hi) - Number(g!.lo) + 1;
@@ -422,147 +423,147 @@ async function walkAndMove(
   const name = `${rule.schema}.${rule.table}`;
   const table = qualifiedName(rule.schema, rule.table);
   const cutoff = cutoffOf(rule, opts.now);
-  {
-    if (rule.action === 'archive') {
-      result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
-    }
-    // Choosing the walk reads the matching part of the date index: do not start it without time left.
-    if (opts.deadline.isNear(5_000)) {
-      result.status = 'stopped-at-deadline';
-      return finish();
-    }
-    const isolation = await chooseIsolation(db);
-    // Counters before the walk is chosen: the time that takes tells whether the application is live.
-    let activity = await serverActivity(db);
-    const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
-    if (!choice) {
-      result.walkReason = 'no rows older than the cutoff';
-      result.rowsRemaining = 0;
-      return finish();
-    }
-    Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
-    log.info('retention walk chosen', { table: name, walk: choice.kind, index: choice.index.name, reason: choice.reason, isolation });
-
-    const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
-    const sizer = new ChunkSizer({
-      targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
-      contendedSeconds: Math.min(opts.settings.contendedChunkTimeSeconds, rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds),
-      initialRows: opts.settings.initialChunkRows,
-      minRows: opts.settings.minChunkRows,
-      maxRows: opts.settings.maxChunkRows,
-    });
-    const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
-    let after: readonly unknown[] | undefined;
-    let retries = 0;
-    const before = await serverActivity(db);
-    if (before.lockWaits > activity.lockWaits || before.writes > activity.writes) sizer.startContended();
-    activity = before;
-
-    for (;;) {
-      const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
-      if (opts.deadline.isNear(reserveMs)) {
-        result.status = 'stopped-at-deadline';
-        break;
-      }
-      const t = await opts.throttle.wait(opts.deadline, reserveMs);
-      result.throttledSeconds = round(opts.throttle.throttledSeconds, 1);
-      if (t.stopped) {
-        result.status = 'stopped-at-deadline';
-        break;
-      }
-      const size = sizer.next;
-      const chunkStart = Date.now();
-      const startedAt = new Date();
-      const upTo = await walker.nextBoundary(after, size);
-      const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
-      const chunkNo = result.chunks + 1;
-      const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
-      const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
-      const sqlText =
-        rule.action === 'delete' ? `DELETE FROM ${table} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE FROM ${table} WHERE ${where.sql}`;
-      let moved: number;
-      await db.exec('START TRANSACTION');
-      try {
-        moved =
-          rule.action === 'delete'
-            ? (await db.exec(`DELETE FROM ${table} WHERE ${where.sql}`, where.params)).affectedRows
-            : await archiveChunk(db, table, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
-        const endedAt = new Date();
-        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
-        // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
-        await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved });
-        await db.exec('COMMIT');
-        opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
-      } catch (err) {
-        // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
-        if (isFatal(err)) throw err;
-        await db.exec('ROLLBACK').catch(() => undefined);
-        const code = errno(err);
-        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
-        await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
-        const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
-        if (retryable && retries < MAX_CHUNK_RETRIES) {
-          retries++;
-          result.retries++;
-          sizer.shrink();
-          log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
-          continue;
-        }
-        result.status = 'failed';
-        result.message =
-          code !== undefined && FK_ERRORS.has(code)
-            ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
-            : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
-        break;
-      }
-      retries = 0;
-      const seconds = (Date.now() - chunkStart) / 1000;
-      result.chunks = chunkNo;
-      if (rule.action === 'delete') result.rowsDeleted += moved;
-      else result.rowsArchived += moved;
-      // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
-      // us), or rows written by others (the application is live: it will run into large chunks' locks).
-      const now = await serverActivity(db);
-      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
-      const ours = (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
-      const foregroundWrites = Math.max(0, now.writes - activity.writes - ours);
-      const lockWaitsSeen = now.lockWaits - activity.lockWaits;
-      const contended = lockWaitsSeen > 0 || foregroundWrites > 0;
-      activity = now;
-      if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + 1;
-      sizer.observe(size, seconds, contended);
-      // Under a live load, leave the server some room between chunks: lower foreground latency for a little time.
-      if (contended && opts.settings.niceRatio > 0) {
-        const restMs = seconds * opts.settings.niceRatio * 1000;
-        if (!opts.deadline.isNear(restMs + reserveMs)) await new Promise((r) => setTimeout(r, restMs));
-      }
-      log.info('chunk done', {
-        table: name,
-        chunk: chunkNo,
-        rows: moved,
-        scanned: size,
-        seconds: round(seconds),
-        done: result.rowsDeleted + result.rowsArchived,
-        foregroundWrites,
-        lockWaits: lockWaitsSeen,
-        nextChunkRows: sizer.next,
-      });
-      if (!upTo) break; // the last chunk ran to the end of the walk
-      after = upTo;
-    }
-
-    if (result.status === 'completed') {
-      // The walk covered every key that matched at the start: nothing matching is left by
-      // construction (a row written into the range meanwhile goes with the next run). Counting
-      // would re-read the index range, now full of delete-marked entries, for nothing.
-      result.rowsRemaining = 0;
-    } else if (result.status === 'stopped-at-deadline' && !opts.deadline.isNear(1_000)) {
-      const left = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
-      result.rowsRemaining = left.n;
-      result.rowsRemainingEstimated = left.estimated;
-    }
+  // The throttle is shared by the rules of a run: this rule reports only its own waiting.
+  const throttledBefore = opts.throttle.throttledSeconds;
+  if (rule.action === 'archive') {
+    result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
+  }
+  // Choosing the walk reads the matching part of the date index: do not start it without time left.
+  if (opts.deadline.isNear(5_000)) {
+    result.status = 'stopped-at-deadline';
     return finish();
   }
+  const isolation = await chooseIsolation(db);
+  // Counters before the walk is chosen: the time that takes tells whether the application is live.
+  let activity = await serverActivity(db);
+  const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+  if (!choice) {
+    result.walkReason = 'no rows older than the cutoff';
+    result.rowsRemaining = 0;
+    return finish();
+  }
+  Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
+  log.info('retention walk chosen', { table: name, walk: choice.kind, index: choice.index.name, reason: choice.reason, isolation });
+
+  const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
+  const sizer = new ChunkSizer({
+    targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
+    contendedSeconds: Math.min(opts.settings.contendedChunkTimeSeconds, rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds),
+    initialRows: opts.settings.initialChunkRows,
+    minRows: opts.settings.minChunkRows,
+    maxRows: opts.settings.maxChunkRows,
+  });
+  const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
+  let after: readonly unknown[] | undefined;
+  let retries = 0;
+  const before = await serverActivity(db);
+  if (before.lockWaits > activity.lockWaits || before.writes > activity.writes) sizer.startContended();
+  activity = before;
+
+  for (;;) {
+    const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
+    if (opts.deadline.isNear(reserveMs)) {
+      result.status = 'stopped-at-deadline';
+      break;
+    }
+    const t = await opts.throttle.wait(opts.deadline, reserveMs);
+    result.throttledSeconds = round(opts.throttle.throttledSeconds - throttledBefore, 1);
+    if (t.stopped) {
+      result.status = 'stopped-at-deadline';
+      break;
+    }
+    const size = sizer.next;
+    const chunkStart = Date.now();
+    const startedAt = new Date();
+    const upTo = await walker.nextBoundary(after, size);
+    const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
+    const chunkNo = result.chunks + 1;
+    const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
+    const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
+    const sqlText =
+      rule.action === 'delete' ? `DELETE FROM ${table} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE FROM ${table} WHERE ${where.sql}`;
+    let moved: number;
+    await db.exec('START TRANSACTION');
+    try {
+      moved =
+        rule.action === 'delete'
+          ? (await db.exec(`DELETE FROM ${table} WHERE ${where.sql}`, where.params)).affectedRows
+          : await archiveChunk(db, table, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+      const endedAt = new Date();
+      const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
+      // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
+      await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved });
+      await db.exec('COMMIT');
+      opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
+    } catch (err) {
+      // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
+      if (isFatal(err)) throw err;
+      await db.exec('ROLLBACK').catch(() => undefined);
+      const code = errno(err);
+      const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
+      await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
+      const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
+      if (retryable && retries < MAX_CHUNK_RETRIES) {
+        retries++;
+        result.retries++;
+        sizer.shrink();
+        log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
+        continue;
+      }
+      result.status = 'failed';
+      result.message =
+        code !== undefined && FK_ERRORS.has(code)
+          ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
+          : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
+      break;
+    }
+    retries = 0;
+    const seconds = (Date.now() - chunkStart) / 1000;
+    result.chunks = chunkNo;
+    if (rule.action === 'delete') result.rowsDeleted += moved;
+    else result.rowsArchived += moved;
+    // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
+    // us), or rows written by others (the application is live: it will run into large chunks' locks).
+    const now = await serverActivity(db);
+    // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
+    const ours = (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
+    const foregroundWrites = Math.max(0, now.writes - activity.writes - ours);
+    const lockWaitsSeen = now.lockWaits - activity.lockWaits;
+    const contended = lockWaitsSeen > 0 || foregroundWrites > 0;
+    activity = now;
+    if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + 1;
+    sizer.observe(size, seconds, contended);
+    // Under a live load, leave the server some room between chunks: lower foreground latency for a little time.
+    if (contended && opts.settings.niceRatio > 0) {
+      const restMs = seconds * opts.settings.niceRatio * 1000;
+      if (!opts.deadline.isNear(restMs + reserveMs)) await new Promise((r) => setTimeout(r, restMs));
+    }
+    log.info('chunk done', {
+      table: name,
+      chunk: chunkNo,
+      rows: moved,
+      scanned: size,
+      seconds: round(seconds),
+      done: result.rowsDeleted + result.rowsArchived,
+      foregroundWrites,
+      lockWaits: lockWaitsSeen,
+      nextChunkRows: sizer.next,
+    });
+    if (!upTo) break; // the last chunk ran to the end of the walk
+    after = upTo;
+  }
+
+  if (result.status === 'completed') {
+    // The walk covered every key that matched at the start: nothing matching is left by
+    // construction (a row written into the range meanwhile goes with the next run). Counting
+    // would re-read the index range, now full of delete-marked entries, for nothing.
+    result.rowsRemaining = 0;
+  } else if (result.status === 'stopped-at-deadline' && !opts.deadline.isNear(1_000)) {
+    const left = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
+    result.rowsRemaining = left.n;
+    result.rowsRemainingEstimated = left.estimated;
+  }
+  return finish();
 }
 
 /**

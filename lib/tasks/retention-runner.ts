@@ -39,7 +39,6 @@ export async function runRetention<E extends { dryRun: boolean }>(
         results.push({ ...initialRuleResult(rule, ctx.now, 'not-started'), message: 'time budget exhausted before this rule; the next run starts it' });
         continue;
       }
-      const before = throttle.throttledSeconds;
       const r = await runRule(ctx.db, rule, {
         dryRun: ctx.event.dryRun,
         now: ctx.now,
@@ -50,7 +49,6 @@ export async function runRetention<E extends { dryRun: boolean }>(
         runLog: ctx.runLog,
         ...(faults ? { faults } : {}),
       });
-      r.throttledSeconds = Math.round((throttle.throttledSeconds - before) * 10) / 10;
       results.push(r);
     }
 
