@@ -9,7 +9,7 @@ import { parseConfig } from '../lib/config/load';
 import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl } from '../lib/db/credentials';
 import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
-import { textTable } from '../lib/reporting/text-summary';
+import { textTable } from '../lib/reporting/text-table';
 import { runRule, type RetentionRule, type RuleResult } from '../lib/retention/engine';
 import { Throttle, threadsRunningProbe } from '../lib/retention/throttle';
 import { RunLog } from '../lib/runlog/command-log';

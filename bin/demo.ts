@@ -5,7 +5,8 @@ import path from 'node:path';
 import mysql from 'mysql2/promise';
 import { credentialsFromUrl } from '../lib/db/credentials';
 import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
-import { renderTaskSummary, textTable } from '../lib/reporting/text-summary';
+import { renderTaskSummary } from '../lib/reporting/text-summary';
+import { textTable } from '../lib/reporting/text-table';
 import { silentLog } from '../lib/runtime/log';
 import { describeEmf, runLocal } from './local-runner';
 

@@ -28,13 +28,12 @@ export interface TaskDefinition {
   /** Sends SES mail: only these functions get `ses:SendEmail`. */
   readonly sendsMail: boolean;
   /** Scheduled only for targets that configure this (a target without cleanup rules gets no cleanup schedule). */
-  readonly requires?: 'cleanupRules' | 'archiveOrders';
+  readonly requires?: 'cleanupRules' | 'archiveOrders' | 'rebuildTables';
 }
 
 /**
  * Only tasks that work end to end are listed. The remaining tasks of the design
- * (optimize-tables, rebuild-indexes, collect-statistics,
- * recommendations, daily-maintenance, weekly-maintenance) are added here by the issues
+ * (recommendations, daily-maintenance, weekly-maintenance) are added here by the issues
  * that build them; until then nothing is deployed for them.
  */
 export const TASKS = [
@@ -78,6 +77,45 @@ export const TASKS = [
     sendsMail: false,
     requires: 'archiveOrders',
   },
+  {
+    id: 'optimize-tables',
+    title: 'Optimize fragmented tables',
+    description:
+      'Online rebuild (`ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE`) of tables over `thresholds.fragmentationPercent` and `thresholds.optimizeMinSizeMb`, largest reclaimable space first; skips busy tables instead of queueing behind them; never starts a rebuild the time budget cannot finish.',
+    handlerFile: 'functions/optimize-tables.ts',
+    schedule: { minute: '30', hour: '4' },
+    scheduleText: 'daily 04:30',
+    timeoutSeconds: 900,
+    memoryMb: 256,
+    destructive: true,
+    sendsMail: false,
+  },
+  {
+    id: 'rebuild-indexes',
+    title: 'Rebuild indexes',
+    description: 'The same online rebuild and guards for the tables named in the payload or in the target’s `rebuildTables`.',
+    handlerFile: 'functions/rebuild-indexes.ts',
+    schedule: { minute: '0', hour: '2', weekDay: 'SUN' },
+    scheduleText: 'weekly Sun 02:00',
+    timeoutSeconds: 900,
+    memoryMb: 256,
+    destructive: true,
+    sendsMail: false,
+    requires: 'rebuildTables',
+  },
+  {
+    id: 'collect-statistics',
+    title: 'Collect statistics',
+    description:
+      'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
+    handlerFile: 'functions/collect-statistics.ts',
+    schedule: { minute: '30', hour: '5' },
+    scheduleText: 'daily 05:30',
+    timeoutSeconds: 900,
+    memoryMb: 512,
+    destructive: false,
+    sendsMail: false,
+  },
 ] as const satisfies readonly TaskDefinition[];
 
 export type TaskId = (typeof TASKS)[number]['id'];
@@ -87,10 +125,7 @@ export const TASK_IDS: readonly TaskId[] = TASKS.map((t) => t.id);
 /** Tasks named by the design but not built yet: listed in the docs so nobody mistakes them for deployed. */
 export const PLANNED_TASKS: readonly { id: string; what: string; issue: number }[] = [
   { id: 'daily-maintenance', what: 'full daily routine', issue: 5 },
-  { id: 'optimize-tables', what: 'online rebuild of fragmented tables', issue: 4 },
-  { id: 'collect-statistics', what: 'sizes, rows, indexes, fragmentation, growth', issue: 4 },
   { id: 'recommendations', what: 'maintenance recommendations', issue: 5 },
-  { id: 'rebuild-indexes', what: 'rebuild indexes of configured tables', issue: 4 },
   { id: 'weekly-maintenance', what: 'weekly routine and weekly report', issue: 5 },
 ];
 
@@ -103,7 +138,8 @@ export function getTask(id: string): TaskDefinition {
 }
 
 /** Whether a task is scheduled for a target (its required configuration is present). */
-export function appliesTo(task: TaskDefinition, target: { cleanupRules: readonly unknown[]; archiveOrders?: unknown }): boolean {
+export function appliesTo(task: TaskDefinition, target: { cleanupRules: readonly unknown[]; archiveOrders?: unknown; rebuildTables: readonly unknown[] }): boolean {
+  if (task.requires === 'rebuildTables') return target.rebuildTables.length > 0;
   if (task.requires === 'cleanupRules') return target.cleanupRules.length > 0;
   if (task.requires === 'archiveOrders') return target.archiveOrders !== undefined;
   return true;

@@ -56,7 +56,8 @@ describe('stack from the task catalogue', () => {
 
   it('has one schedule per task and target, in the configured time zone, carrying the target', () => {
     const rules = [{ table: 'django_session', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' }];
-    const targets = [target('prod', { cleanupRules: rules, archiveOrders: {} }), target('staging', { cleanupRules: rules, archiveOrders: {} })];
+    const all = { cleanupRules: rules, archiveOrders: {}, rebuildTables: ['orders'] };
+    const targets = [target('prod', all), target('staging', all)];
     const stack = synthStack({ timeZone: 'Europe/Berlin', targets });
     const schedules = allSchedules(stack);
     expect(schedules).toHaveLength(TASKS.length * 2);

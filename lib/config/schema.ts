@@ -115,18 +115,54 @@ const thresholdFields = {
   fragmentationPercent: z.number().min(1).max(100),
   optimizeMinSizeMb: z.number().min(0),
   analyzeAfterDays: z.number().min(0).max(3650),
+  /** Analyze a table once this share of its rows changed since its statistics (InnoDB's modification counter). */
+  analyzeModifiedPercent: z.number().min(0.1).max(100),
 };
-const DEFAULT_THRESHOLDS = { fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 7 };
+const DEFAULT_THRESHOLDS = { fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 7, analyzeModifiedPercent: 5 };
 const thresholdsSchema = z.strictObject({
   fragmentationPercent: thresholdFields.fragmentationPercent.default(DEFAULT_THRESHOLDS.fragmentationPercent),
   optimizeMinSizeMb: thresholdFields.optimizeMinSizeMb.default(DEFAULT_THRESHOLDS.optimizeMinSizeMb),
   analyzeAfterDays: thresholdFields.analyzeAfterDays.default(DEFAULT_THRESHOLDS.analyzeAfterDays),
+  analyzeModifiedPercent: thresholdFields.analyzeModifiedPercent.default(DEFAULT_THRESHOLDS.analyzeModifiedPercent),
 });
 /** Per-target overrides: no defaults here, or an empty override would reset the global values. */
 const thresholdOverridesSchema = z.strictObject({
   fragmentationPercent: thresholdFields.fragmentationPercent.optional(),
   optimizeMinSizeMb: thresholdFields.optimizeMinSizeMb.optional(),
   analyzeAfterDays: thresholdFields.analyzeAfterDays.optional(),
+  analyzeModifiedPercent: thresholdFields.analyzeModifiedPercent.optional(),
+});
+
+/** collect-statistics: where snapshots go and how trends are computed. */
+export const statisticsSettingsSchema = z.strictObject({
+  /** Schema of the history tables (created if missing); default: the run log's schema. */
+  historySchema: identifier.optional(),
+  /** Least-squares window for growth rates. */
+  growthWindowDays: z.number().int().min(2).max(3650).default(30),
+  /** A trend needs snapshots spanning at least this long; before that the result says "not enough history". */
+  minHistoryHours: z.number().min(1).max(8760).default(20),
+  /** Snapshots older than this are deleted by the collect run. */
+  historyRetentionDays: z.number().int().min(7).max(36500).default(400),
+  /** Exact COUNT(*) for tables whose row estimate is at most this (0: estimates only). */
+  exactCountMaxRows: z.number().int().min(0).max(100_000_000).default(0),
+  /** Per-table metrics only for this many largest tables (metric cardinality is billed). */
+  metricTables: z.number().int().min(0).max(200).default(10),
+  /** "Top growers" listed in the result and reports. */
+  topGrowers: z.number().int().min(0).max(100).default(5),
+});
+
+/** optimize-tables and rebuild-indexes: the online rebuild and its guards. */
+export const optimizeSettingsSchema = z.strictObject({
+  /** lock_wait_timeout for the ALTER: how long the application may queue behind its metadata lock request. */
+  lockWaitTimeoutSeconds: z.number().int().min(1).max(300).default(3),
+  /** Without metadata-lock visibility, a transaction open this long counts as possibly holding the table. */
+  longTransactionSeconds: z.number().int().min(1).max(86_400).default(60),
+  /** Rebuild rate assumed before earlier runs measured one (conservative). */
+  defaultRebuildMbPerSecond: z.number().min(0.1).max(10_000).default(10),
+  /** Allow LOCK=SHARED rebuilds (reads go on, writes wait) where LOCK=NONE is impossible, e.g. FULLTEXT indexes. */
+  allowLockingRebuild: z.boolean().default(false),
+  /** At most this many tables per optimize run. */
+  maxTablesPerRun: z.number().int().min(1).max(10_000).default(50),
 });
 
 const taskIdSchema = z.enum(TASK_IDS as [string, ...string[]]);
@@ -159,6 +195,10 @@ export const targetSchema = z.strictObject({
   /** Replicas whose lag throttles purges: secrets of read-only users on them (SHOW REPLICA STATUS). */
   replicaSecretArns: z.array(secretArn).max(20).default([]),
   thresholds: thresholdOverridesSchema.optional(),
+  /** Allocated storage of the instance, for capacity projections (days until the schemas reach it). */
+  storageLimitGb: z.number().positive().max(1_000_000).optional(),
+  /** Tables rebuilt by the weekly rebuild-indexes run (table or schema.table). */
+  rebuildTables: z.array(tableName).max(1000).default([]),
   tasks: z.partialRecord(taskIdSchema, taskSettingsSchema).default({}),
 });
 
@@ -201,6 +241,8 @@ export const configSchema = z
       .default({ enabled: true, schema: 'dbmaint', table: 'command_log' }),
     thresholds: thresholdsSchema.default(DEFAULT_THRESHOLDS),
     purge: purgeSettingsSchema.default(purgeSettingsSchema.parse({})),
+    statistics: statisticsSettingsSchema.default(statisticsSettingsSchema.parse({})),
+    optimize: optimizeSettingsSchema.default(optimizeSettingsSchema.parse({})),
     reports: z
       .strictObject({
         from: z.email(),
@@ -230,6 +272,12 @@ export const configSchema = z
       if (ao?.includes('.') && !t.schemas.includes(ao.split('.')[0]!)) {
         ctx.addIssue({ code: 'custom', path: ['targets', i, 'archiveOrders', 'table'], message: `schema '${ao.split('.')[0]}' is not one of the target's schemas (${t.schemas.join(', ')})` });
       }
+      t.rebuildTables.forEach((name, j) => {
+        const schema = name.includes('.') ? name.split('.')[0]! : undefined;
+        if (schema !== undefined && !t.schemas.includes(schema)) {
+          ctx.addIssue({ code: 'custom', path: ['targets', i, 'rebuildTables', j], message: `schema '${schema}' is not one of the target's schemas (${t.schemas.join(', ')})` });
+        }
+      });
       t.cleanupRules.forEach((r, j) => {
         const schema = r.table.includes('.') ? r.table.split('.')[0]! : undefined;
         if (schema !== undefined && !t.schemas.includes(schema)) {
@@ -251,6 +299,8 @@ export type PurgeSettings = z.output<typeof purgeSettingsSchema>;
 export type WhereClause = CleanupRule['where'][number];
 export type Walk = (typeof WALKS)[number];
 export type Thresholds = DbMaintConfig['thresholds'];
+export type StatisticsSettings = z.output<typeof statisticsSettingsSchema>;
+export type OptimizeSettings = z.output<typeof optimizeSettingsSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Thresholds for one target: the global values overridden by the target's own. */

@@ -43,6 +43,26 @@ export const archiveOrdersEventSchema = z.strictObject({
 });
 export type ArchiveOrdersEvent = z.output<typeof archiveOrdersEventSchema>;
 
+export const collectStatisticsEventSchema = z.strictObject({
+  ...baseEventShape,
+});
+export type CollectStatisticsEvent = z.output<typeof collectStatisticsEventSchema>;
+
+export const optimizeEventSchema = z.strictObject({
+  ...baseEventShape,
+  /** Only these tables; they must still cross the thresholds unless `force`. */
+  tables: z.array(tableRefText).min(1).max(500).optional(),
+  force: z.boolean().default(false),
+});
+export type OptimizeEvent = z.output<typeof optimizeEventSchema>;
+
+export const rebuildIndexesEventSchema = z.strictObject({
+  ...baseEventShape,
+  /** Tables to rebuild; default: the target's `rebuildTables`. */
+  tables: z.array(tableRefText).min(1).max(500).optional(),
+});
+export type RebuildIndexesEvent = z.output<typeof rebuildIndexesEventSchema>;
+
 export function parseEvent<S extends z.ZodType>(schema: S, raw: unknown, task: string): z.output<S> {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {

@@ -4,8 +4,10 @@ import { qualifiedName, type TableRef } from '../db/identifiers';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
+import { baseTableName, dictionaryPattern, parseDictionaryName } from '../stats/innodb-names';
+import { isMissingProcessPrivilege } from '../db/privileges';
 
-export type AnalyzeReason = 'never-collected' | 'stale' | 'forced';
+export type AnalyzeReason = 'never-collected' | 'stale' | 'modified' | 'forced';
 export type AnalyzeAction = 'analyzed' | 'would-analyze' | 'fresh' | 'skipped' | 'failed' | 'deferred';
 
 export interface AnalyzeTableResult {
@@ -15,6 +17,8 @@ export interface AnalyzeTableResult {
   /** When InnoDB last wrote persistent statistics (mysql.innodb_table_stats.last_update), UTC ISO. */
   readonly statsUpdatedAt: string | null;
   readonly statsAgeDays: number | null;
+  /** Rows changed since the statistics were computed, as a % of the rows then (InnoDB's in-memory counter; null when the table is not loaded). */
+  readonly modifiedPercent: number | null;
   readonly reason?: AnalyzeReason;
   readonly action: AnalyzeAction;
   readonly detail?: string;
@@ -27,6 +31,8 @@ export interface AnalyzeOptions {
   readonly tables?: readonly TableRef[];
   readonly excludeTables: readonly TableRef[];
   readonly analyzeAfterDays: number;
+  /** Also analyze tables whose modification counter reached this % of their rows. */
+  readonly analyzeModifiedPercent: number;
   /** Analyze the selected tables even when their statistics are fresh (and non-InnoDB tables named explicitly). */
   readonly force: boolean;
   readonly dryRun: boolean;
@@ -41,6 +47,8 @@ export interface AnalyzeResult {
   readonly counts: Readonly<Record<AnalyzeAction, number>>;
   /** Views and tables outside the selection are not listed; this many views were ignored. */
   readonly viewsIgnored: number;
+  /** Whether InnoDB's modification counters could be read (they need the PROCESS privilege). */
+  readonly modificationCounters: boolean;
   readonly stoppedAtDeadline: boolean;
   /** Tables left for the next run when the deadline stopped this one. */
   readonly remaining: readonly string[];
@@ -66,11 +74,6 @@ function key(schema: string, table: string): string {
   return `${schema}\u0000${table}`;
 }
 
-/** Partitioned tables keep one statistics row per partition (`t#P#p0`, `t#p#p0` on MySQL 8); the oldest counts. */
-function baseTableName(statsTableName: string): string {
-  const i = statsTableName.search(/#[Pp]#/);
-  return i === -1 ? statsTableName : statsTableName.slice(0, i);
-}
 
 /** Read the schemas' tables and their persistent-statistics timestamps (two queries, joined here to avoid collation mixes). */
 export async function readStatisticsAge(db: DbSession, schemas: readonly string[]): Promise<{ tables: CatalogueRow[]; statsAt: Map<string, Date | null> }> {
@@ -107,6 +110,38 @@ export async function readStatisticsAge(db: DbSession, schemas: readonly string[
   return { tables, statsAt };
 }
 
+/**
+ * InnoDB's count of rows changed since the statistics were last computed, as a % of the rows
+ * then. The counter lives in the data dictionary cache: tables not opened since the server
+ * started (or evicted) have none, and it resets when statistics are recalculated — with
+ * STATS_AUTO_RECALC on, InnoDB itself recalculates at 10% changed, so thresholds below that are
+ * the useful ones.
+ */
+export async function readModifiedPercent(db: DbSession, schemas: readonly string[]): Promise<Map<string, number> | undefined> {
+  const view = db.flavour.kind === 'mariadb' ? 'information_schema.INNODB_SYS_TABLESTATS' : 'information_schema.INNODB_TABLESTATS';
+  let rows: { name: string; numRows: number; modified: number }[];
+  try {
+    rows = await db.query<{ name: string; numRows: number; modified: number }>(
+      `SELECT NAME AS name, NUM_ROWS AS numRows, MODIFIED_COUNTER AS modified FROM ${view} WHERE ${schemas.map(() => 'NAME LIKE ?').join(' OR ')}`,
+      schemas.map(dictionaryPattern),
+    );
+  } catch (err) {
+    if (isMissingProcessPrivilege(err)) return undefined;
+    throw err;
+  }
+  const sums = new Map<string, { rows: number; modified: number }>();
+  for (const r of rows) {
+    const name = parseDictionaryName(r.name);
+    if (!name) continue;
+    const k = key(name.schema, name.table);
+    const prev = sums.get(k) ?? { rows: 0, modified: 0 };
+    sums.set(k, { rows: prev.rows + Number(r.numRows), modified: prev.modified + Number(r.modified) });
+  }
+  const out = new Map<string, number>();
+  for (const [k, v] of sums) out.set(k, v.modified === 0 ? 0 : Math.round((v.modified / Math.max(1, v.rows)) * 10000) / 100);
+  return out;
+}
+
 function emptyCounts(): Record<AnalyzeAction, number> {
   return { analyzed: 0, 'would-analyze': 0, fresh: 0, skipped: 0, failed: 0, deferred: 0 };
 }
@@ -115,12 +150,16 @@ interface Candidate {
   readonly row: CatalogueRow;
   readonly statsAt: Date | null;
   readonly ageDays: number | null;
+  readonly modifiedPercent: number | null;
   readonly reason: AnalyzeReason;
 }
 
 export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Deadline, log: Log, opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const staleBefore = new Date(opts.now.getTime() - opts.analyzeAfterDays * DAY_MS);
   const { tables, statsAt } = await readStatisticsAge(db, opts.schemas);
+  const counters = await readModifiedPercent(db, opts.schemas);
+  if (!counters) log.warn('modification counters unreadable without the PROCESS privilege; analyzing by statistics age only');
+  const modified = counters ?? new Map<string, number>();
   const wanted = opts.tables ? new Set(opts.tables.map((t) => key(t.schema ?? '', t.table))) : undefined;
   const excluded = new Set(opts.excludeTables.map((t) => key(t.schema ?? '', t.table)));
   const matches = (set: Set<string>, row: CatalogueRow) => set.has(key(row.schemaName, row.tableName)) || set.has(key('', row.tableName));
@@ -140,6 +179,7 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
       engine: row.engine,
       statsUpdatedAt: at ? at.toISOString() : null,
       statsAgeDays: ageDays,
+      modifiedPercent: modified.get(key(row.schemaName, row.tableName)) ?? null,
     };
     if (row.tableType === 'VIEW') {
       if (explicit) results.push({ ...base, action: 'skipped', detail: 'view: nothing to analyze' });
@@ -163,12 +203,13 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
     let reason: AnalyzeReason | undefined;
     if (isInnoDb && at === null) reason = 'never-collected';
     else if (at !== null && at < staleBefore) reason = 'stale';
+    else if ((base.modifiedPercent ?? 0) >= opts.analyzeModifiedPercent) reason = 'modified';
     else if (opts.force) reason = 'forced';
     if (reason === undefined) {
       results.push({ ...base, action: 'fresh' });
       continue;
     }
-    candidates.push({ row, statsAt: at, ageDays, reason });
+    candidates.push({ row, statsAt: at, ageDays, modifiedPercent: base.modifiedPercent, reason });
   }
 
   // Never-collected first, then the oldest statistics: a deadline then cuts off the least urgent tables.
@@ -184,6 +225,7 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
       engine: c.row.engine,
       statsUpdatedAt: c.statsAt ? c.statsAt.toISOString() : null,
       statsAgeDays: c.ageDays,
+      modifiedPercent: c.modifiedPercent,
       reason: c.reason,
     };
     if (opts.dryRun) {
@@ -216,5 +258,5 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
 
   const counts = emptyCounts();
   for (const r of results) counts[r.action]++;
-  return { staleBefore: staleBefore.toISOString(), tables: results, counts, viewsIgnored, stoppedAtDeadline, remaining };
+  return { staleBefore: staleBefore.toISOString(), tables: results, counts, viewsIgnored, modificationCounters: counters !== undefined, stoppedAtDeadline, remaining };
 }

@@ -28,6 +28,21 @@ export const METRIC = {
   Chunks: { name: 'Chunks', unit: 'Count' },
   ThrottledSeconds: { name: 'ThrottledSeconds', unit: 'Seconds' },
   RulesFailed: { name: 'RulesFailed', unit: 'Count' },
+  TablesOptimized: { name: 'TablesOptimized', unit: 'Count' },
+  TablesRebuilt: { name: 'TablesRebuilt', unit: 'Count' },
+  TablesSkipped: { name: 'TablesSkipped', unit: 'Count' },
+  TablesBusy: { name: 'TablesBusy', unit: 'Count' },
+  BytesReclaimed: { name: 'BytesReclaimed', unit: 'Bytes' },
+  DatabaseSizeBytes: { name: 'DatabaseSizeBytes', unit: 'Bytes' },
+  TableCount: { name: 'TableCount', unit: 'Count' },
+  MaxFragmentationPercent: { name: 'MaxFragmentationPercent', unit: 'Percent' },
+  MaxAutoIncrementUsedPercent: { name: 'MaxAutoIncrementUsedPercent', unit: 'Percent' },
+  GrowthBytesPerDay: { name: 'GrowthBytesPerDay', unit: 'Bytes' },
+  GrowthRowsPerDay: { name: 'GrowthRowsPerDay', unit: 'Count' },
+  DaysToStorageLimit: { name: 'DaysToStorageLimit', unit: 'None' },
+  TableSizeBytes: { name: 'TableSizeBytes', unit: 'Bytes' },
+  FragmentationPercent: { name: 'FragmentationPercent', unit: 'Percent' },
+  AutoIncrementUsedPercent: { name: 'AutoIncrementUsedPercent', unit: 'Percent' },
 } as const satisfies Record<string, { name: string; unit: MetricUnitName }>;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]['name'];

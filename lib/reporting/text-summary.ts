@@ -2,13 +2,10 @@
 import type { AnalyzeResult } from '../maintenance/analyze';
 import type { RetentionResult } from '../tasks/retention-runner';
 import type { TaskRunResult } from '../tasks/run-task';
-
-/** Left-aligned text table; every cell is already a string. */
-export function textTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+import type { CollectResult } from '../stats/collect';
+import type { RebuildResult } from '../maintenance/rebuild';
+import { rebuildSummary, statisticsSummary } from './maintenance-summary';
+import { textTable } from './text-table';
 
 function analyzeSummary(r: AnalyzeResult): string {
   const rows = r.tables.map((t) => [
@@ -16,6 +13,7 @@ function analyzeSummary(r: AnalyzeResult): string {
     t.engine ?? '-',
     t.statsUpdatedAt ? t.statsUpdatedAt.replace('T', ' ').slice(0, 19) : 'never',
     t.statsAgeDays === null ? '-' : t.statsAgeDays.toFixed(1),
+    t.modifiedPercent === null ? '-' : `${t.modifiedPercent}%`,
     t.action,
     t.reason ?? '',
     t.durationMs === undefined ? '' : `${t.durationMs} ms`,
@@ -27,9 +25,10 @@ function analyzeSummary(r: AnalyzeResult): string {
     .join(', ');
   const parts = [
     `Statistics older than ${r.staleBefore.replace('T', ' ').slice(0, 19)} UTC are stale.`,
-    textTable(['table', 'engine', 'stats updated (UTC)', 'age d', 'action', 'reason', 'took', 'detail'], rows),
+    textTable(['table', 'engine', 'stats updated (UTC)', 'age d', 'changed', 'action', 'reason', 'took', 'detail'], rows),
     `Tables: ${counts || 'none'}${r.viewsIgnored ? ` (${r.viewsIgnored} view(s) ignored)` : ''}`,
   ];
+  if (!r.modificationCounters) parts.push('Modification counters not readable (PROCESS privilege): tables chosen by statistics age only.');
   if (r.stoppedAtDeadline) parts.push(`Stopped at the time budget; left for the next run: ${r.remaining.join(', ')}`);
   return parts.join('\n');
 }
@@ -71,5 +70,7 @@ export function renderTaskSummary(run: TaskRunResult): string {
   let body = '';
   if (run.task === 'analyze-tables' && run.result) body = analyzeSummary(run.result as AnalyzeResult);
   if ((run.task === 'cleanup-data' || run.task === 'archive-orders') && run.result) body = retentionSummary(run.result as RetentionResult);
+  if ((run.task === 'optimize-tables' || run.task === 'rebuild-indexes') && run.result) body = rebuildSummary(run.result as RebuildResult);
+  if (run.task === 'collect-statistics' && run.result) body = statisticsSummary(run.result as CollectResult);
   return `${head}\n\n${body}`.trimEnd();
 }

@@ -103,6 +103,27 @@ export class RunLog {
     }
   }
 
+  /**
+   * Completed, successful commands of a type from earlier runs of this target (newest first), for
+   * estimates such as a rebuild's rate. Empty when the log is disabled or unreadable.
+   */
+  async history(type: string, limit: number): Promise<{ durationMs: number; extra: Record<string, unknown> | null }[]> {
+    if (!this.opts.enabled) return [];
+    try {
+      const rows = await this.session.query<{ us: number; extra: string | null }>(
+        `SELECT TIMESTAMPDIFF(MICROSECOND, started_at, ended_at) AS us, extra
+           FROM ${qualifiedName(this.opts.schema, this.opts.table)}
+          WHERE target = ? AND command_type = ? AND ended_at IS NOT NULL AND error_number IS NULL AND error_message IS NULL
+          ORDER BY id DESC LIMIT ?`,
+        [this.context.target, type, limit],
+      );
+      return rows.map((r) => ({ durationMs: Number(r.us) / 1000, extra: r.extra ? (JSON.parse(r.extra) as Record<string, unknown>) : null }));
+    } catch (err) {
+      this.log.warn('run log history unreadable', { runLogTable: this.tableName, ...sqlError(err) });
+      return [];
+    }
+  }
+
   /** Run `fn` as one logged command: a row is inserted before it starts and completed after it ends. */
   async command<T>(spec: CommandSpec, fn: () => Promise<T>, rowsOf?: (result: T) => number | undefined): Promise<T> {
     const startedAt = new Date();

@@ -5,6 +5,12 @@ import {
   analyzeEventSchema,
   archiveOrdersEventSchema,
   cleanupEventSchema,
+  collectStatisticsEventSchema,
+  optimizeEventSchema,
+  rebuildIndexesEventSchema,
+  type CollectStatisticsEvent,
+  type OptimizeEvent,
+  type RebuildIndexesEvent,
   EventValidationError,
   parseEvent,
   type AnalyzeEvent,
@@ -17,6 +23,11 @@ import { analyzeTables, type AnalyzeResult } from '../maintenance/analyze';
 import { METRIC, point } from '../metrics/names';
 import { assertTablesExist, resolveTableRefs } from './target';
 import type { TaskContext, TaskOutcome } from './run-task';
+import { runCollectStatistics } from './statistics-runner';
+import { rebuildTableNames, runOptimize, runRebuildIndexes } from './rebuild-runner';
+import type { CollectResult } from '../stats/collect';
+import type { OptimizeResult } from '../maintenance/optimize';
+import type { RebuildResult } from '../maintenance/rebuild';
 
 export interface BaseEvent {
   readonly target?: string;
@@ -49,6 +60,7 @@ const analyzeRunner: TaskRunner<AnalyzeEvent, AnalyzeResult> = {
       ...(refs ? { tables: refs } : {}),
       excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
       analyzeAfterDays: thresholdsFor(ctx.config, ctx.target).analyzeAfterDays,
+      analyzeModifiedPercent: thresholdsFor(ctx.config, ctx.target).analyzeModifiedPercent,
       force: ctx.event.force,
       dryRun: ctx.event.dryRun,
       now: ctx.now,
@@ -98,9 +110,29 @@ const archiveOrdersRunner: TaskRunner<ArchiveOrdersEvent, RetentionResult> = {
   run: (ctx) => runRetention(ctx, [archiveOrdersRule(ctx.target, archiveOrdersConfig(ctx.target), ctx.event.daysOld)]),
 };
 
+const collectStatisticsRunner: TaskRunner<CollectStatisticsEvent, CollectResult> = {
+  parse: (raw) => parseEvent(collectStatisticsEventSchema, raw, 'collect-statistics'),
+  run: runCollectStatistics,
+};
+
+const optimizeRunner: TaskRunner<OptimizeEvent, OptimizeResult> = {
+  parse: (raw) => parseEvent(optimizeEventSchema, raw, 'optimize-tables'),
+  validate: (event, target) => void resolveTableRefs(target, event.tables),
+  run: runOptimize,
+};
+
+const rebuildIndexesRunner: TaskRunner<RebuildIndexesEvent, RebuildResult> = {
+  parse: (raw) => parseEvent(rebuildIndexesEventSchema, raw, 'rebuild-indexes'),
+  validate: (event, target) => void rebuildTableNames(event, target),
+  run: runRebuildIndexes,
+};
+
 // Keyed by the catalogue's ids: adding a task to the catalogue without a runner fails to compile.
 export const TASK_RUNNERS: { readonly [K in TaskId]: TaskRunner<BaseEvent, unknown> } = {
   'analyze-tables': analyzeRunner as TaskRunner<BaseEvent, unknown>,
   'cleanup-data': cleanupRunner as TaskRunner<BaseEvent, unknown>,
   'archive-orders': archiveOrdersRunner as TaskRunner<BaseEvent, unknown>,
+  'collect-statistics': collectStatisticsRunner as TaskRunner<BaseEvent, unknown>,
+  'optimize-tables': optimizeRunner as TaskRunner<BaseEvent, unknown>,
+  'rebuild-indexes': rebuildIndexesRunner as TaskRunner<BaseEvent, unknown>,
 };

@@ -1,0 +1,220 @@
+// Online table rebuilds (ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE) behind metadata-lock, time-budget and engine guards.
+import type { OptimizeSettings } from '../config/schema';
+import type { DbSession } from '../db/connection';
+import { qualifiedName } from '../db/identifiers';
+import type { RunLog } from '../runlog/command-log';
+import type { Deadline } from '../runtime/deadline';
+import type { Log } from '../runtime/log';
+import { readTableSizes, type TableSize } from '../stats/sizes';
+import { blockingHolders, describeHolder, lockVisibility, longTransactions, tableLockHolders, type LockVisibility } from './metadata-locks';
+
+export type RebuildAction = 'rebuilt' | 'would-rebuild' | 'skipped' | 'deferred' | 'failed';
+
+export interface SpaceSnapshot {
+  readonly dataBytes: number;
+  readonly indexBytes: number;
+  readonly freeBytes: number;
+  readonly totalBytes: number;
+  readonly fragmentationPercent: number | null;
+}
+
+export interface RebuildTableResult {
+  readonly schema: string;
+  readonly table: string;
+  readonly action: RebuildAction;
+  /** Why it was chosen (optimize: fragmentation and size; rebuild-indexes: named). */
+  readonly reason: string;
+  /** Why it was skipped, deferred or failed. */
+  readonly detail?: string;
+  /** `busy`: another session held the table; the ALTER gave up instead of queueing the application behind it. */
+  readonly busy?: boolean;
+  readonly statement?: string;
+  readonly estimatedSeconds?: number;
+  readonly durationSeconds?: number;
+  readonly before: SpaceSnapshot;
+  readonly after?: SpaceSnapshot;
+  /** totalBytes before − after (the tablespace file shrinks by this much). */
+  readonly reclaimedBytes?: number;
+}
+
+export interface RebuildResult {
+  readonly tables: readonly RebuildTableResult[];
+  readonly counts: Readonly<Record<RebuildAction, number>>;
+  readonly bytesReclaimed: number;
+  /** Bytes per second used for estimates, and where it came from. */
+  readonly rate: { readonly bytesPerSecond: number; readonly source: 'measured' | 'default'; readonly samples: number };
+  readonly lockVisibility: LockVisibility;
+  readonly stoppedAtDeadline: boolean;
+  readonly remaining: readonly string[];
+}
+
+export interface RebuildRequest {
+  readonly size: TableSize;
+  readonly reason: string;
+}
+
+export interface RebuildOptions {
+  readonly settings: OptimizeSettings;
+  readonly dryRun: boolean;
+  /** optimize-tables: a table in a shared tablespace gives nothing back, so skip it. rebuild-indexes rebuilds it anyway. */
+  readonly skipSharedTablespace: boolean;
+  /** Test hook: ignore metadata-lock visibility (as on a server without it). */
+  readonly lockVisibility?: LockVisibility;
+}
+
+const MB = 1024 * 1024;
+/** Time kept free after a rebuild's estimated end: reporting, and the estimate being wrong. */
+const SAFETY_MS = 20_000;
+
+function snapshot(t: TableSize): SpaceSnapshot {
+  return { dataBytes: t.dataBytes, indexBytes: t.indexBytes, freeBytes: t.freeBytes, totalBytes: t.totalBytes, fragmentationPercent: t.fragmentationPercent };
+}
+
+function errno(err: unknown): number | undefined {
+  return (err as { errno?: number }).errno;
+}
+
+function message(err: unknown): string {
+  const e = err as { sqlMessage?: string; message?: string };
+  return e.sqlMessage ?? e.message ?? String(err);
+}
+
+/** Rebuild rate from earlier runs' REBUILD commands (bytes of the table before / duration), else the configured default. */
+async function rebuildRate(runLog: RunLog, settings: OptimizeSettings): Promise<RebuildResult['rate']> {
+  let bytes = 0;
+  let ms = 0;
+  let samples = 0;
+  for (const h of await runLog.history('REBUILD', 20)) {
+    const b = Number(h.extra?.['totalBytes']);
+    if (Number.isFinite(b) && b > 0 && h.durationMs > 0) {
+      bytes += b;
+      ms += h.durationMs;
+      samples++;
+    }
+  }
+  // A few tiny tables measure set-up time, not a rate: require 64 MB of evidence.
+  if (samples > 0 && bytes >= 64 * MB) return { bytesPerSecond: Math.round(bytes / (ms / 1000)), source: 'measured', samples };
+  return { bytesPerSecond: settings.defaultRebuildMbPerSecond * MB, source: 'default', samples };
+}
+
+function alterStatement(t: TableSize, lock: 'NONE' | 'SHARED'): string {
+  return `ALTER TABLE ${qualifiedName(t.schema, t.table)} FORCE, ALGORITHM=INPLACE, LOCK=${lock}`;
+}
+
+export async function rebuildTables(
+  db: DbSession,
+  runLog: RunLog,
+  deadline: Deadline,
+  log: Log,
+  requests: readonly RebuildRequest[],
+  opts: RebuildOptions,
+): Promise<RebuildResult> {
+  const rate = await rebuildRate(runLog, opts.settings);
+  const visibility = opts.lockVisibility ?? (await lockVisibility(db));
+  const results: RebuildTableResult[] = [];
+  const remaining: string[] = [];
+  let stoppedAtDeadline = false;
+  // The ALTER's lock request may queue the application only this long; the session's own setting comes back after.
+  const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
+  if (!opts.dryRun) await db.exec('SET SESSION lock_wait_timeout = ?', [opts.settings.lockWaitTimeoutSeconds]);
+  try {
+    for (const { size: t, reason } of requests) {
+      const base = { schema: t.schema, table: t.table, reason, before: snapshot(t) };
+      const name = `${t.schema}.${t.table}`;
+      const estimatedSeconds = Math.max(1, Math.round((t.totalBytes / rate.bytesPerSecond) * 10) / 10);
+      const skip = (detail: string, extra: Partial<RebuildTableResult> = {}) => results.push({ ...base, action: 'skipped', detail, ...extra });
+
+      if ((t.engine ?? '').toLowerCase() !== 'innodb') {
+        skip(`${t.engine ?? 'unknown'} engine: a rebuild would lock the table for its whole duration`);
+        continue;
+      }
+      if (t.sharedTablespace && opts.skipSharedTablespace) {
+        skip('in the system or a general tablespace: a rebuild returns no space to the operating system');
+        continue;
+      }
+      let lock: 'NONE' | 'SHARED' = 'NONE';
+      if (t.hasFulltextOrSpatial) {
+        if (!opts.settings.allowLockingRebuild) {
+          skip('FULLTEXT or SPATIAL index: no LOCK=NONE rebuild possible (optimize.allowLockingRebuild allows LOCK=SHARED: reads go on, writes wait)');
+          continue;
+        }
+        lock = 'SHARED';
+      }
+      const statement = alterStatement(t, lock);
+      if (opts.dryRun) {
+        results.push({ ...base, action: 'would-rebuild', statement, estimatedSeconds });
+        continue;
+      }
+      // Ola Hallengren's TimeLimit: never start what cannot finish in the time left.
+      if (stoppedAtDeadline || deadline.remainingMs() < estimatedSeconds * 1000 + SAFETY_MS) {
+        stoppedAtDeadline = true;
+        remaining.push(name);
+        results.push({ ...base, action: 'deferred', statement, estimatedSeconds, detail: `estimated ${estimatedSeconds} s at ${Math.round(rate.bytesPerSecond / MB)} MB/s; ${Math.round(deadline.remainingMs() / 1000)} s left` });
+        continue;
+      }
+
+      // Whoever holds the table now would make the ALTER's lock request queue everyone behind it.
+      if (visibility === 'none') {
+        const long = await longTransactions(db, opts.settings.longTransactionSeconds);
+        if (!long) log.warn('neither metadata locks nor transactions are visible (no PROCESS privilege): only lock_wait_timeout guards the ALTER', { table: name });
+        if (long?.length) {
+          skip(
+            `busy: ${long.map((l) => `thread ${l.threadId} has a transaction open ${l.seconds} s`).join(', ')} (metadata locks are not visible on this server, so any long transaction may hold the table)`,
+            { busy: true, statement },
+          );
+          continue;
+        }
+      } else {
+        const holders = blockingHolders(await tableLockHolders(db, visibility, t.schema, t.table), opts.settings.lockWaitTimeoutSeconds);
+        if (holders.length) {
+          skip(`busy: held by ${holders.map(describeHolder).join(', ')}`, { busy: true, statement });
+          continue;
+        }
+      }
+
+      // MariaDB can abort the ALTER itself at the deadline (it rolls back cleanly); MySQL relies on the estimate.
+      const maxSeconds = Math.max(1, Math.floor((deadline.remainingMs() - SAFETY_MS / 2) / 1000));
+      const sql = db.flavour.kind === 'mariadb' ? `SET STATEMENT max_statement_time = ${maxSeconds} FOR ${statement}` : statement;
+      const started = Date.now();
+      log.info('rebuilding table', { table: name, estimatedSeconds, totalBytes: t.totalBytes, lock });
+      try {
+        await runLog.command(
+          { type: 'REBUILD', sql, schema: t.schema, table: t.table, extra: { reason, totalBytes: t.totalBytes, freeBytes: t.freeBytes, estimatedSeconds } },
+          () => db.exec(sql),
+        );
+      } catch (err) {
+        const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+        const n = errno(err);
+        if (n === 1205) skip(`busy: metadata lock not granted within ${opts.settings.lockWaitTimeoutSeconds} s (lock_wait_timeout); nothing changed`, { busy: true, statement, durationSeconds });
+        else if (n === 1845 || n === 1846) skip(`online rebuild impossible: ${message(err)}`, { statement, durationSeconds });
+        else if (n === 1969) {
+          stoppedAtDeadline = true;
+          remaining.push(name);
+          results.push({ ...base, action: 'deferred', statement, durationSeconds, detail: 'stopped at the time budget (max_statement_time); the server rolled the rebuild back' });
+        } else results.push({ ...base, action: 'failed', statement, durationSeconds, detail: message(err) });
+        if (n !== undefined && ![1205, 1845, 1846, 1969].includes(n)) log.error('rebuild failed', { table: name, errno: n, error: message(err) });
+        continue;
+      }
+      const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+      const [afterSize] = await readTableSizes(db, { schemas: [t.schema], only: [{ schema: t.schema, table: t.table }] });
+      const after = afterSize ? snapshot(afterSize) : undefined;
+      const reclaimedBytes = after ? Math.max(0, t.totalBytes - after.totalBytes) : undefined;
+      results.push({ ...base, action: 'rebuilt', statement, estimatedSeconds, durationSeconds, ...(after ? { after } : {}), ...(reclaimedBytes !== undefined ? { reclaimedBytes } : {}) });
+      log.info('table rebuilt', { table: name, durationSeconds, reclaimedBytes });
+    }
+  } finally {
+    if (!opts.dryRun) await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
+  }
+
+  const counts: Record<RebuildAction, number> = { rebuilt: 0, 'would-rebuild': 0, skipped: 0, deferred: 0, failed: 0 };
+  for (const r of results) counts[r.action]++;
+  return {
+    tables: results,
+    counts,
+    bytesReclaimed: results.reduce((n, r) => n + (r.reclaimedBytes ?? 0), 0),
+    rate,
+    lockVisibility: visibility,
+    stoppedAtDeadline,
+    remaining,
+  };
+}

@@ -1,0 +1,206 @@
+// Per-table sizes, rows, indexes, free space and AUTO_INCREMENT usage, read in a fixed number of catalogue queries.
+import type { DbSession } from '../db/connection';
+import { autoIncrementUsedPercent } from './auto-increment';
+import { estimateFreeSpace, type FragmentationBasis } from './fragmentation';
+import { baseTableName, dictionaryPattern, parseDictionaryName } from './innodb-names';
+import { isMissingProcessPrivilege } from '../db/privileges';
+
+export interface TableSize {
+  readonly schema: string;
+  readonly table: string;
+  readonly engine: string | null;
+  /** information_schema.TABLES.TABLE_ROWS: an estimate for InnoDB. */
+  readonly rowsEstimate: number;
+  /** Exact COUNT(*), only when configured for small tables. */
+  readonly rowsExact?: number;
+  readonly dataBytes: number;
+  readonly indexBytes: number;
+  readonly dataFreeBytes: number;
+  /** The table's own tablespace file(s), summed over partitions; null when unknown or shared. */
+  readonly fileBytes: number | null;
+  /** data + index + free: the space the table occupies (its file when known). */
+  readonly totalBytes: number;
+  readonly freeBytes: number;
+  readonly fragmentationPercent: number | null;
+  readonly fragmentationBasis: FragmentationBasis;
+  readonly sharedTablespace: boolean;
+  readonly indexCount: number;
+  readonly hasFulltextOrSpatial: boolean;
+  readonly autoIncrement?: { readonly column: string; readonly columnType: string; readonly next: string; readonly usedPercent: number | null };
+  /** When InnoDB last wrote persistent statistics for it (UTC ISO), null if never. */
+  readonly statsUpdatedAt: string | null;
+}
+
+interface TableRow extends Record<string, unknown> {
+  schemaName: string;
+  tableName: string;
+  engine: string | null;
+  rowsEstimate: number | null;
+  dataBytes: number | null;
+  indexBytes: number | null;
+  dataFree: number | null;
+  autoIncrement: string | null;
+}
+
+function key(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
+}
+
+interface Tablespace {
+  fileBytes: number;
+  shared: boolean;
+}
+
+/**
+ * Tablespace files per table from the InnoDB dictionary (INNODB_SYS_* on MariaDB, INNODB_* on
+ * MySQL 8). A table is in a shared tablespace when its space is the system one (0), a general
+ * tablespace, or a space any other table also uses.
+ */
+async function readTablespaces(db: DbSession, schemas: readonly string[]): Promise<Map<string, Tablespace>> {
+  const maria = db.flavour.kind === 'mariadb';
+  const sql = maria
+    ? `SELECT t.NAME AS name, t.SPACE AS space, s.FILE_SIZE AS fileSize, NULL AS spaceType
+         FROM information_schema.INNODB_SYS_TABLES t LEFT JOIN information_schema.INNODB_SYS_TABLESPACES s ON s.SPACE = t.SPACE
+        WHERE ${schemas.map(() => 't.NAME LIKE ?').join(' OR ')}`
+    : `SELECT t.NAME AS name, t.SPACE AS space, s.FILE_SIZE AS fileSize, s.SPACE_TYPE AS spaceType
+         FROM information_schema.INNODB_TABLES t LEFT JOIN information_schema.INNODB_TABLESPACES s ON s.SPACE = t.SPACE
+        WHERE ${schemas.map(() => 't.NAME LIKE ?').join(' OR ')}`;
+  let rows: { name: string; space: number; fileSize: number | null; spaceType: string | null }[];
+  try {
+    rows = await db.query<{ name: string; space: number; fileSize: number | null; spaceType: string | null }>(sql, schemas.map(dictionaryPattern));
+  } catch (err) {
+    // Without PROCESS the dictionary views are closed: figures fall back to information_schema.TABLES (basis data-free).
+    if (isMissingProcessPrivilege(err)) return new Map();
+    throw err;
+  }
+  const tablesPerSpace = new Map<number, number>();
+  for (const r of rows) tablesPerSpace.set(Number(r.space), (tablesPerSpace.get(Number(r.space)) ?? 0) + 1);
+  const out = new Map<string, Tablespace>();
+  for (const r of rows) {
+    const name = parseDictionaryName(r.name);
+    if (!name) continue;
+    const k = key(name.schema, name.table);
+    const space = Number(r.space);
+    const shared = space === 0 || (r.spaceType !== null && r.spaceType !== 'Single') || (tablesPerSpace.get(space) ?? 0) > 1;
+    const prev = out.get(k);
+    out.set(k, { fileBytes: (prev?.fileBytes ?? 0) + Number(r.fileSize ?? 0), shared: (prev?.shared ?? false) || shared });
+  }
+  return out;
+}
+
+/** Leaf pages per table (all indexes, all partitions) and the statistics' age, from InnoDB's persistent statistics. */
+async function readPersistentStats(db: DbSession, schemas: readonly string[]): Promise<{ leafPages: Map<string, number>; updatedAt: Map<string, Date | null> }> {
+  const leafPages = new Map<string, number>();
+  const updatedAt = new Map<string, Date | null>();
+  try {
+    const leaves = await db.query<{ db: string; tbl: string; pages: number }>(
+      `SELECT database_name AS db, table_name AS tbl, SUM(stat_value) AS pages
+         FROM mysql.innodb_index_stats WHERE database_name IN (?) AND stat_name = 'n_leaf_pages'
+        GROUP BY database_name, table_name`,
+      [schemas],
+    );
+    for (const r of leaves) {
+      const k = key(r.db, baseTableName(r.tbl));
+      leafPages.set(k, (leafPages.get(k) ?? 0) + Number(r.pages));
+    }
+    const times = await db.query<{ db: string; tbl: string; at: Date | null }>(
+      'SELECT database_name AS db, table_name AS tbl, last_update AS at FROM mysql.innodb_table_stats WHERE database_name IN (?)',
+      [schemas],
+    );
+    for (const r of times) {
+      const k = key(r.db, baseTableName(r.tbl));
+      const prev = updatedAt.get(k);
+      const at = r.at instanceof Date ? r.at : null;
+      if (prev === undefined || (at !== null && prev !== null && at < prev)) updatedAt.set(k, at);
+    }
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // Without SELECT on the mysql statistics tables the figures fall back to information_schema (basis says which).
+    if (code !== 'ER_TABLEACCESS_DENIED_ERROR' && code !== 'ER_DBACCESS_DENIED_ERROR') throw err;
+  }
+  return { leafPages, updatedAt };
+}
+
+export interface ReadSizesOptions {
+  readonly schemas: readonly string[];
+  /** Only these tables (schema, table); default all base tables of the schemas. */
+  readonly only?: readonly { schema: string; table: string }[];
+}
+
+export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Promise<TableSize[]> {
+  const { schemas } = opts;
+  if (schemas.length === 0) return [];
+  const only = opts.only?.length ? opts.only : undefined;
+  const onlySql = only ? ` AND (${only.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')})` : '';
+  const onlyParams = only ? only.flatMap((t) => [t.schema, t.table]) : [];
+  const [pageRow] = await db.query<{ pageSize: number }>('SELECT @@innodb_page_size AS pageSize');
+  const pageSize = Number(pageRow?.pageSize ?? 16384);
+  // CAST: a BIGINT UNSIGNED counter near its end does not survive a double.
+  const tables = await db.query<TableRow>(
+    `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, ENGINE AS engine, TABLE_ROWS AS rowsEstimate,
+            DATA_LENGTH AS dataBytes, INDEX_LENGTH AS indexBytes, DATA_FREE AS dataFree, CAST(AUTO_INCREMENT AS CHAR) AS autoIncrement
+       FROM information_schema.TABLES
+      WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'${onlySql}
+      ORDER BY TABLE_SCHEMA, TABLE_NAME`,
+    [schemas, ...onlyParams],
+  );
+  const indexes = await db.query<{ schemaName: string; tableName: string; n: number; special: number }>(
+    `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, COUNT(DISTINCT INDEX_NAME) AS n,
+            MAX(INDEX_TYPE IN ('FULLTEXT', 'SPATIAL')) AS special
+       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN (?)${onlySql} GROUP BY TABLE_SCHEMA, TABLE_NAME`,
+    [schemas, ...onlyParams],
+  );
+  const autoCols = await db.query<{ schemaName: string; tableName: string; column: string; columnType: string }>(
+    `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, COLUMN_NAME AS \`column\`, COLUMN_TYPE AS columnType
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) AND EXTRA LIKE '%auto_increment%'${onlySql}`,
+    [schemas, ...onlyParams],
+  );
+  const spaces = await readTablespaces(db, schemas);
+  const stats = await readPersistentStats(db, schemas);
+  const indexBy = new Map(indexes.map((i) => [key(i.schemaName, i.tableName), i]));
+  const autoBy = new Map(autoCols.map((a) => [key(a.schemaName, a.tableName), a]));
+
+  return tables.map((t) => {
+    const k = key(t.schemaName, t.tableName);
+    const innodb = (t.engine ?? '').toLowerCase() === 'innodb';
+    const space = innodb ? spaces.get(k) : undefined;
+    const leafPages = stats.leafPages.get(k);
+    const dataBytes = Number(t.dataBytes ?? 0);
+    const indexBytes = Number(t.indexBytes ?? 0);
+    const dataFreeBytes = Number(t.dataFree ?? 0);
+    const shared = space?.shared ?? false;
+    const fileBytes = space && !shared && space.fileBytes > 0 ? space.fileBytes : undefined;
+    const est = estimateFreeSpace({
+      dataBytes,
+      indexBytes,
+      dataFreeBytes,
+      sharedTablespace: shared,
+      ...(fileBytes !== undefined ? { fileBytes } : {}),
+      ...(leafPages !== undefined ? { leafBytes: leafPages * pageSize } : {}),
+    });
+    const auto = autoBy.get(k);
+    const at = stats.updatedAt.get(k) ?? null;
+    const idx = indexBy.get(k);
+    return {
+      schema: t.schemaName,
+      table: t.tableName,
+      engine: t.engine,
+      rowsEstimate: Number(t.rowsEstimate ?? 0),
+      dataBytes,
+      indexBytes,
+      dataFreeBytes,
+      fileBytes: fileBytes ?? null,
+      totalBytes: fileBytes ?? dataBytes + indexBytes + (shared ? 0 : dataFreeBytes),
+      freeBytes: est.freeBytes,
+      fragmentationPercent: est.fragmentationPercent,
+      fragmentationBasis: est.basis,
+      sharedTablespace: shared,
+      indexCount: Number(idx?.n ?? 0),
+      hasFulltextOrSpatial: Number(idx?.special ?? 0) > 0,
+      ...(auto && t.autoIncrement !== null
+        ? { autoIncrement: { column: auto.column, columnType: auto.columnType, next: t.autoIncrement, usedPercent: autoIncrementUsedPercent(auto.columnType, t.autoIncrement) } }
+        : {}),
+      statsUpdatedAt: at ? at.toISOString() : null,
+    };
+  });
+}

@@ -1,0 +1,93 @@
+// optimize-tables and rebuild-indexes as tasks: resolve the tables, rebuild online, report per table.
+import { thresholdsFor, type TargetConfig } from '../config/schema';
+import type { TableRef } from '../db/identifiers';
+import { EventValidationError, type OptimizeEvent, type RebuildIndexesEvent } from '../events/schema';
+import { rebuildTables, type RebuildResult } from '../maintenance/rebuild';
+import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
+import { METRIC, point, type MetricName } from '../metrics/names';
+import { readTableSizes } from '../stats/sizes';
+import { resolveTableRefs } from './target';
+import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
+
+function statusOf(r: RebuildResult): TaskStatus {
+  return r.counts.failed > 0 ? 'failed' : r.stoppedAtDeadline ? 'stopped-at-deadline' : 'succeeded';
+}
+
+function outcome<R extends RebuildResult>(result: R, done: { name: MetricName; unit: 'Count' }): TaskOutcome<R> {
+  const c = result.counts;
+  return {
+    result,
+    status: statusOf(result),
+    metrics: [
+      point(done, c.rebuilt),
+      point(METRIC.BytesReclaimed, result.bytesReclaimed),
+      point(METRIC.TablesSkipped, c.skipped),
+      point(METRIC.TablesBusy, result.tables.filter((t) => t.busy).length),
+      point(METRIC.TablesDeferred, c.deferred),
+      point(METRIC.TablesFailed, c.failed),
+    ],
+    tableMetrics: result.tables
+      .filter((t) => t.action === 'rebuilt')
+      .map((t) => ({ table: `${t.schema}.${t.table}`, points: [point(METRIC.BytesReclaimed, t.reclaimedBytes ?? 0), point(METRIC.DurationSeconds, t.durationSeconds ?? 0)] })),
+  };
+}
+
+export async function runOptimize(ctx: TaskContext<OptimizeEvent>): Promise<TaskOutcome<OptimizeResult>> {
+  const refs = resolveTableRefs(ctx.target, ctx.event.tables);
+  if (refs) await resolveExisting(ctx, refs, 'event.tables');
+  const th = thresholdsFor(ctx.config, ctx.target);
+  const result = await optimizeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
+    schemas: ctx.target.schemas,
+    ...(refs ? { tables: refs } : {}),
+    excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
+    fragmentationPercent: th.fragmentationPercent,
+    minSizeMb: th.optimizeMinSizeMb,
+    force: ctx.event.force,
+    dryRun: ctx.event.dryRun,
+    settings: ctx.config.optimize,
+  });
+  return outcome(result, METRIC.TablesOptimized);
+}
+
+/** The tables to rebuild: the payload's, else the target's `rebuildTables`. */
+export function rebuildTableNames(event: RebuildIndexesEvent, target: TargetConfig): { refs: TableRef[]; field: string } {
+  if (event.tables) return { refs: resolveTableRefs(target, event.tables)!, field: 'event.tables' };
+  if (target.rebuildTables.length === 0) {
+    throw new EventValidationError(`event.tables: required, because target '${target.name}' configures no rebuildTables`);
+  }
+  return { refs: resolveTableRefs(target, target.rebuildTables, 'config.rebuildTables')!, field: 'config.rebuildTables' };
+}
+
+/**
+ * Each named table → the one (schema, table) it means in the target's schemas. Read-only lookups:
+ * an unknown or ambiguous name is an input error before any ALTER.
+ */
+async function resolveExisting(ctx: TaskContext<unknown>, refs: readonly TableRef[], field: string): Promise<{ schema: string; table: string }[]> {
+  const existing = await ctx.db.query<{ schema: string; table: string }>(
+    "SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table` FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'",
+    [ctx.target.schemas],
+  );
+  return refs.map((ref, i) => {
+    const found = existing.filter((e) => e.table === ref.table && (ref.schema === undefined || e.schema === ref.schema));
+    if (found.length === 0) {
+      throw new EventValidationError(`${field}[${i}]: table '${ref.table}' does not exist in ${ref.schema ?? ctx.target.schemas.join(', ')} on target '${ctx.target.name}'`);
+    }
+    if (found.length > 1) {
+      throw new EventValidationError(`${field}[${i}]: table '${ref.table}' exists in several schemas (${found.map((f) => f.schema).join(', ')}); name it as schema.table`);
+    }
+    return found[0]!;
+  });
+}
+
+export async function runRebuildIndexes(ctx: TaskContext<RebuildIndexesEvent>): Promise<TaskOutcome<RebuildResult>> {
+  const { refs, field } = rebuildTableNames(ctx.event, ctx.target);
+  const tables = await resolveExisting(ctx, refs, field);
+  const sizes = await readTableSizes(ctx.db, { schemas: ctx.target.schemas, only: tables });
+  const requests = sizes.map((size) => ({ size, reason: `named in ${field}` }));
+  const result = await rebuildTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, requests, {
+    settings: ctx.config.optimize,
+    dryRun: ctx.event.dryRun,
+    skipSharedTablespace: false,
+  });
+  return outcome(result, METRIC.TablesRebuilt);
+}
