@@ -173,8 +173,9 @@ export async function rebuildTables(
       }
 
       // MariaDB can abort the ALTER itself at the deadline (it rolls back cleanly); MySQL relies on the estimate.
-      const maxSeconds = Math.max(1, Math.floor((deadline.remainingMs() - SAFETY_MS / 2) / 1000));
-      const sql = db.flavour.kind === 'mariadb' ? `SET STATEMENT max_statement_time = ${maxSeconds} FOR ${statement}` : statement;
+      const remainingMs = deadline.remainingMs();
+      const maxSeconds = Math.max(1, Math.floor((remainingMs - SAFETY_MS / 2) / 1000));
+      const sql = db.flavour.kind === 'mariadb' && Number.isFinite(remainingMs) ? `SET STATEMENT max_statement_time = ${maxSeconds} FOR ${statement}` : statement;
       const started = Date.now();
       log.info('rebuilding table', { table: name, estimatedSeconds, totalBytes: t.totalBytes, lock });
       try {
