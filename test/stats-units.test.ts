@@ -7,7 +7,7 @@ import { selectForOptimize, type OptimizeOptions } from '../lib/maintenance/opti
 import { autoIncrementUsedPercent, integerTypeMax } from '../lib/stats/auto-increment';
 import { estimateFreeSpace } from '../lib/stats/fragmentation';
 import { baseTableName, decodeFilename, dictionaryPattern, encodeFilename, parseDictionaryName } from '../lib/stats/innodb-names';
-import type { TableSize } from '../lib/stats/sizes';
+import { statisticsStale, type TableSize } from '../lib/stats/sizes';
 import { daysUntil, slopeFromSums, sumsOf } from '../lib/stats/trend';
 
 const MB = 1024 * 1024;
@@ -383,6 +383,7 @@ describe('optimize: selectForOptimize', () => {
       indexCount: 1,
       hasFulltextOrSpatial: false,
       statsUpdatedAt: null,
+      statsStale: false,
     };
   }
 
@@ -455,5 +456,20 @@ describe('optimize: selectForOptimize', () => {
     expect(chosen[1]!.reason).toMatch(/^forced; \?% free/);
     // force without named tables changes nothing.
     expect(names(selectForOptimize(sizes, options({ force: true })))).toEqual(['app.a']);
+  });
+});
+
+describe('stale statistics', () => {
+  it('uses only DATA_FREE when the statistics describe another row count', () => {
+    const est = estimateFreeSpace({ dataBytes: 16384, indexBytes: 0, dataFreeBytes: 1_048_576, fileBytes: 10_485_760, leafBytes: 16384, sharedTablespace: false, statsStale: true });
+    expect(est).toEqual({ freeBytes: 1_048_576, fragmentationPercent: 10, basis: 'stale-statistics' });
+  });
+
+  it('calls statistics stale when rows moved by more than 10% and more than 100 rows', () => {
+    expect(statisticsStale(3226, 0)).toBe(true);
+    expect(statisticsStale(1000, 1090)).toBe(false); // 8%
+    expect(statisticsStale(1000, 1200)).toBe(true); // 200 of 1200 > 10%
+    expect(statisticsStale(50, 0)).toBe(false); // tiny tables: noise
+    expect(statisticsStale(5000, undefined)).toBe(false); // no statistics: other figures apply
   });
 });

@@ -33,12 +33,16 @@ function matches(refs: readonly TableRef[], t: TableSize): boolean {
   return refs.some((r) => r.table === t.table && (r.schema === undefined || r.schema === t.schema));
 }
 
+/** Named in the payload, or (when none are named) not excluded by configuration. */
+function inScope(opts: OptimizeOptions, t: TableSize): boolean {
+  return opts.tables ? matches(opts.tables, t) : !matches(opts.excludeTables, t);
+}
+
 /** Both thresholds crossed, largest reclaimable space first, at most maxTablesPerRun. */
 export function selectForOptimize(sizes: readonly TableSize[], opts: OptimizeOptions): RebuildRequest[] {
   const chosen: RebuildRequest[] = [];
   for (const t of sizes) {
-    if (opts.tables && !matches(opts.tables, t)) continue;
-    if (!opts.tables && matches(opts.excludeTables, t)) continue;
+    if (!inScope(opts, t)) continue;
     const frag = t.fragmentationPercent;
     const bigEnough = t.totalBytes >= opts.minSizeMb * MB;
     const fragmented = frag !== null && frag >= opts.fragmentationPercent;
@@ -57,13 +61,17 @@ export function selectForOptimize(sizes: readonly TableSize[], opts: OptimizeOpt
  * A dry run changes nothing, statistics included, and says its figures may be stale.
  */
 async function refreshCandidates(db: DbSession, runLog: RunLog, opts: OptimizeOptions, sizes: TableSize[]): Promise<TableSize[]> {
-  const first = selectForOptimize(sizes, opts);
+  // Candidates, and tables over the size floor whose statistics are too stale to tell.
+  const first = [
+    ...selectForOptimize(sizes, opts).map((r) => r.size),
+    ...sizes.filter((t) => t.statsStale && t.totalBytes >= opts.minSizeMb * MB && inScope(opts, t)),
+  ];
   if (opts.dryRun || first.length === 0) return sizes;
-  for (const { size: t } of first) {
+  for (const t of first) {
     const sql = `ANALYZE TABLE ${qualifiedName(t.schema, t.table)}`;
     await runLog.command({ type: 'ANALYZE', sql, schema: t.schema, table: t.table, extra: { reason: 'refresh statistics before optimize' } }, () => db.query(sql));
   }
-  const fresh = await readTableSizes(db, { schemas: opts.schemas, only: first.map((r) => ({ schema: r.size.schema, table: r.size.table })) });
+  const fresh = await readTableSizes(db, { schemas: opts.schemas, only: first.map((t) => ({ schema: t.schema, table: t.table })) });
   const byName = new Map(fresh.map((t) => [`${t.schema}.${t.table}`, t]));
   return sizes.map((t) => byName.get(`${t.schema}.${t.table}`) ?? t);
 }

@@ -22,7 +22,7 @@ export function statisticsSummary(r: CollectResult, maxTables = 15): string {
     formatBytes(t.indexBytes),
     formatBytes(t.freeBytes),
     formatBytes(t.totalBytes),
-    t.sharedTablespace ? 'shared' : pct(t.fragmentationPercent),
+    t.sharedTablespace ? 'shared' : t.statsStale ? `≥${pct(t.fragmentationPercent)} (stale stats)` : pct(t.fragmentationPercent),
     t.autoIncrement ? `${pct(t.autoIncrement.usedPercent)} ${t.autoIncrement.columnType}` : '',
   ]);
   const lines = [

@@ -29,6 +29,15 @@ export interface TableSize {
   readonly autoIncrement?: { readonly column: string; readonly columnType: string; readonly next: string; readonly usedPercent: number | null };
   /** When InnoDB last wrote persistent statistics for it (UTC ISO), null if never. */
   readonly statsUpdatedAt: string | null;
+  /** Rows then vs now differ by more than 10%: page figures are stale until the next ANALYZE. */
+  readonly statsStale: boolean;
+}
+
+/** Statistics computed for a row count far from today's (more than 10%, and more than 100 rows) no longer describe the table. */
+export function statisticsStale(rowsNow: number, rowsAtStats: number | undefined): boolean {
+  if (rowsAtStats === undefined) return false;
+  const diff = Math.abs(rowsNow - rowsAtStats);
+  return diff > 100 && diff > 0.1 * Math.max(rowsNow, rowsAtStats);
 }
 
 interface TableRow extends Record<string, unknown> {
@@ -89,9 +98,13 @@ async function readTablespaces(db: DbSession, schemas: readonly string[]): Promi
 }
 
 /** Leaf pages per table (all indexes, all partitions) and the statistics' age, from InnoDB's persistent statistics. */
-async function readPersistentStats(db: DbSession, schemas: readonly string[]): Promise<{ leafPages: Map<string, number>; updatedAt: Map<string, Date | null> }> {
+async function readPersistentStats(
+  db: DbSession,
+  schemas: readonly string[],
+): Promise<{ leafPages: Map<string, number>; updatedAt: Map<string, Date | null>; rows: Map<string, number> }> {
   const leafPages = new Map<string, number>();
   const updatedAt = new Map<string, Date | null>();
+  const rowsAt = new Map<string, number>();
   try {
     const leaves = await db.query<{ db: string; tbl: string; pages: number }>(
       `SELECT database_name AS db, table_name AS tbl, SUM(stat_value) AS pages
@@ -103,12 +116,13 @@ async function readPersistentStats(db: DbSession, schemas: readonly string[]): P
       const k = key(r.db, baseTableName(r.tbl));
       leafPages.set(k, (leafPages.get(k) ?? 0) + Number(r.pages));
     }
-    const times = await db.query<{ db: string; tbl: string; at: Date | null }>(
-      'SELECT database_name AS db, table_name AS tbl, last_update AS at FROM mysql.innodb_table_stats WHERE database_name IN (?)',
+    const times = await db.query<{ db: string; tbl: string; at: Date | null; n: number }>(
+      'SELECT database_name AS db, table_name AS tbl, last_update AS at, n_rows AS n FROM mysql.innodb_table_stats WHERE database_name IN (?)',
       [schemas],
     );
     for (const r of times) {
       const k = key(r.db, baseTableName(r.tbl));
+      rowsAt.set(k, (rowsAt.get(k) ?? 0) + Number(r.n));
       const prev = updatedAt.get(k);
       const at = r.at instanceof Date ? r.at : null;
       if (prev === undefined || (at !== null && prev !== null && at < prev)) updatedAt.set(k, at);
@@ -118,7 +132,7 @@ async function readPersistentStats(db: DbSession, schemas: readonly string[]): P
     // Without SELECT on the mysql statistics tables the figures fall back to information_schema (basis says which).
     if (code !== 'ER_TABLEACCESS_DENIED_ERROR' && code !== 'ER_DBACCESS_DENIED_ERROR') throw err;
   }
-  return { leafPages, updatedAt };
+  return { leafPages, updatedAt, rows: rowsAt };
 }
 
 export interface ReadSizesOptions {
@@ -170,7 +184,10 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
     const dataFreeBytes = Number(t.dataFree ?? 0);
     const shared = space?.shared ?? false;
     const fileBytes = space && !shared && space.fileBytes > 0 ? space.fileBytes : undefined;
+    const rowsEstimate = Number(t.rowsEstimate ?? 0);
+    const statsStale = innodb && statisticsStale(rowsEstimate, stats.rows.get(k));
     const est = estimateFreeSpace({
+      statsStale,
       dataBytes,
       indexBytes,
       dataFreeBytes,
@@ -185,7 +202,7 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
       schema: t.schemaName,
       table: t.tableName,
       engine: t.engine,
-      rowsEstimate: Number(t.rowsEstimate ?? 0),
+      rowsEstimate,
       dataBytes,
       indexBytes,
       dataFreeBytes,
@@ -201,6 +218,7 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
         ? { autoIncrement: { column: auto.column, columnType: auto.columnType, next: t.autoIncrement, usedPercent: autoIncrementUsedPercent(auto.columnType, t.autoIncrement) } }
         : {}),
       statsUpdatedAt: at ? at.toISOString() : null,
+      statsStale,
     };
   });
 }
