@@ -102,6 +102,8 @@ describe('collect-statistics', () => {
     expect(events.rowsExact).toBeUndefined();
     expect(r.tables.find((t) => t.table === 'legacy')!.fragmentationBasis).toBe('data-free');
     expect(r.database.tableCount).toBe(7);
+    // Every table here is under the 100 MB optimize floor: none counts as "most fragmented".
+    expect(r.database.maxFragmentation).toBeNull();
     expect(r.database.totalBytes).toBe(r.tables.reduce((n, t) => n + t.totalBytes, 0));
     expect(r.growth.bytes).toEqual({ notEnoughHistory: '1 snapshot in the window; a trend needs at least 2' });
     expect(r.capacity).toMatchObject({ limitBytes: 10 * GB, daysToLimit: null });

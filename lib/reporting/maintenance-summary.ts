@@ -33,7 +33,7 @@ export function statisticsSummary(r: CollectResult, maxTables = 15): string {
     const c = r.capacity;
     lines.push(`Capacity  ${c.usedPercent}% of ${formatBytes(c.limitBytes)}; ${c.daysToLimit === null ? `no projection (${c.note ?? 'not growing'})` : `limit reached in ${c.daysToLimit} days`}`);
   }
-  if (d.maxFragmentation) lines.push(`Most fragmented  ${d.maxFragmentation.table} ${d.maxFragmentation.percent}%`);
+  if (d.maxFragmentation) lines.push(`Most fragmented  ${d.maxFragmentation.table} ${d.maxFragmentation.percent}% (of the tables over the optimize size floor)`);
   if (d.maxAutoIncrement) lines.push(`AUTO_INCREMENT   ${d.maxAutoIncrement.table}.${d.maxAutoIncrement.column} has used ${d.maxAutoIncrement.percent}% of its range`);
   if (d.sharedTablespaceTables.length) lines.push(`Shared tablespace (free space is the tablespace's): ${d.sharedTablespaceTables.join(', ')}`);
   lines.push('', textTable(['table', 'engine', 'rows', 'data', 'index', 'free', 'total', 'frag', 'auto_increment'], rows));

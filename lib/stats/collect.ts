@@ -18,6 +18,8 @@ export interface CollectOptions {
   readonly historySchema: string;
   /** Allocated storage, for the capacity projection. */
   readonly storageLimitBytes?: number;
+  /** Tables smaller than this do not count for the most fragmented table (a 64 KB table is always "75% free"). */
+  readonly fragmentationFloorBytes: number;
   /** Dry run: measure and compute, write no snapshot. */
   readonly dryRun: boolean;
   readonly now: Date;
@@ -31,6 +33,7 @@ export interface DatabaseStatistics {
   readonly freeBytes: number;
   readonly totalBytes: number;
   readonly indexCount: number;
+  /** Among tables over the optimize size floor. */
   readonly maxFragmentation: { readonly table: string; readonly percent: number } | null;
   readonly maxAutoIncrement: { readonly table: string; readonly column: string; readonly percent: number } | null;
   /** Tables in the system or a general tablespace: their free space is the tablespace's, not theirs. */
@@ -83,11 +86,11 @@ async function exactCounts(db: DbSession, tables: TableSize[], maxRows: number, 
   return { tables: out, counted, skipped };
 }
 
-export function summarise(tables: readonly TableSize[]): DatabaseStatistics {
+export function summarise(tables: readonly TableSize[], fragmentationFloorBytes: number): DatabaseStatistics {
   let maxFrag: DatabaseStatistics['maxFragmentation'] = null;
   let maxAuto: DatabaseStatistics['maxAutoIncrement'] = null;
   for (const t of tables) {
-    if (t.fragmentationPercent !== null && (maxFrag === null || t.fragmentationPercent > maxFrag.percent)) maxFrag = { table: name(t), percent: t.fragmentationPercent };
+    if (t.fragmentationPercent !== null && t.totalBytes >= fragmentationFloorBytes && (maxFrag === null || t.fragmentationPercent > maxFrag.percent)) maxFrag = { table: name(t), percent: t.fragmentationPercent };
     const a = t.autoIncrement;
     if (a?.usedPercent != null && (maxAuto === null || a.usedPercent > maxAuto.percent)) maxAuto = { table: name(t), column: a.column, percent: a.usedPercent };
   }
@@ -114,7 +117,7 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
   const counts = await exactCounts(db, measured, opts.settings.exactCountMaxRows, deadline);
   const tables = [...counts.tables].sort((a, b) => b.totalBytes - a.totalBytes);
   const totals = schemaTotals(opts.schemas, tables);
-  const database = summarise(tables);
+  const database = summarise(tables, opts.fragmentationFloorBytes);
 
   const history = new StatisticsHistory(db, opts.historySchema, opts.target);
   let pruned = 0;

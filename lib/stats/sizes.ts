@@ -67,16 +67,24 @@ interface Tablespace {
  */
 async function readTablespaces(db: DbSession, schemas: readonly string[]): Promise<Map<string, Tablespace>> {
   const maria = db.flavour.kind === 'mariadb';
-  const sql = maria
-    ? `SELECT t.NAME AS name, t.SPACE AS space, s.FILE_SIZE AS fileSize, NULL AS spaceType
-         FROM information_schema.INNODB_SYS_TABLES t LEFT JOIN information_schema.INNODB_SYS_TABLESPACES s ON s.SPACE = t.SPACE
-        WHERE ${schemas.map(() => 't.NAME LIKE ?').join(' OR ')}`
-    : `SELECT t.NAME AS name, t.SPACE AS space, s.FILE_SIZE AS fileSize, s.SPACE_TYPE AS spaceType
-         FROM information_schema.INNODB_TABLES t LEFT JOIN information_schema.INNODB_TABLESPACES s ON s.SPACE = t.SPACE
-        WHERE ${schemas.map(() => 't.NAME LIKE ?').join(' OR ')}`;
-  let rows: { name: string; space: number; fileSize: number | null; spaceType: string | null }[];
+  // Two reads joined here: the views have no index, and the server's join of them grows with the square of the table count.
+  const tablesView = maria ? 'information_schema.INNODB_SYS_TABLES' : 'information_schema.INNODB_TABLES';
+  const spacesView = maria ? 'information_schema.INNODB_SYS_TABLESPACES' : 'information_schema.INNODB_TABLESPACES';
+  let rows: { name: string; space: number }[];
+  const spaces = new Map<number, { fileSize: number; spaceType: string | null }>();
   try {
-    rows = await db.query<{ name: string; space: number; fileSize: number | null; spaceType: string | null }>(sql, schemas.map(dictionaryPattern));
+    rows = await db.query<{ name: string; space: number }>(
+      `SELECT NAME AS name, SPACE AS space FROM ${tablesView} WHERE ${schemas.map(() => 'NAME LIKE ?').join(' OR ')}`,
+      schemas.map(dictionaryPattern),
+    );
+    const ids = [...new Set(rows.map((r) => Number(r.space)))].filter((id) => id !== 0);
+    for (let i = 0; i < ids.length; i += 1000) {
+      const found = await db.query<{ space: number; fileSize: number | null; spaceType: string | null }>(
+        `SELECT SPACE AS space, FILE_SIZE AS fileSize, ${maria ? 'NULL' : 'SPACE_TYPE'} AS spaceType FROM ${spacesView} WHERE SPACE IN (?)`,
+        [ids.slice(i, i + 1000)],
+      );
+      for (const f of found) spaces.set(Number(f.space), { fileSize: Number(f.fileSize ?? 0), spaceType: f.spaceType });
+    }
   } catch (err) {
     // Without PROCESS the dictionary views are closed: figures fall back to information_schema.TABLES (basis data-free).
     if (isMissingProcessPrivilege(err)) return new Map();
@@ -89,10 +97,11 @@ async function readTablespaces(db: DbSession, schemas: readonly string[]): Promi
     const name = parseDictionaryName(r.name);
     if (!name) continue;
     const k = key(name.schema, name.table);
-    const space = Number(r.space);
-    const shared = space === 0 || (r.spaceType !== null && r.spaceType !== 'Single') || (tablesPerSpace.get(space) ?? 0) > 1;
+    const id = Number(r.space);
+    const space = spaces.get(id);
+    const shared = id === 0 || (space?.spaceType != null && space.spaceType !== 'Single') || (tablesPerSpace.get(id) ?? 0) > 1;
     const prev = out.get(k);
-    out.set(k, { fileBytes: (prev?.fileBytes ?? 0) + Number(r.fileSize ?? 0), shared: (prev?.shared ?? false) || shared });
+    out.set(k, { fileBytes: (prev?.fileBytes ?? 0) + (space?.fileSize ?? 0), shared: (prev?.shared ?? false) || shared });
   }
   return out;
 }
