@@ -9,6 +9,7 @@ import { lambdaContext } from '../lib/local/lambda-context';
 import type { AnalyzeResult } from '../lib/maintenance/analyze';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { METRIC } from '../lib/metrics/names';
+import { TASKS } from '../lib/catalogue';
 import { silentLog } from '../lib/runtime/log';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { synthStack, target } from './support/synth';
@@ -27,9 +28,25 @@ beforeAll(async () => {
   admin = await adminConnection();
   await freshSchema(admin, SCHEMA);
   await admin.query(`CREATE TABLE ${SCHEMA}.events (id INT PRIMARY KEY) ENGINE=InnoDB`);
-  await admin.query(`DELETE FROM mysql.innodb_table_stats WHERE database_name = ?`, [SCHEMA]);
+  await admin.query(`CREATE TABLE ${SCHEMA}.sessions (k CHAR(40) PRIMARY KEY, expire_date DATETIME NOT NULL, KEY ix_expire (expire_date)) ENGINE=InnoDB`);
+  await admin.query(
+    `CREATE TABLE ${SCHEMA}.orders (id INT PRIMARY KEY, status VARCHAR(20) NOT NULL, completed_at DATETIME NULL, KEY ix_completed (completed_at)) ENGINE=InnoDB`,
+  );
+  await admin.query(`DELETE FROM mysql.innodb_table_stats WHERE database_name = ? AND table_name = 'events'`, [SCHEMA]);
   emf = [];
-  const config = testConfig([SCHEMA], { metricNamespace: 'Test/DbMaint' });
+  const base = testConfig([SCHEMA], { metricNamespace: 'Test/DbMaint' });
+  // Every catalogue task has what it needs on this target, so each handler can run.
+  const config = {
+    ...base,
+    targets: [
+      {
+        ...base.targets[0]!,
+        cleanupRules: [{ table: 'sessions', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' as const, where: [], allowFullScan: false, walk: 'auto' as const }],
+        archiveOrders: { table: 'orders', dateColumn: 'completed_at', statusColumn: 'status', completedValues: ['completed'], daysOld: 365, walk: 'auto' as const },
+        rebuildTables: ['orders'],
+      },
+    ],
+  };
   restore = useDependencies({
     config,
     credentials: new UrlCredentialSource(serverUrl()),
@@ -40,6 +57,19 @@ beforeAll(async () => {
 afterAll(async () => {
   restore();
   await admin.end();
+});
+
+describe('every catalogue task through its own handler file', () => {
+  it.each(TASKS.map((t) => [t.id, t.handlerFile] as const))('%s: a dry-run console payload succeeds and emits EMF', async (id, file) => {
+    const mod = (await import(`../${file}`)) as { handler: typeof handler };
+    emf.length = 0;
+    const result = await mod.handler({ target: 'test', dryRun: true }, lambdaContext(`dbmaint-${id}`, 900_000));
+    expect(result.task).toBe(id);
+    expect(result.status).toBe('succeeded');
+    expect(result.dryRun).toBe(true);
+    const names = emf.flatMap((l) => (JSON.parse(l) as EmfDoc)._aws.CloudWatchMetrics[0]!.Metrics.map((m) => m.Name));
+    expect(names).toContain(METRIC.TaskSucceeded.name);
+  });
 });
 
 describe('analyze-tables handler', () => {
