@@ -151,6 +151,21 @@ export const statisticsSettingsSchema = z.strictObject({
   topGrowers: z.number().int().min(0).max(100).default(5),
 });
 
+/** recommendations: thresholds of each check (fragmentation, size floor and statistics age come from `thresholds`). */
+export const recommendationSettingsSchema = z.strictObject({
+  largeTableGb: z.number().positive().max(100_000).default(1),
+  rapidGrowthMbPerDay: z.number().positive().max(10_000_000).default(100),
+  /** Days to the storage limit below which capacity is a high-priority item. */
+  storageHorizonDays: z.number().int().min(1).max(3650).default(30),
+  autoIncrementPercent: z.number().min(1).max(100).default(75),
+  connectionsWarningPercent: z.number().min(1).max(100).default(80),
+  connectionsCriticalPercent: z.number().min(1).max(100).default(95),
+  slowQueryWarningSeconds: z.number().positive().max(86_400).default(2),
+  slowQueryCriticalSeconds: z.number().positive().max(86_400).default(5),
+  /** A retention rule's table holding rows this many days past its cutoff: the purge is falling behind. */
+  purgeBehindDays: z.number().min(0).max(3650).default(2),
+});
+
 /** optimize-tables and rebuild-indexes: the online rebuild and its guards. */
 export const optimizeSettingsSchema = z.strictObject({
   /** lock_wait_timeout for the ALTER: how long the application may queue behind its metadata lock request. */
@@ -223,8 +238,16 @@ export const configSchema = z
     alarms: z
       .strictObject({
         email: z.array(z.email()).max(20).default([]),
+        /** Alarm when MaxFragmentationPercent (tables over the optimize floor) reaches this. */
+        fragmentationPercent: z.number().min(1).max(100).default(50),
+        /** Alarm when GrowthBytesPerDay exceeds this many MB. */
+        growthMbPerDay: z.number().positive().default(1024),
+        /** Alarm when DaysToStorageLimit falls below this. */
+        daysToStorageLimit: z.number().positive().default(14),
+        /** Alarm when a table's RowsRemaining has not shrunk over this many consecutive daily runs. */
+        purgeBehindRuns: z.number().int().min(2).max(30).default(3),
       })
-      .default({ email: [] }),
+      .default({ email: [], fragmentationPercent: 50, growthMbPerDay: 1024, daysToStorageLimit: 14, purgeBehindRuns: 3 }),
     session: z
       .strictObject({
         lockWaitTimeoutSeconds: z.number().int().min(1).max(3600).default(5),
@@ -243,6 +266,7 @@ export const configSchema = z
     purge: purgeSettingsSchema.default(purgeSettingsSchema.parse({})),
     statistics: statisticsSettingsSchema.default(statisticsSettingsSchema.parse({})),
     optimize: optimizeSettingsSchema.default(optimizeSettingsSchema.parse({})),
+    recommendations: recommendationSettingsSchema.default(recommendationSettingsSchema.parse({})),
     reports: z
       .strictObject({
         from: z.email(),
@@ -250,6 +274,10 @@ export const configSchema = z
         sendMaintenanceReports: z.boolean().default(true),
         sendMaintenanceAlerts: z.boolean().default(true),
         sendWeeklyReports: z.boolean().default(true),
+        /** The same alert condition is mailed at most once per this many hours. */
+        alertPeriodHours: z.number().min(1).max(24 * 90).default(24),
+        /** Recommendations listed in the daily report. */
+        topRecommendations: z.number().int().min(0).max(100).default(10),
       })
       .optional(),
     targets: z.array(targetSchema).min(1).max(200),
@@ -301,6 +329,8 @@ export type Walk = (typeof WALKS)[number];
 export type Thresholds = DbMaintConfig['thresholds'];
 export type StatisticsSettings = z.output<typeof statisticsSettingsSchema>;
 export type OptimizeSettings = z.output<typeof optimizeSettingsSchema>;
+export type RecommendationSettings = z.output<typeof recommendationSettingsSchema>;
+export type ReportSettings = NonNullable<DbMaintConfig['reports']>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Thresholds for one target: the global values overridden by the target's own. */
