@@ -1,7 +1,11 @@
 // Runs a catalogue task's real Lambda handler in-process, against DBMAINT_DATABASE_URL or the configured secrets.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getTask, isTaskId, TASK_IDS, type TaskId } from '../lib/catalogue';
+import { getRoutine, getTask, isRoutineId, isTaskId, ROUTINE_IDS, TASK_IDS, type TaskId } from '../lib/catalogue';
+import { SESClient } from '@aws-sdk/client-ses';
+import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
+import { SesMailSender, type MailSender } from '../lib/reporting/mail/sender';
+import { runRoutine, type RoutineResult } from '../lib/routines/run-routine';
 import { loadConfigFile, parseConfig } from '../lib/config/load';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { credentialsFromUrl, SecretsManagerCredentialSource, UrlCredentialSource } from '../lib/db/credentials';
@@ -15,6 +19,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 export interface LocalRunOptions {
   readonly task: TaskId;
+  readonly config?: DbMaintConfig;
   readonly configFile?: string;
   readonly databaseUrl?: string;
   readonly target?: string;
@@ -24,6 +29,8 @@ export interface LocalRunOptions {
   readonly maxRunSeconds?: number;
   readonly daysOld?: number;
   readonly log?: Log;
+  /** Where report mail goes: default an SES endpoint from DBMAINT_SES_ENDPOINT, else a local mailbox. */
+  readonly mailer?: MailSender;
 }
 
 export interface LocalRunOutput {
@@ -31,6 +38,8 @@ export interface LocalRunOutput {
   /** EMF documents the Lambda would have written to CloudWatch Logs. */
   readonly emf: readonly string[];
   readonly config: DbMaintConfig;
+  /** Mail the run produced, when it went to a local mailbox. */
+  readonly mails: LocalMailbox['mails'];
 }
 
 export class UsageError extends Error {
@@ -49,26 +58,57 @@ export function configFromUrl(url: string): DbMaintConfig {
   );
 }
 
-export async function runLocal(opts: LocalRunOptions): Promise<LocalRunOutput> {
-  if (!isTaskId(opts.task)) throw new UsageError(`unknown task '${opts.task}': one of ${TASK_IDS.join(', ')}`);
-  const task = getTask(opts.task);
-  let config: DbMaintConfig;
-  if (opts.configFile) config = loadConfigFile(opts.configFile);
-  else if (opts.databaseUrl) config = configFromUrl(opts.databaseUrl);
-  else throw new UsageError('give --config FILE, or DBMAINT_DATABASE_URL=mysql://user:pass@host:port/schema');
+function loadConfig(opts: { config?: DbMaintConfig; configFile?: string; databaseUrl?: string }): DbMaintConfig {
+  if (opts.config) return opts.config;
+  if (opts.configFile) return loadConfigFile(opts.configFile);
+  if (opts.databaseUrl) return configFromUrl(opts.databaseUrl);
+  throw new UsageError('give --config FILE, or DBMAINT_DATABASE_URL=mysql://user:pass@host:port/schema');
+}
 
+function defaultMailer(): MailSender {
+  const endpoint = process.env['DBMAINT_SES_ENDPOINT'];
+  if (!endpoint) return new LocalMailbox();
+  // An SES emulator (or a real endpoint): region and credentials from the environment when set.
+  return new SesMailSender(
+    new SESClient({
+      endpoint,
+      region: process.env['AWS_REGION'] ?? 'us-east-1',
+      ...(process.env['AWS_ACCESS_KEY_ID'] ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    }),
+  );
+}
+
+/** Install the local dependencies (config, credentials, metrics to a list, mail) around `fn`. */
+async function withLocalDependencies<T>(opts: LocalRunOptions | LocalRoutineOptions, fn: (config: DbMaintConfig, emf: string[], mailer: MailSender) => Promise<T>): Promise<T> {
+  const config = loadConfig(opts);
   const emf: string[] = [];
+  const mailer = opts.mailer ?? defaultMailer();
   const restore = useDependencies({
     config,
     // The URL replaces the connection of whichever target is selected; without it the secrets are read for real.
     credentials: opts.databaseUrl ? new UrlCredentialSource(opts.databaseUrl) : new SecretsManagerCredentialSource(),
     metrics: new EmfMetricsPublisher(config.metricNamespace, (line) => emf.push(line)),
     log: opts.log ?? jsonLineLog(),
+    mailer,
   });
   try {
-    const mod = (await import(path.join(repoRoot, task.handlerFile))) as {
-      handler: (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<TaskRunResult>;
-    };
+    return await fn(config, emf, mailer);
+  } finally {
+    restore();
+  }
+}
+
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<TaskRunResult>;
+
+async function handlerOf(taskId: TaskId): Promise<Handler> {
+  return ((await import(path.join(repoRoot, getTask(taskId).handlerFile))) as { handler: Handler }).handler;
+}
+
+export async function runLocal(opts: LocalRunOptions): Promise<LocalRunOutput> {
+  if (!isTaskId(opts.task)) throw new UsageError(`unknown task '${opts.task}': one of ${TASK_IDS.join(', ')}`);
+  const task = getTask(opts.task);
+  return withLocalDependencies(opts, async (config, emf, mailer) => {
+    const handler = await handlerOf(opts.task);
     const event = {
       ...(opts.target ? { target: opts.target } : {}),
       ...(opts.dryRun ? { dryRun: true } : {}),
@@ -77,11 +117,46 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunOutput> {
       ...(opts.maxRunSeconds ? { maxRunSeconds: opts.maxRunSeconds } : {}),
       ...(opts.daysOld ? { daysOld: opts.daysOld } : {}),
     };
-    const result = await mod.handler(event, lambdaContext(`dbmaint-${task.id}`, task.timeoutSeconds * 1000));
-    return { result, emf, config };
-  } finally {
-    restore();
-  }
+    const result = await handler(event, lambdaContext(`dbmaint-${task.id}`, task.timeoutSeconds * 1000));
+    return { result, emf, config, mails: mailer instanceof LocalMailbox ? mailer.mails : [] };
+  });
+}
+
+export interface LocalRoutineOptions {
+  readonly routine: string;
+  /** An already parsed configuration (tests); else configFile or the URL. */
+  readonly config?: DbMaintConfig;
+  readonly configFile?: string;
+  readonly databaseUrl?: string;
+  readonly target?: string;
+  readonly dryRun?: boolean;
+  readonly log?: Log;
+  readonly mailer?: MailSender;
+}
+
+export interface LocalRoutineOutput {
+  readonly routine: RoutineResult;
+  readonly emf: readonly string[];
+  readonly config: DbMaintConfig;
+  readonly mails: LocalMailbox['mails'];
+}
+
+/** A routine in-process: each step's real handler with its own Lambda-shaped context, as Step Functions would call it. */
+export async function runLocalRoutine(opts: LocalRoutineOptions): Promise<LocalRoutineOutput> {
+  if (!isRoutineId(opts.routine)) throw new UsageError(`unknown routine '${opts.routine}': one of ${ROUTINE_IDS.join(', ')}`);
+  const routine = getRoutine(opts.routine);
+  return withLocalDependencies(opts, async (config, emf, mailer) => {
+    const target = opts.target ?? (config.targets.length === 1 ? config.targets[0]!.name : undefined);
+    if (!target) throw new UsageError(`--target is required: several targets are configured (${config.targets.map((t) => t.name).join(', ')})`);
+    const result = await runRoutine(
+      routine,
+      target,
+      async (task, event) => (await handlerOf(task))(event, lambdaContext(`dbmaint-${task}`, getTask(task).timeoutSeconds * 1000)),
+      opts.log ?? jsonLineLog(),
+      { ...(opts.dryRun ? { dryRun: true } : {}) },
+    );
+    return { routine: result, emf, config, mails: mailer instanceof LocalMailbox ? mailer.mails : [] };
+  });
 }
 
 /** "Name=value unit" lines for each metric of each EMF document, with its dimension sets. */

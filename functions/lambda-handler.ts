@@ -11,6 +11,7 @@ import type { DbMaintConfig } from '../lib/config/schema';
 import { SecretsManagerCredentialSource, UrlCredentialSource, type CredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher, type MetricsPublisher } from '../lib/metrics/emf';
 import { SERVICE_NAME } from '../lib/metrics/names';
+import { SesMailSender, type MailSender } from '../lib/reporting/mail/sender';
 import { Deadline } from '../lib/runtime/deadline';
 import type { Log } from '../lib/runtime/log';
 import { runTask, type TaskRunResult } from '../lib/tasks/run-task';
@@ -26,6 +27,8 @@ export interface HandlerDependencies {
   readonly credentials: CredentialSource;
   readonly metrics: MetricsPublisher;
   readonly log: Log;
+  /** SES in Lambda; the local runner and tests pass one pointed at an SES emulator. */
+  readonly mailer?: MailSender;
 }
 
 const powertoolsLogger = new Logger({ serviceName: SERVICE_NAME });
@@ -60,6 +63,7 @@ function productionDependencies(): HandlerDependencies {
       credentials: url ? new UrlCredentialSource(url) : new SecretsManagerCredentialSource(),
       metrics: new EmfMetricsPublisher(config.metricNamespace),
       log: powertoolsLog(powertoolsLogger),
+      mailer: new SesMailSender(),
     };
   }
   return production;

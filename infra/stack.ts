@@ -1,4 +1,4 @@
-// The dbmaint stack: one function per catalogue task, one schedule per task and target, failure alarms.
+// The dbmaint stack: one function per catalogue task, routines as state machines, schedules and alarms per target, a dashboard.
 import { Annotations, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,11 +13,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appliesTo, TASKS, type TaskDefinition } from '../lib/catalogue';
+import { ROUTINES, TASKS, type RoutineDefinition, type TaskDefinition } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
+import { MaintenanceDashboard } from './constructs/dashboard';
 import { FailureAlarms } from './constructs/failure-alarms';
+import { RoutineStateMachine } from './constructs/routine-state-machine';
 import { TaskFunction } from './constructs/task-function';
-import { TaskSchedules, type ScheduledRun } from './constructs/task-schedules';
+import { TargetStack } from './constructs/target-stack';
 
 export interface DbMaintStackProps extends StackProps {
   readonly config: DbMaintConfig;
@@ -27,8 +29,8 @@ export interface DbMaintStackProps extends StackProps {
   readonly repoRoot: string;
   /** Prefix of function, schedule and alarm names. */
   readonly namePrefix?: string;
-  /** At most this many schedules per nested stack (CloudFormation allows 500 resources per stack). */
-  readonly schedulesPerNestedStack?: number;
+  /** At most this many targets' schedules and alarms per nested stack (CloudFormation allows 500 resources per stack). */
+  readonly targetsPerNestedStack?: number;
 }
 
 /** A secret ARN ends with Secrets Manager's 6-character suffix when it is complete. */
@@ -54,7 +56,8 @@ export class DbMaintStack extends Stack {
   readonly functions: { task: TaskDefinition; fn: TaskFunction }[] = [];
   readonly alarmTopic: sns.Topic;
   readonly failureQueue: sqs.Queue;
-  readonly scheduleStacks: TaskSchedules[] = [];
+  readonly targetStacks: TargetStack[] = [];
+  readonly routines: { routine: RoutineDefinition; stateMachine: RoutineStateMachine }[] = [];
 
   constructor(scope: Construct, id: string, props: DbMaintStackProps) {
     super(scope, id, props);
@@ -141,21 +144,35 @@ export class DbMaintStack extends Stack {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
-      description: 'EventBridge Scheduler invokes the dbmaint task functions',
+      description: 'EventBridge Scheduler invokes the dbmaint task functions and starts the routines',
     });
 
-    const runs: ScheduledRun[] = config.targets.flatMap((target) =>
-      this.functions.filter(({ task }) => appliesTo(task, target)).map(({ task, fn }) => ({ task, target, fn: fn.function })),
-    );
-    const perStack = props.schedulesPerNestedStack ?? 400;
-    for (let i = 0; i * perStack < runs.length; i++) {
-      this.scheduleStacks.push(
-        new TaskSchedules(this, `Schedules${i}`, {
+    const byId = new Map(this.functions.map(({ task, fn }) => [task.id, { task, fn: fn.function }]));
+    // A routine needs every one of its steps' functions (tests may synthesize a subset of the catalogue).
+    for (const routine of ROUTINES.filter((r) => r.steps.every((s) => byId.has(s.task)))) {
+      this.routines.push({
+        routine,
+        stateMachine: new RoutineStateMachine(this, `Routine-${routine.id}`, {
+          routine,
+          functionOf: (id) => byId.get(id)!.fn,
+          namePrefix: prefix,
+          logRetention: retentionDays(config.logRetentionDays),
+        }),
+      });
+    }
+
+    const perStack = props.targetsPerNestedStack ?? 20;
+    for (let i = 0; i * perStack < config.targets.length; i++) {
+      this.targetStacks.push(
+        new TargetStack(this, `Targets${i}`, {
           config,
-          runs: runs.slice(i * perStack, (i + 1) * perStack),
+          targets: config.targets.slice(i * perStack, (i + 1) * perStack),
+          functions: byId,
+          routines: this.routines.map((r) => ({ routine: r.routine, stateMachine: r.stateMachine.stateMachine })),
           group,
           role: schedulerRole,
           deadLetterQueue: this.failureQueue,
+          topic: this.alarmTopic,
           namePrefix: prefix,
         }),
       );
@@ -169,7 +186,11 @@ export class DbMaintStack extends Stack {
       namePrefix: prefix,
     });
 
+    const dashboard = new MaintenanceDashboard(this, 'Dashboard', { config, tasks, namePrefix: prefix });
+
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'Dashboards', { value: dashboard.names.join(',') });
+    for (const r of this.routines) new CfnOutput(this, `StateMachine-${r.routine.id}`, { value: r.stateMachine.stateMachine.stateMachineArn });
     new CfnOutput(this, 'FailedInvocationsQueueUrl', { value: this.failureQueue.queueUrl });
     new CfnOutput(this, 'Functions', { value: this.functions.map((f) => f.fn.function.functionName).join(',') });
   }

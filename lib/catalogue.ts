@@ -17,9 +17,9 @@ export interface TaskDefinition {
   readonly description: string;
   /** Handler source file, relative to the repository root; it exports `handler`. */
   readonly handlerFile: string;
-  /** Default schedule in the configured maintenance time zone. */
-  readonly schedule: CronSpec;
-  /** Human wording of the schedule for docs. */
+  /** Default schedule of its own, in the configured maintenance time zone; none: it runs as a routine step (or on a target's own schedule). */
+  readonly schedule?: CronSpec;
+  /** Human wording of when it runs, for docs. */
   readonly scheduleText: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
@@ -28,13 +28,12 @@ export interface TaskDefinition {
   /** Sends SES mail: only these functions get `ses:SendEmail`. */
   readonly sendsMail: boolean;
   /** Scheduled only for targets that configure this (a target without cleanup rules gets no cleanup schedule). */
-  readonly requires?: 'cleanupRules' | 'archiveOrders' | 'rebuildTables';
+  readonly requires?: 'cleanupRules' | 'archiveOrders' | 'rebuildTables' | 'reports';
 }
 
 /**
- * Only tasks that work end to end are listed. The remaining tasks of the design
- * (recommendations, daily-maintenance, weekly-maintenance) are added here by the issues
- * that build them; until then nothing is deployed for them.
+ * Only tasks that work end to end are listed. Most run as steps of the routines below
+ * (no schedule of their own); analyze-tables also runs every 6 hours by itself.
  */
 export const TASKS = [
   {
@@ -44,7 +43,7 @@ export const TASKS = [
       'ANALYZE TABLE on InnoDB tables whose persistent statistics are older than `thresholds.analyzeAfterDays` or were never collected.',
     handlerFile: 'functions/analyze-tables.ts',
     schedule: { minute: '15', hour: '0/6' },
-    scheduleText: 'every 6 h (at :15)',
+    scheduleText: 'every 6 h (at :15); daily-maintenance step 1',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: false,
@@ -56,8 +55,7 @@ export const TASKS = [
     description:
       'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
     handlerFile: 'functions/cleanup-data.ts',
-    schedule: { minute: '30', hour: '3' },
-    scheduleText: 'daily 03:30',
+    scheduleText: 'daily-maintenance step 2',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -69,8 +67,7 @@ export const TASKS = [
     title: 'Archive old orders',
     description: 'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
     handlerFile: 'functions/archive-orders.ts',
-    schedule: { minute: '0', hour: '4', weekDay: 'SUN' },
-    scheduleText: 'weekly Sun 04:00',
+    scheduleText: 'weekly-maintenance step 2',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -83,8 +80,7 @@ export const TASKS = [
     description:
       'Online rebuild (`ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE`) of tables over `thresholds.fragmentationPercent` and `thresholds.optimizeMinSizeMb`, largest reclaimable space first; skips busy tables instead of queueing behind them; never starts a rebuild the time budget cannot finish.',
     handlerFile: 'functions/optimize-tables.ts',
-    schedule: { minute: '30', hour: '4' },
-    scheduleText: 'daily 04:30',
+    scheduleText: 'daily-maintenance step 3',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -95,8 +91,7 @@ export const TASKS = [
     title: 'Rebuild indexes',
     description: 'The same online rebuild and guards for the tables named in the payload or in the target’s `rebuildTables`.',
     handlerFile: 'functions/rebuild-indexes.ts',
-    schedule: { minute: '0', hour: '2', weekDay: 'SUN' },
-    scheduleText: 'weekly Sun 02:00',
+    scheduleText: 'weekly-maintenance step 1',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -109,12 +104,48 @@ export const TASKS = [
     description:
       'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
     handlerFile: 'functions/collect-statistics.ts',
-    schedule: { minute: '30', hour: '5' },
-    scheduleText: 'daily 05:30',
+    scheduleText: 'daily-maintenance step 4, weekly-maintenance step 3',
     timeoutSeconds: 900,
     memoryMb: 512,
     destructive: false,
     sendsMail: false,
+  },
+  {
+    id: 'recommendations',
+    title: 'Recommendations',
+    description:
+      'Prioritised findings with evidence and fixes: fragmentation, large and fast-growing tables, storage horizon, AUTO_INCREMENT headroom, missing primary keys, non-InnoDB tables, duplicate/redundant/unused indexes, stale statistics, retention rules without an index or falling behind, connection usage, slow statements. High-priority items are mailed as an alert (once per `reports.alertPeriodHours`).',
+    handlerFile: 'functions/recommendations.ts',
+    scheduleText: 'daily-maintenance step 5, weekly-maintenance step 4',
+    timeoutSeconds: 900,
+    memoryMb: 512,
+    destructive: false,
+    sendsMail: true,
+  },
+  {
+    id: 'daily-report',
+    title: 'Daily maintenance report',
+    description:
+      'Mails what ran in the last 24 h per task and table (rows, space, durations, failures with their errors), database size and growth, and the top recommendations; failed tasks are also mailed as an alert.',
+    handlerFile: 'functions/daily-report.ts',
+    scheduleText: 'daily-maintenance step 6',
+    timeoutSeconds: 300,
+    memoryMb: 256,
+    destructive: false,
+    sendsMail: true,
+    requires: 'reports',
+  },
+  {
+    id: 'weekly-report',
+    title: 'Weekly summary',
+    description: 'Mails the week’s runs, the growth of the database and its largest tables, the capacity projection and the open recommendations.',
+    handlerFile: 'functions/weekly-report.ts',
+    scheduleText: 'weekly-maintenance step 5',
+    timeoutSeconds: 300,
+    memoryMb: 256,
+    destructive: false,
+    sendsMail: true,
+    requires: 'reports',
   },
 ] as const satisfies readonly TaskDefinition[];
 
@@ -123,11 +154,74 @@ export type TaskId = (typeof TASKS)[number]['id'];
 export const TASK_IDS: readonly TaskId[] = TASKS.map((t) => t.id);
 
 /** Tasks named by the design but not built yet: listed in the docs so nobody mistakes them for deployed. */
-export const PLANNED_TASKS: readonly { id: string; what: string; issue: number }[] = [
-  { id: 'daily-maintenance', what: 'full daily routine', issue: 5 },
-  { id: 'recommendations', what: 'maintenance recommendations', issue: 5 },
-  { id: 'weekly-maintenance', what: 'weekly routine and weekly report', issue: 5 },
-];
+export const PLANNED_TASKS: readonly { id: string; what: string; issue: number }[] = [];
+
+export interface RoutineStep {
+  readonly task: TaskId;
+  /** The step's own time budget (its event's maxRunSeconds); each step is its own Lambda invocation. */
+  readonly budgetSeconds: number;
+}
+
+export interface RoutineDefinition {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  readonly schedule: CronSpec;
+  readonly scheduleText: string;
+  /** Run in this order; a failing step is recorded and the next one runs. The last step receives every step's outcome. */
+  readonly steps: readonly RoutineStep[];
+  /** The routine must have succeeded at least once within this many hours, or its silence alarm fires. */
+  readonly expectedEveryHours: number;
+}
+
+/** Routines: AWS Step Functions state machines in the stack, the same list in-process in the local runner. */
+export const ROUTINES = [
+  {
+    id: 'daily-maintenance',
+    title: 'Daily maintenance',
+    description: 'analyze (stale only) → cleanup-data → optimize-tables → collect-statistics → recommendations → daily report (+ alert).',
+    schedule: { minute: '0', hour: '3' },
+    scheduleText: 'daily 03:00',
+    steps: [
+      { task: 'analyze-tables', budgetSeconds: 600 },
+      { task: 'cleanup-data', budgetSeconds: 870 },
+      { task: 'optimize-tables', budgetSeconds: 870 },
+      { task: 'collect-statistics', budgetSeconds: 600 },
+      { task: 'recommendations', budgetSeconds: 600 },
+      { task: 'daily-report', budgetSeconds: 240 },
+    ],
+    expectedEveryHours: 26,
+  },
+  {
+    id: 'weekly-maintenance',
+    title: 'Weekly maintenance',
+    description: 'rebuild-indexes → archive-orders → collect-statistics → recommendations → weekly report.',
+    schedule: { minute: '0', hour: '1', weekDay: 'SUN' },
+    scheduleText: 'weekly Sun 01:00',
+    steps: [
+      { task: 'rebuild-indexes', budgetSeconds: 870 },
+      { task: 'archive-orders', budgetSeconds: 870 },
+      { task: 'collect-statistics', budgetSeconds: 600 },
+      { task: 'recommendations', budgetSeconds: 600 },
+      { task: 'weekly-report', budgetSeconds: 240 },
+    ],
+    expectedEveryHours: 168,
+  },
+] as const satisfies readonly RoutineDefinition[];
+
+export type RoutineId = (typeof ROUTINES)[number]['id'];
+
+export const ROUTINE_IDS: readonly RoutineId[] = ROUTINES.map((r) => r.id);
+
+export function isRoutineId(id: string): id is RoutineId {
+  return (ROUTINE_IDS as readonly string[]).includes(id);
+}
+
+export function getRoutine(id: string): RoutineDefinition {
+  const routine = (ROUTINES as readonly RoutineDefinition[]).find((r) => r.id === id);
+  if (!routine) throw new Error(`unknown routine '${id}': known routines are ${ROUTINE_IDS.join(', ')}`);
+  return routine;
+}
 
 export function getTask(id: string): TaskDefinition {
   const task = (TASKS as readonly TaskDefinition[]).find((t) => t.id === id);
@@ -138,7 +232,12 @@ export function getTask(id: string): TaskDefinition {
 }
 
 /** Whether a task is scheduled for a target (its required configuration is present). */
-export function appliesTo(task: TaskDefinition, target: { cleanupRules: readonly unknown[]; archiveOrders?: unknown; rebuildTables: readonly unknown[] }): boolean {
+export function appliesTo(
+  task: TaskDefinition,
+  target: { cleanupRules: readonly unknown[]; archiveOrders?: unknown; rebuildTables: readonly unknown[] },
+  config?: { reports?: unknown },
+): boolean {
+  if (task.requires === 'reports') return config === undefined || config.reports !== undefined;
   if (task.requires === 'rebuildTables') return target.rebuildTables.length > 0;
   if (task.requires === 'cleanupRules') return target.cleanupRules.length > 0;
   if (task.requires === 'archiveOrders') return target.archiveOrders !== undefined;

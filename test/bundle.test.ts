@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appliesTo, TASKS } from '../lib/catalogue';
+import { appliesTo, ROUTINES, TASKS, type TaskDefinition } from '../lib/catalogue';
 import { loadConfigFile } from '../lib/config/load';
 import { adminConnection, freshSchema, serverUrl } from './support/db';
 import { repoRoot } from './support/synth';
@@ -35,14 +35,16 @@ function assetDirOf(taskId: string): string {
 }
 
 describe('synthesized bundle', () => {
-  it('emits one function per task and one schedule per task and target', () => {
+  it('emits one function per task, a state machine per routine, and a schedule per standalone task, routine and target', () => {
     const template = readFileSync(path.join(out, 'DbMaint.template.json'), 'utf8');
     expect(template.match(/"Type": "AWS::Lambda::Function"/g)).toHaveLength(TASKS.length);
     const nested = readdirSync(out).filter((f) => f.endsWith('.nested.template.json'));
     const schedules = nested.map((f) => readFileSync(path.join(out, f), 'utf8').match(/"Type": "AWS::Scheduler::Schedule"/g)?.length ?? 0);
     const example = loadConfigFile(path.join(repoRoot, 'config/example.json'));
-    const expected = example.targets.reduce((n, t) => n + TASKS.filter((task) => appliesTo(task, t)).length, 0);
+    const standalone = (TASKS as readonly TaskDefinition[]).filter((task) => task.schedule);
+    const expected = example.targets.reduce((n, t) => n + standalone.filter((task) => appliesTo(task, t, example)).length + ROUTINES.length, 0);
     expect(schedules.reduce((a, b) => a + b, 0)).toBe(expected);
+    expect(template.match(/"Type": "AWS::StepFunctions::StateMachine"/g)).toHaveLength(ROUTINES.length);
   });
 
   it('runs the bundled handler with its bundled config under plain Node', () => {

@@ -10,6 +10,7 @@ import type { AnalyzeResult } from '../lib/maintenance/analyze';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { METRIC } from '../lib/metrics/names';
 import { TASKS } from '../lib/catalogue';
+import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { silentLog } from '../lib/runtime/log';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { synthStack, target } from './support/synth';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   );
   await admin.query(`DELETE FROM mysql.innodb_table_stats WHERE database_name = ? AND table_name = 'events'`, [SCHEMA]);
   emf = [];
-  const base = testConfig([SCHEMA], { metricNamespace: 'Test/DbMaint' });
+  const base = testConfig([SCHEMA], { metricNamespace: 'Test/DbMaint', reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] } });
   // Every catalogue task has what it needs on this target, so each handler can run.
   const config = {
     ...base,
@@ -52,6 +53,7 @@ beforeAll(async () => {
     credentials: new UrlCredentialSource(serverUrl()),
     metrics: new EmfMetricsPublisher(config.metricNamespace, (l) => emf.push(l)),
     log: silentLog,
+    mailer: new LocalMailbox(),
   });
 });
 afterAll(async () => {

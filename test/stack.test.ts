@@ -1,7 +1,7 @@
 // The catalogue → stack mapping, checked on the synthesized templates with aws-cdk-lib/assertions.
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { appliesTo, cronExpression, TASKS, type TaskDefinition } from '../lib/catalogue';
+import { appliesTo, cronExpression, ROUTINES, TASKS, type TaskDefinition } from '../lib/catalogue';
 import { parseConfig } from '../lib/config/load';
 import { DIMENSION, METRIC, SERVICE_NAME } from '../lib/metrics/names';
 import { synthStack, target } from './support/synth';
@@ -13,8 +13,15 @@ function resources(t: Template, type: string): Resource[] {
 }
 
 function allSchedules(stack: ReturnType<typeof synthStack>): Resource[] {
-  return stack.scheduleStacks.flatMap((s) => resources(Template.fromStack(s), 'AWS::Scheduler::Schedule'));
+  return stack.targetStacks.flatMap((s) => resources(Template.fromStack(s), 'AWS::Scheduler::Schedule'));
 }
+
+function allAlarms(stack: ReturnType<typeof synthStack>): Resource[] {
+  return stack.targetStacks.flatMap((s) => resources(Template.fromStack(s), 'AWS::CloudWatch::Alarm'));
+}
+
+/** Tasks with a schedule of their own (the rest run as routine steps). */
+const STANDALONE = (TASKS as readonly TaskDefinition[]).filter((t) => t.schedule);
 
 function policyStatements(t: Template): { Action: string | string[]; Resource: unknown }[] {
   return resources(t, 'AWS::IAM::Policy').flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
@@ -54,55 +61,102 @@ describe('stack from the task catalogue', () => {
     }
   });
 
-  it('has one schedule per task and target, in the configured time zone, carrying the target', () => {
+  it('has one schedule per standalone task, routine and target, in the configured time zone, carrying the target', () => {
     const rules = [{ table: 'django_session', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' }];
     const all = { cleanupRules: rules, archiveOrders: {}, rebuildTables: ['orders'] };
     const targets = [target('prod', all), target('staging', all)];
     const stack = synthStack({ timeZone: 'Europe/Berlin', targets });
     const schedules = allSchedules(stack);
-    expect(schedules).toHaveLength(TASKS.length * 2);
-    for (const task of TASKS) {
-      for (const name of ['prod', 'staging']) {
+    expect(STANDALONE.map((t) => t.id)).toEqual(['analyze-tables']);
+    expect(schedules).toHaveLength((STANDALONE.length + ROUTINES.length) * 2);
+    for (const name of ['prod', 'staging']) {
+      for (const task of STANDALONE) {
         const s = schedules.find((x) => x.Properties['Name'] === `dbmaint-${name}-${task.id}`);
         expect(s, `${name}/${task.id}`).toBeDefined();
-        expect(s!.Properties['ScheduleExpression']).toBe(cronExpression(task.schedule));
+        expect(s!.Properties['ScheduleExpression']).toBe(cronExpression(task.schedule!));
         expect(s!.Properties['ScheduleExpressionTimezone']).toBe('Europe/Berlin');
         const tgt = s!.Properties['Target'] as { Input: string; RetryPolicy: unknown; DeadLetterConfig: unknown };
         expect(JSON.parse(tgt.Input)).toEqual({ source: 'dbmaint.scheduler', task: task.id, target: name });
         expect(tgt.DeadLetterConfig).toBeDefined();
       }
+      for (const routine of ROUTINES) {
+        const s = schedules.find((x) => x.Properties['Name'] === `dbmaint-${name}-${routine.id}`);
+        expect(s, `${name}/${routine.id}`).toBeDefined();
+        expect(s!.Properties['ScheduleExpression']).toBe(cronExpression(routine.schedule));
+        const tgt = s!.Properties['Target'] as { Input: string; Arn: unknown; DeadLetterConfig: unknown };
+        expect(JSON.parse(tgt.Input)).toEqual({ target: name });
+        expect(JSON.stringify(tgt.Arn)).toContain('Routine');
+        expect(tgt.DeadLetterConfig).toBeDefined();
+      }
     }
   });
 
-  it('schedules retention tasks only for targets that configure them', () => {
-    const input = { targets: [target('plain'), target('purging', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 9, action: 'delete' }] })] };
-    const names = allSchedules(synthStack(input)).map((s) => s.Properties['Name']);
+  it('watches each task only on the targets it applies to: a silence alarm per task and target', () => {
+    const input = {
+      targets: [target('plain'), target('purging', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 9, action: 'delete' }] })],
+      reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] },
+    };
+    const alarms = allAlarms(synthStack(input));
+    const silence = alarms.filter((a) => String(a.Properties['AlarmName']).endsWith('-not-succeeded'));
     const cfg = parseConfig(input);
-    const expected = cfg.targets.flatMap((t) => TASKS.filter((task) => appliesTo(task, t)).map((task) => `dbmaint-${t.name}-${task.id}`));
-    expect(names.sort()).toEqual(expected.sort());
-    expect(names).toContain('dbmaint-purging-cleanup-data');
-    expect(names).not.toContain('dbmaint-plain-cleanup-data');
-    expect(names).not.toContain('dbmaint-plain-archive-orders');
+    const expected = cfg.targets.flatMap((t) =>
+      (TASKS as readonly TaskDefinition[])
+        .filter((task) => appliesTo(task, t, cfg) && (task.schedule || ROUTINES.some((r) => r.steps.some((s) => s.task === task.id))))
+        .map((task) => `dbmaint-${t.name}-${task.id}-not-succeeded`),
+    );
+    expect(silence.map((a) => a.Properties['AlarmName']).sort()).toEqual(expected.sort());
+    expect(expected).toContain('dbmaint-purging-cleanup-data-not-succeeded');
+    expect(expected).not.toContain('dbmaint-plain-cleanup-data-not-succeeded');
+    expect(expected).not.toContain('dbmaint-plain-archive-orders-not-succeeded');
+    for (const a of silence) {
+      // Silence is the worst failure: no data at all must page.
+      expect(a.Properties['TreatMissingData']).toBe('breaching');
+      expect(a.Properties['ComparisonOperator']).toBe('LessThanThreshold');
+      expect(a.Properties['MetricName']).toBe(METRIC.TaskSucceeded.name);
+      expect(Number(a.Properties['Period'])).toBeLessThanOrEqual(604_800);
+    }
+    const analyze = silence.find((a) => a.Properties['AlarmName'] === 'dbmaint-plain-analyze-tables-not-succeeded')!;
+    expect(analyze.Properties['Period']).toBe(7 * 3600);
+    const weekly = silence.find((a) => a.Properties['AlarmName'] === 'dbmaint-plain-weekly-report-not-succeeded')!;
+    expect(weekly.Properties['Period']).toBe(168 * 3600);
+    expect(alarms.map((a) => a.Properties['AlarmName'])).toContain('dbmaint-purging-purge-falling-behind');
+    expect(alarms.map((a) => a.Properties['AlarmName'])).not.toContain('dbmaint-plain-purge-falling-behind');
   });
 
-  it('honours per-target schedule overrides and disabled tasks', () => {
+  it('honours per-target schedule overrides and disabled tasks and routines', () => {
     const stack = synthStack({
-      targets: [target('prod', { tasks: { 'analyze-tables': { schedule: { minute: '30', hour: '2' }, enabled: false } } })],
+      targets: [
+        target('prod', {
+          tasks: { 'analyze-tables': { schedule: { minute: '30', hour: '2' }, enabled: false }, 'weekly-maintenance': { enabled: false } },
+        }),
+      ],
     });
     const s = allSchedules(stack).find((x) => x.Properties['Name'] === 'dbmaint-prod-analyze-tables');
     expect(s!.Properties['ScheduleExpression']).toBe('cron(30 2 * * ? *)');
     expect(s!.Properties['State']).toBe('DISABLED');
+    const weekly = allSchedules(stack).find((x) => x.Properties['Name'] === 'dbmaint-prod-weekly-maintenance');
+    expect(weekly!.Properties['State']).toBe('DISABLED');
+    // A disabled task or routine does not page for its silence.
+    const names = allAlarms(stack).map((a) => a.Properties['AlarmName']);
+    expect(names).not.toContain('dbmaint-prod-analyze-tables-not-succeeded');
+    expect(names).not.toContain('dbmaint-prod-rebuild-indexes-not-succeeded');
   });
 
-  it('splits a 50-target fleet across nested stacks, each under the CloudFormation resource limit', () => {
-    // Nine tasks is the size of the full design; the split must hold for it, not only today's catalogue.
+  it('splits a fleet across nested stacks, each under the CloudFormation resource limit', () => {
+    // Nine scheduled tasks per target (more than the catalogue has) must still split correctly.
     const nine: TaskDefinition[] = Array.from({ length: 9 }, (_, i) => ({ ...TASKS[0], id: `task-${i}` }));
     const targets = Array.from({ length: 50 }, (_, i) => target(`db${i}`));
-    expect(nine.every((t) => t.requires === undefined)).toBe(true);
+    expect(nine.every((t) => t.requires === undefined && t.schedule)).toBe(true);
     const stack = synthStack({ targets }, { tasks: nine });
     expect(allSchedules(stack)).toHaveLength(450);
-    expect(stack.scheduleStacks.length).toBeGreaterThan(1);
-    for (const s of [stack, ...stack.scheduleStacks]) {
+    expect(stack.targetStacks.length).toBeGreaterThan(1);
+    for (const s of [stack, ...stack.targetStacks]) {
+      expect(Object.keys(Template.fromStack(s).toJSON()['Resources'] as object).length).toBeLessThan(500);
+    }
+    // The real catalogue with everything configured, 200 targets (the config's maximum).
+    const full = { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 9, action: 'delete' }], archiveOrders: {}, rebuildTables: ['t'], storageLimitGb: 100 };
+    const fleet = synthStack({ targets: Array.from({ length: 200 }, (_, i) => target(`db${i}`, full)), reports: { from: 'a@example.com', to: ['b@example.com'] } });
+    for (const s of [fleet, ...fleet.targetStacks]) {
       expect(Object.keys(Template.fromStack(s).toJSON()['Resources'] as object).length).toBeLessThan(500);
     }
   });
@@ -121,7 +175,11 @@ describe('stack from the task catalogue', () => {
       'arn:aws:secretsmanager:eu-central-1:123456789012:secret:legacy-??????',
       'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod-db-AbCdEf',
     ]);
-    for (const s of policyStatements(t)) expect([s.Resource].flat()).not.toContain('*');
+    // '*' only for actions that admit no narrower resource (Step Functions log delivery and X-Ray).
+    const starOnly = /^(logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups|xray:.*)$/;
+    for (const s of policyStatements(t)) {
+      if ([s.Resource].flat().includes('*')) expect([s.Action].flat().filter((a) => !starOnly.test(a))).toEqual([]);
+    }
     expect(policyStatements(t).some((s) => [s.Action].flat().some((a) => a.startsWith('ses:')))).toBe(false);
   });
 

@@ -64,6 +64,26 @@ export class FailureAlarms extends Construct {
         }),
       );
     }
+    // A report that could not be mailed never fails its task: it is counted, and this pages instead.
+    for (const { task } of props.functions.filter((f) => f.task.sendsMail)) {
+      add(
+        new cloudwatch.Alarm(this, `${task.id}-send-failed`, {
+          alarmName: `${props.namePrefix}-${task.id}-report-send-failed`,
+          alarmDescription: `dbmaint ${task.id} could not send a report or alert through SES (ReportSendFailed): check the SES identity, sandbox and quotas.`,
+          metric: new cloudwatch.Metric({
+            namespace: props.namespace,
+            metricName: METRIC.ReportSendFailed.name,
+            dimensionsMap: { [DIMENSION.Service]: SERVICE_NAME, [DIMENSION.Task]: task.id },
+            statistic: cloudwatch.Stats.SUM,
+            period: Duration.hours(1),
+          }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
     add(
       new cloudwatch.Alarm(this, 'failed-invocations', {
         alarmName: `${props.namePrefix}-failed-invocations`,

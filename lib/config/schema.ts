@@ -1,7 +1,7 @@
 // The configuration schema: one typed, validated shape for `cdk synth`, the Lambda runtime and the local runner.
 import { z } from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
-import { TASK_IDS } from '../catalogue';
+import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 
 const identifier = z
   .string()
@@ -180,7 +180,8 @@ export const optimizeSettingsSchema = z.strictObject({
   maxTablesPerRun: z.number().int().min(1).max(10_000).default(50),
 });
 
-const taskIdSchema = z.enum(TASK_IDS as [string, ...string[]]);
+/** Tasks and routines: either may be disabled or given its own schedule per target. */
+const taskIdSchema = z.enum([...TASK_IDS, ...ROUTINE_IDS] as [string, ...string[]]);
 
 const taskSettingsSchema = z.strictObject({
   enabled: z.boolean().default(true),

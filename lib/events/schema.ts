@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { formatIssues } from '../config/load';
 import { InputError } from '../validation/input-error';
+import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 
 export class EventValidationError extends InputError {
   override readonly name = 'EventValidationError';
@@ -12,9 +13,16 @@ const tableRefText = z
   .max(129, 'is too long (at most schema.table, 64 characters each)')
   .regex(/^[A-Za-z0-9_$]{1,64}(\.[A-Za-z0-9_$]{1,64})?$/, 'must be table or schema.table (letters, digits, _ or $)');
 
-/** Fields every task accepts. The scheduler sends source/task/target; operators usually send target/dryRun. */
+/** Fields every task accepts. The scheduler sends source/task/target, a routine also `routine`; operators usually send target/dryRun. */
 export const baseEventShape = {
-  source: z.literal('dbmaint.scheduler').optional(),
+  source: z.enum(['dbmaint.scheduler', 'dbmaint.routine']).optional(),
+  /** Set by a routine (Step Functions or the local runner): a step that does not apply to the target is skipped, not failed. */
+  routine: z
+    .strictObject({
+      id: z.enum(ROUTINE_IDS as [string, ...string[]]),
+      execution: z.string().max(256).optional(),
+    })
+    .optional(),
   task: z.string().max(64).optional(),
   target: z.string().max(31).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a target name from the configuration').optional(),
   dryRun: z.boolean().default(false),
@@ -62,6 +70,29 @@ export const rebuildIndexesEventSchema = z.strictObject({
   tables: z.array(tableRefText).min(1).max(500).optional(),
 });
 export type RebuildIndexesEvent = z.output<typeof rebuildIndexesEventSchema>;
+
+/** What a routine hands its last step: each earlier step's outcome (a step that never reached the database has no run record). */
+export const stepOutcomeSchema = z.strictObject({
+  task: z.enum(TASK_IDS as [string, ...string[]]),
+  status: z.enum(['succeeded', 'failed', 'stopped-at-deadline', 'skipped']),
+  runId: z.string().max(64).nullable().optional(),
+  durationSeconds: z.number().min(0).optional(),
+  error: z.string().max(20_000).optional(),
+});
+export type StepOutcome = z.output<typeof stepOutcomeSchema>;
+
+export const recommendationsEventSchema = z.strictObject({
+  ...baseEventShape,
+});
+export type RecommendationsEvent = z.output<typeof recommendationsEventSchema>;
+
+export const reportEventSchema = z.strictObject({
+  ...baseEventShape,
+  steps: z.array(stepOutcomeSchema).max(20).default([]),
+  /** Report on this many hours back instead of the task's own period (24 h daily, 168 h weekly). */
+  periodHours: z.number().int().min(1).max(24 * 31).optional(),
+});
+export type ReportEvent = z.output<typeof reportEventSchema>;
 
 export function parseEvent<S extends z.ZodType>(schema: S, raw: unknown, task: string): z.output<S> {
   if (raw === null || raw === undefined) raw = {};

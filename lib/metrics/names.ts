@@ -43,6 +43,12 @@ export const METRIC = {
   TableSizeBytes: { name: 'TableSizeBytes', unit: 'Bytes' },
   FragmentationPercent: { name: 'FragmentationPercent', unit: 'Percent' },
   AutoIncrementUsedPercent: { name: 'AutoIncrementUsedPercent', unit: 'Percent' },
+  RecommendationsHigh: { name: 'RecommendationsHigh', unit: 'Count' },
+  RecommendationsMedium: { name: 'RecommendationsMedium', unit: 'Count' },
+  RecommendationsLow: { name: 'RecommendationsLow', unit: 'Count' },
+  ReportsSent: { name: 'ReportsSent', unit: 'Count' },
+  ReportSendFailed: { name: 'ReportSendFailed', unit: 'Count' },
+  TablesFallingBehind: { name: 'TablesFallingBehind', unit: 'Count' },
 } as const satisfies Record<string, { name: string; unit: MetricUnitName }>;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]['name'];

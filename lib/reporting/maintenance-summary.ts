@@ -1,6 +1,7 @@
 // Plain-text summaries of collect-statistics and of the rebuild tasks (optimize-tables, rebuild-indexes).
 import type { RebuildResult } from '../maintenance/rebuild';
 import type { CollectResult } from '../stats/collect';
+import type { RecommendationsResult } from '../recommend/types';
 import type { Trend } from '../stats/trend';
 import { formatBytes, textTable } from './text-table';
 
@@ -66,4 +67,14 @@ export function rebuildSummary(r: RebuildResult): string {
   ];
   if (r.stoppedAtDeadline) lines.push(`Stopped at the time budget; left for the next run: ${r.remaining.join(', ')}`);
   return lines.join('\n');
+}
+
+export function recommendationsSummary(r: RecommendationsResult): string {
+  const rows = r.items.map((i) => [i.priority, i.code, i.object.length > 60 ? `${i.object.slice(0, 57)}...` : i.object, i.message]);
+  const skipped = r.checks.filter((c) => c.status === 'skipped');
+  return [
+    rows.length ? textTable(['priority', 'code', 'object', 'message'], rows) : 'No recommendations.',
+    `Recommendations: ${r.counts.high} high, ${r.counts.medium} medium, ${r.counts.low} low (${r.checks.length - skipped.length} checks ran)`,
+    ...skipped.map((c) => `Skipped ${c.code}: ${c.note ?? ''}`),
+  ].join('\n');
 }

@@ -29,6 +29,8 @@ export interface TaskRunDigest {
   /** One sentence, e.g. "deleted 1,204,331 rows in 3 tables, 12,000 remaining". */
   readonly headline: string;
   readonly rows: readonly TaskDigestRow[];
+  /** recommendations runs: the items (top ones), so reports need not compute them again. */
+  readonly recommendations?: readonly Recommendation[];
 }
 
 export interface DatabaseFigures {

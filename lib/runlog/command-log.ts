@@ -74,7 +74,7 @@ export class RunLog {
   constructor(
     private readonly session: DbSession,
     private readonly opts: RunLogOptions,
-    private readonly context: { task: string; target: string; dryRun: boolean },
+    readonly context: { readonly task: string; readonly target: string; readonly dryRun: boolean },
     private readonly log: Log,
   ) {
     // A dry run changes nothing on the server, the log table included.

@@ -174,4 +174,40 @@ export class StatisticsHistory {
       };
     });
   }
+
+  /** Total size per capture since `since` (summed over the schemas), oldest first. */
+  async totalsSince(schemas: readonly string[], since: Date): Promise<{ capturedAt: Date; totalBytes: number; tableCount: number }[]> {
+    const rows = await this.db.query<{ at: Date; bytes: number; tables: number }>(
+      `SELECT captured_at AS at, SUM(total_bytes) AS bytes, SUM(table_count) AS tables
+         FROM ${qualifiedName(this.schema, SCHEMA_HISTORY)}
+        WHERE target = ? AND schema_name IN (?) AND captured_at >= ?
+        GROUP BY captured_at ORDER BY captured_at`,
+      [this.target, schemas, since],
+    );
+    return rows.map((r) => ({ capturedAt: r.at, totalBytes: Number(r.bytes), tableCount: Number(r.tables) }));
+  }
+
+  /** Each table's size at the first and the last capture since `since` (null at the first when it appeared later). */
+  async tableChangeSince(schemas: readonly string[], since: Date): Promise<{ table: string; bytesStart: number | null; bytesEnd: number }[]> {
+    const [bounds] = await this.db.query<{ first: Date | null; last: Date | null }>(
+      `SELECT MIN(captured_at) AS first, MAX(captured_at) AS last FROM ${qualifiedName(this.schema, TABLE_HISTORY)}
+        WHERE target = ? AND schema_name IN (?) AND captured_at >= ?`,
+      [this.target, schemas, since],
+    );
+    if (!bounds?.first || !bounds.last) return [];
+    const rows = await this.db.query<{ s: string; t: string; at: Date; bytes: number }>(
+      `SELECT schema_name AS s, table_name AS t, captured_at AS at, total_bytes AS bytes FROM ${qualifiedName(this.schema, TABLE_HISTORY)}
+        WHERE target = ? AND schema_name IN (?) AND captured_at IN (?, ?)`,
+      [this.target, schemas, bounds.first, bounds.last],
+    );
+    const byTable = new Map<string, { bytesStart: number | null; bytesEnd: number | null }>();
+    for (const r of rows) {
+      const name = `${r.s}.${r.t}`;
+      const e = byTable.get(name) ?? { bytesStart: null, bytesEnd: null };
+      if (r.at.getTime() === bounds.first.getTime()) e.bytesStart = Number(r.bytes);
+      if (r.at.getTime() === bounds.last.getTime()) e.bytesEnd = Number(r.bytes);
+      byTable.set(name, e);
+    }
+    return [...byTable].filter(([, e]) => e.bytesEnd !== null).map(([table, e]) => ({ table, bytesStart: e.bytesStart, bytesEnd: e.bytesEnd! }));
+  }
 }

@@ -8,6 +8,10 @@ import {
   collectStatisticsEventSchema,
   optimizeEventSchema,
   rebuildIndexesEventSchema,
+  recommendationsEventSchema,
+  reportEventSchema,
+  type RecommendationsEvent,
+  type ReportEvent,
   type CollectStatisticsEvent,
   type OptimizeEvent,
   type RebuildIndexesEvent,
@@ -28,9 +32,12 @@ import { rebuildTableNames, runOptimize, runRebuildIndexes } from './rebuild-run
 import type { CollectResult } from '../stats/collect';
 import type { OptimizeResult } from '../maintenance/optimize';
 import type { RebuildResult } from '../maintenance/rebuild';
+import { runRecommendations } from './recommendations-runner';
+import { runDailyReport, runWeeklyReport, type ReportResult } from './report-runner';
 
 export interface BaseEvent {
   readonly target?: string;
+  readonly routine?: { readonly id: string; readonly execution?: string };
   readonly dryRun: boolean;
   readonly maxRunSeconds?: number;
 }
@@ -127,6 +134,19 @@ const rebuildIndexesRunner: TaskRunner<RebuildIndexesEvent, RebuildResult> = {
   run: runRebuildIndexes,
 };
 
+const recommendationsRunner: TaskRunner<RecommendationsEvent, unknown> = {
+  parse: (raw) => parseEvent(recommendationsEventSchema, raw, 'recommendations'),
+  run: runRecommendations,
+};
+
+function reportRunner(task: 'daily-report' | 'weekly-report', run: (ctx: TaskContext<ReportEvent>) => Promise<TaskOutcome<ReportResult>>): TaskRunner<ReportEvent, ReportResult> {
+  return {
+    parse: (raw) => parseEvent(reportEventSchema, raw, task),
+    validate: (_event, _target) => undefined,
+    run,
+  };
+}
+
 // Keyed by the catalogue's ids: adding a task to the catalogue without a runner fails to compile.
 export const TASK_RUNNERS: { readonly [K in TaskId]: TaskRunner<BaseEvent, unknown> } = {
   'analyze-tables': analyzeRunner as TaskRunner<BaseEvent, unknown>,
@@ -135,4 +155,7 @@ export const TASK_RUNNERS: { readonly [K in TaskId]: TaskRunner<BaseEvent, unkno
   'collect-statistics': collectStatisticsRunner as TaskRunner<BaseEvent, unknown>,
   'optimize-tables': optimizeRunner as TaskRunner<BaseEvent, unknown>,
   'rebuild-indexes': rebuildIndexesRunner as TaskRunner<BaseEvent, unknown>,
+  recommendations: recommendationsRunner as TaskRunner<BaseEvent, unknown>,
+  'daily-report': reportRunner('daily-report', runDailyReport) as TaskRunner<BaseEvent, unknown>,
+  'weekly-report': reportRunner('weekly-report', runWeeklyReport) as TaskRunner<BaseEvent, unknown>,
 };

@@ -4,12 +4,34 @@ import { METRIC, point, type MetricPoint } from '../metrics/names';
 import { initialRuleResult, runRule, type RetentionRule, type RuleResult } from '../retention/engine';
 import { auroraLagProbe, replicaLagProbe, Throttle, threadsRunningProbe, type LoadProbe } from '../retention/throttle';
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
+import { TaskRuns } from '../runlog/task-runs';
 
 export interface RetentionResult {
   readonly rules: readonly RuleResult[];
   readonly rowsDeleted: number;
   readonly rowsArchived: number;
   readonly throttledSeconds: number;
+  /** Tables whose remaining rows did not shrink since the previous run of this task (the purge is not keeping up). */
+  readonly fallingBehind?: readonly string[];
+}
+
+/**
+ * Rules that still leave rows behind and left at least as many as the previous recorded run of the
+ * same task: the input grows as fast as the purge removes it (or faster). The alarm wants several
+ * such runs in a row before it pages.
+ */
+async function fallingBehind<E>(ctx: TaskContext<E>, results: readonly RuleResult[]): Promise<string[]> {
+  const previous = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log).since(ctx.target.name, new Date(ctx.now.getTime() - 8 * 86_400_000), [ctx.runLog.context.task]))
+    .filter((r) => !r.dryRun && r.runId !== ctx.runLog.runId)
+    .pop();
+  if (!previous) return [];
+  const before = new Map(previous.rows.map((row) => [row.table, row.remaining ?? null]));
+  return results
+    .filter((r) => {
+      const prev = before.get(r.table);
+      return r.rowsRemaining !== null && r.rowsRemaining > 0 && prev !== undefined && prev !== null && r.rowsRemaining >= prev;
+    })
+    .map((r) => r.table);
 }
 
 const DONE: ReadonlySet<RuleResult['status']> = new Set(['completed', 'dry-run', 'already-running']);
@@ -52,6 +74,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
       results.push(r);
     }
 
+    const behind = ctx.event.dryRun ? [] : await fallingBehind(ctx, results);
     const failed = results.filter((r) => r.status === 'failed' || r.status === 'refused').length;
     const unfinished = results.some((r) => !DONE.has(r.status) && r.status !== 'failed' && r.status !== 'refused');
     const status: TaskStatus = failed > 0 ? 'failed' : unfinished ? 'stopped-at-deadline' : 'succeeded';
@@ -70,12 +93,19 @@ export async function runRetention<E extends { dryRun: boolean }>(
           ] satisfies MetricPoint[],
         }));
     return {
-      result: { rules: results, rowsDeleted: sum((r) => r.rowsDeleted), rowsArchived: sum((r) => r.rowsArchived), throttledSeconds: Math.round(throttle.throttledSeconds * 10) / 10 },
+      result: {
+        rules: results,
+        rowsDeleted: sum((r) => r.rowsDeleted),
+        rowsArchived: sum((r) => r.rowsArchived),
+        throttledSeconds: Math.round(throttle.throttledSeconds * 10) / 10,
+        ...(behind.length ? { fallingBehind: behind } : {}),
+      },
       status,
       metrics: [
         point(METRIC.RowsDeleted, sum((r) => r.rowsDeleted)),
         point(METRIC.RowsArchived, sum((r) => r.rowsArchived)),
         point(METRIC.RulesFailed, failed),
+        ...(ctx.event.dryRun ? [] : [point(METRIC.TablesFallingBehind, behind.length)]),
         point(METRIC.ThrottledSeconds, Math.round(throttle.throttledSeconds * 10) / 10),
       ],
       tableMetrics,

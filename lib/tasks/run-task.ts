@@ -10,7 +10,10 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { resolveTarget } from './target';
 import { TASK_RUNNERS } from './registry';
-import type { TaskId } from '../catalogue';
+import { appliesTo, getTask, type TaskId } from '../catalogue';
+import { digestOf } from '../reporting/digest';
+import { TaskRuns } from '../runlog/task-runs';
+import type { MailSender } from '../reporting/mail/sender';
 
 export interface TaskEnvironment {
   readonly config: DbMaintConfig;
@@ -20,9 +23,11 @@ export interface TaskEnvironment {
   /** The invocation's deadline (Lambda remaining time less a margin). */
   readonly deadline: Deadline;
   readonly now?: () => Date;
+  /** SES (or a test double); only mail-sending tasks use it. */
+  readonly mailer?: MailSender;
 }
 
-export type TaskStatus = 'succeeded' | 'failed' | 'stopped-at-deadline';
+export type TaskStatus = 'succeeded' | 'failed' | 'stopped-at-deadline' | 'skipped';
 
 export interface TaskRunResult<R = unknown> {
   readonly task: TaskId;
@@ -51,6 +56,7 @@ export interface TaskContext<E> {
   readonly deadline: Deadline;
   readonly log: Log;
   readonly now: Date;
+  readonly mailer?: MailSender;
 }
 
 export interface TaskOutcome<R> {
@@ -66,14 +72,31 @@ function round(n: number, digits = 3): number {
   return Math.round(n * f) / f;
 }
 
+/**
+ * A routine runs the same steps for every target; a step that does not apply to this target
+ * (no cleanup rules, no reports configured) or is disabled for it is skipped, not failed.
+ */
+function routineSkip(taskId: TaskId, event: { routine?: unknown }, target: TargetConfig, config: DbMaintConfig): string | undefined {
+  if (event.routine === undefined) return undefined;
+  if (target.tasks[taskId]?.enabled === false) return `disabled for target '${target.name}' (tasks.${taskId}.enabled)`;
+  const task = getTask(taskId);
+  if (!appliesTo(task, target, config)) return `not configured for target '${target.name}' (needs ${task.requires})`;
+  return undefined;
+}
+
 export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
   const runner = TASK_RUNNERS[taskId];
   // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
   const event = runner.parse(rawEvent);
   const target = resolveTarget(env.config, event.target);
+  const clock = env.now ?? (() => new Date());
+  const skip = routineSkip(taskId, event, target, env.config);
+  if (skip) {
+    env.log.info('task skipped', { task: taskId, target: target.name, reason: skip });
+    return { task: taskId, target: target.name, runId: null, dryRun: event.dryRun, status: 'skipped', startedAt: clock().toISOString(), durationSeconds: 0, result: { headline: skip }, metrics: [] };
+  }
   runner.validate?.(event, target);
 
-  const clock = env.now ?? (() => new Date());
   const startedAt = clock();
   const t0 = Date.now();
   const deadline = env.deadline.capped(event.maxRunSeconds);
@@ -89,7 +112,18 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
     db = await openTargetSession(env.credentials, target.secretArn, env.config.session, target.tls);
     runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
     await runLog.prepare();
-    const outcome = await runner.run({ db, credentials: env.credentials, runLog, config: env.config, target, event, deadline, log, now: startedAt });
+    const outcome = await runner.run({
+      db,
+      credentials: env.credentials,
+      runLog,
+      config: env.config,
+      target,
+      event,
+      deadline,
+      log,
+      now: startedAt,
+      ...(env.mailer ? { mailer: env.mailer } : {}),
+    });
     tableMetrics = outcome.tableMetrics ?? [];
     const durationSeconds = round((Date.now() - t0) / 1000);
     const failed = outcome.status === 'failed';
@@ -110,6 +144,7 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
       metrics,
       ...(env.config.runLog.enabled ? { runLogTable: runLog.tableName } : {}),
     };
+    if (runLog.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result));
   } catch (err) {
     if (err instanceof EventValidationError) throw err;
     const durationSeconds = round((Date.now() - t0) / 1000);
@@ -117,8 +152,11 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
     const message = (err as Error).message;
     log.error('task failed', { ...base, error: message, errorName: (err as Error).name });
     env.metrics.publish(taskId, target.name, metrics);
+    const failed: TaskRunResult = { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics };
+    // The session may be what failed; then the report learns of this run from the routine's step outcomes instead.
+    if (db && runLog?.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(failed));
     await db?.close();
-    throw Object.assign(err as Error, { taskResult: { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics } });
+    throw Object.assign(err as Error, { taskResult: failed });
   }
   await db.close();
   env.metrics.publish(taskId, target.name, result.metrics);

@@ -9,14 +9,14 @@ import { DbMaintStack } from '../../infra/stack';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export function synthStack(input: unknown, opts: { tasks?: readonly TaskDefinition[]; nag?: boolean; schedulesPerNestedStack?: number } = {}): DbMaintStack {
+export function synthStack(input: unknown, opts: { tasks?: readonly TaskDefinition[]; nag?: boolean; targetsPerNestedStack?: number } = {}): DbMaintStack {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new DbMaintStack(app, 'Test', {
     config: parseConfig(input),
     repoRoot,
     env: { account: '123456789012', region: 'eu-central-1' },
     ...(opts.tasks ? { tasks: opts.tasks } : {}),
-    ...(opts.schedulesPerNestedStack ? { schedulesPerNestedStack: opts.schedulesPerNestedStack } : {}),
+    ...(opts.targetsPerNestedStack ? { targetsPerNestedStack: opts.targetsPerNestedStack } : {}),
   });
   if (opts.nag) {
     addNagSuppressions(stack);

@@ -1,0 +1,85 @@
+// A routine as a Step Functions state machine: the catalogue's steps in order, each its task's own function, failures caught and passed on.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { RoutineDefinition } from '../../lib/catalogue';
+
+export interface RoutineStateMachineProps {
+  readonly routine: RoutineDefinition;
+  readonly functionOf: (taskId: string) => lambda.IFunction;
+  readonly namePrefix: string;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** Errors a step is retried on with exponential backoff: Lambda service hiccups and an unreachable database. */
+export const TRANSIENT_ERRORS = ['DatabaseConnectError'] as const;
+
+export class RoutineStateMachine extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: RoutineStateMachineProps) {
+    super(scope, id);
+    const { routine } = props;
+    const outcome = (i: number) => `$.outcomes.s${i}`;
+    let chain: sfn.IChainable | undefined;
+    let tail: sfn.INextable | undefined;
+    const append = (first: sfn.IChainable & sfn.INextable, last: sfn.INextable = first) => {
+      if (tail) tail.next(first);
+      else chain = first;
+      tail = last;
+    };
+
+    routine.steps.forEach((step, i) => {
+      const isLast = i === routine.steps.length - 1;
+      const invoke = new tasks.LambdaInvoke(this, `Step${i + 1}-${step.task}`, {
+        lambdaFunction: props.functionOf(step.task),
+        payload: sfn.TaskInput.fromObject({
+          source: 'dbmaint.routine',
+          task: step.task,
+          routine: { id: routine.id, execution: sfn.JsonPath.stringAt('$$.Execution.Id') },
+          target: sfn.JsonPath.stringAt('$.target'),
+          maxRunSeconds: step.budgetSeconds,
+          // The last step (the report) is told every earlier outcome, failures included.
+          ...(isLast ? { steps: sfn.JsonPath.stringAt(`States.Array(${routine.steps.slice(0, i).map((_, j) => outcome(j)).join(', ')})`) } : {}),
+        }),
+        payloadResponseOnly: true,
+        resultSelector: {
+          task: step.task,
+          status: sfn.JsonPath.stringAt('$.status'),
+          runId: sfn.JsonPath.stringAt('$.runId'),
+          durationSeconds: sfn.JsonPath.numberAt('$.durationSeconds'),
+        },
+        resultPath: outcome(i),
+        taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
+      });
+      invoke.addRetry({ errors: [...TRANSIENT_ERRORS], interval: Duration.seconds(30), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+      // A failed step is recorded and the routine goes on: one failing step does not stop the others.
+      const failed = new sfn.Pass(this, `Step${i + 1}-${step.task}-failed`, {
+        parameters: { task: step.task, status: 'failed', error: sfn.JsonPath.stringAt(`$.errors.s${i}.Cause`) },
+        resultPath: outcome(i),
+      });
+      invoke.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: `$.errors.s${i}` });
+      const joined = new sfn.Pass(this, `Step${i + 1}-${step.task}-done`);
+      invoke.next(joined);
+      failed.next(joined);
+      append(invoke, joined);
+    });
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.namePrefix}-${routine.id}`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: `${props.namePrefix}-${routine.id}`,
+      comment: `${routine.title}: ${routine.description}`,
+      definitionBody: sfn.DefinitionBody.fromChainable(chain!),
+      timeout: Duration.hours(routine.steps.length),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+}

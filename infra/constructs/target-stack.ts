@@ -1,0 +1,161 @@
+// Per-target resources in nested stacks: schedules (tasks and routines) and the alarms that watch each target.
+import { Duration, NestedStack, TimeZone } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { appliesTo, cronExpression, getTask, type CronSpec, type RoutineDefinition, type TaskDefinition } from '../../lib/catalogue';
+import type { DbMaintConfig, TargetConfig } from '../../lib/config/schema';
+import { DIMENSION, METRIC, SERVICE_NAME, type MetricName } from '../../lib/metrics/names';
+
+export interface TargetStackProps {
+  readonly config: DbMaintConfig;
+  readonly targets: readonly TargetConfig[];
+  readonly functions: ReadonlyMap<string, { task: TaskDefinition; fn: lambda.IFunction }>;
+  readonly routines: readonly { routine: RoutineDefinition; stateMachine: sfn.IStateMachine }[];
+  readonly group: scheduler.IScheduleGroup;
+  readonly role: iam.IRole;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly topic: sns.ITopic;
+  readonly namePrefix: string;
+}
+
+/** The payload a scheduled invocation carries: which task, which target, nothing else. */
+export function scheduledEvent(taskId: string, target: string): { source: 'dbmaint.scheduler'; task: string; target: string } {
+  return { source: 'dbmaint.scheduler', task: taskId, target };
+}
+
+/** A metric one target's task runs emit, under the per-database dimension set. */
+export function targetMetric(namespace: string, task: string, target: string, name: MetricName, statistic: string, period: Duration): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace,
+    metricName: name,
+    dimensionsMap: { [DIMENSION.Service]: SERVICE_NAME, [DIMENSION.Task]: task, [DIMENSION.Database]: target },
+    statistic,
+    period,
+  });
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Schedules and alarms of a slice of the targets. Kept together per target and split across nested
+ * stacks so that a fleet of 200 targets stays below CloudFormation's 500 resources per stack.
+ */
+export class TargetStack extends NestedStack {
+  readonly schedules: scheduler.Schedule[] = [];
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: TargetStackProps) {
+    super(scope, id, { description: 'dbmaint schedules and alarms per target' });
+    const timeZone = TimeZone.of(props.config.timeZone);
+    const notify = new actions.SnsAction(props.topic);
+    const ns = props.config.metricNamespace;
+    const a = props.config.alarms;
+
+    const schedule = (target: TargetConfig, id: string, cron: CronSpec, custom: boolean, text: string, invoke: scheduler.IScheduleTarget) => {
+      this.schedules.push(
+        new scheduler.Schedule(this, `${target.name}-${id}`, {
+          scheduleName: `${props.namePrefix}-${target.name}-${id}`.slice(0, 64),
+          description: `${id} on ${target.name}: ${custom ? 'custom schedule' : text}`,
+          scheduleGroup: props.group,
+          schedule: scheduler.ScheduleExpression.expression(cronExpression(cron), timeZone),
+          timeWindow: scheduler.TimeWindow.off(),
+          enabled: target.tasks[id]?.enabled ?? true,
+          target: invoke,
+        }),
+      );
+    };
+    const alarm = (target: TargetConfig, id: string, p: Omit<cloudwatch.AlarmProps, 'alarmName'>) => {
+      const al = new cloudwatch.Alarm(this, `${target.name}-${id}`, { alarmName: `${props.namePrefix}-${target.name}-${id}`, ...p });
+      al.addAlarmAction(notify);
+      al.addOkAction(notify);
+      this.alarms.push(al);
+    };
+    // Delivery retries only (throttling, service errors): function errors are retried by Lambda itself.
+    const delivery = { role: props.role, retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue: props.deadLetterQueue };
+
+    for (const target of props.targets) {
+      // How often each task must succeed on this target: its own schedule, or the routines it is a step of.
+      const expectedHours = new Map<string, number>();
+      const expect = (task: string, hours: number) => expectedHours.set(task, Math.min(hours, expectedHours.get(task) ?? Infinity));
+
+      for (const { task, fn } of props.functions.values()) {
+        const custom = target.tasks[task.id]?.schedule;
+        const cron = custom ?? task.schedule;
+        if (!cron || !appliesTo(task, target, props.config)) continue;
+        schedule(target, task.id, cron, custom !== undefined, task.scheduleText, new LambdaInvoke(fn, { ...delivery, input: scheduler.ScheduleTargetInput.fromObject(scheduledEvent(task.id, target.name)) }));
+        // A 6-hourly task must have succeeded within 7 h; custom schedules are not interpreted (a day).
+        if (target.tasks[task.id]?.enabled !== false) expect(task.id, custom ? 26 : task.id === 'analyze-tables' ? 7 : 26);
+      }
+      for (const { routine, stateMachine } of props.routines) {
+        const custom = target.tasks[routine.id]?.schedule;
+        schedule(target, routine.id, custom ?? routine.schedule, custom !== undefined, routine.scheduleText, new StepFunctionsStartExecution(stateMachine, { ...delivery, input: scheduler.ScheduleTargetInput.fromObject({ target: target.name }) }));
+        if (target.tasks[routine.id]?.enabled === false) continue;
+        for (const step of routine.steps) {
+          if (target.tasks[step.task]?.enabled !== false && appliesTo(getTask(step.task), target, props.config)) expect(step.task, routine.expectedEveryHours);
+        }
+      }
+
+      // Silence is the worst failure: no success within the expected period (no data at all included) pages.
+      for (const [task, hours] of expectedHours) {
+        alarm(target, `${task}-not-succeeded`, {
+          alarmDescription: `dbmaint ${task} has not succeeded on ${target.name} within ${hours} h (missing data counts: a run that never happened pages too).`,
+          metric: targetMetric(ns, task, target.name, METRIC.TaskSucceeded.name, cloudwatch.Stats.SUM, Duration.hours(hours)),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        });
+      }
+
+      const daily = Duration.hours(26);
+      const statsExpected = expectedHours.has('collect-statistics');
+      if (statsExpected) {
+        alarm(target, 'fragmentation', {
+          alarmDescription: `A table over the optimize size floor on ${target.name} is at least ${a.fragmentationPercent}% free space (MaxFragmentationPercent).`,
+          metric: targetMetric(ns, 'collect-statistics', target.name, METRIC.MaxFragmentationPercent.name, cloudwatch.Stats.MAXIMUM, daily),
+          threshold: a.fragmentationPercent,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        alarm(target, 'rapid-growth', {
+          alarmDescription: `${target.name} grows more than ${a.growthMbPerDay} MB/day (GrowthBytesPerDay, least squares over the statistics window).`,
+          metric: targetMetric(ns, 'collect-statistics', target.name, METRIC.GrowthBytesPerDay.name, cloudwatch.Stats.MAXIMUM, daily),
+          threshold: a.growthMbPerDay * MB,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+        if (target.storageLimitGb !== undefined) {
+          alarm(target, 'storage-horizon', {
+            alarmDescription: `${target.name} reaches its storage limit (${target.storageLimitGb} GB) in fewer than ${a.daysToStorageLimit} days at its current growth.`,
+            metric: targetMetric(ns, 'collect-statistics', target.name, METRIC.DaysToStorageLimit.name, cloudwatch.Stats.MINIMUM, daily),
+            threshold: a.daysToStorageLimit,
+            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          });
+        }
+      }
+      if (expectedHours.has('cleanup-data')) {
+        alarm(target, 'purge-falling-behind', {
+          alarmDescription: `On ${target.name}, a cleanup rule's RowsRemaining has not shrunk for ${a.purgeBehindRuns} daily runs in a row (TablesFallingBehind).`,
+          metric: targetMetric(ns, 'cleanup-data', target.name, METRIC.TablesFallingBehind.name, cloudwatch.Stats.MAXIMUM, Duration.days(1)),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: a.purgeBehindRuns,
+          datapointsToAlarm: a.purgeBehindRuns,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// The contract between the recommendations engine and its checks, and the reads they share within one run.
+import type { DbSession } from '../db/connection';
+import type { TableSize } from '../stats/sizes';
+import type { RecommendOptions } from './generate';
+import type { TableIndexes } from './index-catalogue';
+import type { Priority, Recommendation } from './types';
+
+export const MIB = 1024 * 1024;
+export const GIB = 1024 * MIB;
+export const DAY_MS = 86_400_000;
+
+/** What a check found, or why it could not look (said in the result, never an empty list that reads as "all well"). */
+export type CheckOutcome = { readonly items: readonly Recommendation[]; readonly note?: string } | { readonly skipped: string };
+
+export interface Check {
+  readonly code: string;
+  run(ctx: CheckContext): Promise<CheckOutcome>;
+}
+
+/** Catalogue reads several checks need: each is done at most once per run, and only when a check asks for it. */
+export interface CheckContext {
+  readonly db: DbSession;
+  readonly opts: RecommendOptions;
+  sizes(): Promise<readonly TableSize[]>;
+  indexes(): Promise<ReadonlyMap<string, TableIndexes>>;
+  performanceSchema(): Promise<boolean>;
+  historyExists(): Promise<boolean>;
+}
+
+/** Lazily computed and shared; a rejection is shared too, so every dependent check reports the same reason. */
+export function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+export function tableKey(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
+}
+
+/**
+ * Access denied on a table, a database, or for want of a global privilege (PROCESS, …), column
+ * access denied: the maintenance user may legitimately lack these, so the check is skipped, not the run.
+ */
+const PRIVILEGE_ERRNOS = new Set([1044, 1142, 1143, 1227]);
+
+export function isPrivilegeError(err: unknown): boolean {
+  return PRIVILEGE_ERRNOS.has(Number((err as { errno?: unknown }).errno));
+}
+
+/** ER_NO_SUCH_TABLE: e.g. a performance_schema table this server build does not have. */
+export function isMissingTable(err: unknown): boolean {
+  return Number((err as { errno?: unknown }).errno) === 1146;
+}
+
+export function errorText(err: unknown): string {
+  const e = err as { sqlMessage?: string; message?: string; code?: string };
+  const text = e.sqlMessage ?? e.message ?? String(err);
+  return e.code ? `${e.code}: ${text}` : text;
+}
+
+export function round(n: number, decimals = 2): number {
+  const f = 10 ** decimals;
+  return Math.round(n * f) / f;
+}
+
+export function mib(bytes: number): string {
+  return `${round(bytes / MIB, 1)} MiB`;
+}
+
+export function gib(bytes: number): string {
+  return `${round(bytes / GIB, 2)} GiB`;
+}
+
+/** "3.2 days" or, for a recent restart, "5.1 hours": counters since then say little about a weekly job. */
+export function uptimeText(seconds: number): string {
+  return seconds >= 86_400 ? `${round(seconds / 86_400, 1)} days` : `${round(seconds / 3600, 1)} hours`;
+}
+
+export function item(
+  code: string,
+  priority: Priority,
+  object: string,
+  message: string,
+  evidence: Recommendation['evidence'],
+  fix?: string,
+): Recommendation {
+  return { code, priority, object, message, evidence, ...(fix !== undefined ? { fix } : {}) };
+}

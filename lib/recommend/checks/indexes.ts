@@ -1,0 +1,134 @@
+// Index checks: duplicate and redundant indexes from the catalogue, unused ones from performance_schema.
+import { qualifiedName, quoteIdentifier } from '../../db/identifiers';
+import { item, round, tableKey, uptimeText, type Check, type CheckContext } from '../check';
+import { columnList } from '../index-catalogue';
+import { findRedundantIndexes, type IndexFinding } from '../index-redundancy';
+import { globalStatus, performanceSchemaReadable } from '../server-status';
+import type { Recommendation } from '../types';
+
+const MIN_UPTIME_SECONDS = 86_400;
+
+type Located = IndexFinding & { readonly schema: string; readonly table: string; readonly engine: string | null };
+
+const findings = new WeakMap<CheckContext, Promise<Located[]>>();
+
+/** Both index checks come from one comparison per table. */
+function indexFindings(ctx: CheckContext): Promise<Located[]> {
+  let p = findings.get(ctx);
+  if (!p) {
+    p = (async () => {
+      const engines = new Map((await ctx.sizes()).map((t) => [tableKey(t.schema, t.table), t.engine]));
+      const out: Located[] = [];
+      for (const [k, t] of await ctx.indexes()) {
+        // Views and other non-base tables have no entry in the sizes: nothing to drop there.
+        if (!engines.has(k)) continue;
+        const engine = engines.get(k) ?? null;
+        for (const f of findRedundantIndexes(t, (engine ?? '').toLowerCase() === 'innodb')) out.push({ ...f, schema: t.schema, table: t.table, engine });
+      }
+      return out;
+    })();
+    findings.set(ctx, p);
+  }
+  return p;
+}
+
+function dropIndex(f: Located): string {
+  // Dropping a secondary index is metadata-only in InnoDB; other engines copy the table.
+  const online = (f.engine ?? '').toLowerCase() === 'innodb' ? ', ALGORITHM=INPLACE, LOCK=NONE' : '';
+  return `ALTER TABLE ${qualifiedName(f.schema, f.table)} DROP INDEX ${quoteIdentifier(f.index.name)}${online}`;
+}
+
+function evidence(f: Located): Recommendation['evidence'] {
+  return {
+    columns: columnList(f.index.columns),
+    unique: f.index.unique,
+    keptIndex: f.keeper.name,
+    keptColumns: columnList(f.keeper.columns),
+    reason: f.reason,
+  };
+}
+
+export const duplicateIndexes: Check = {
+  code: 'DUPLICATE_INDEX',
+  async run(ctx) {
+    return {
+      items: (await indexFindings(ctx))
+        .filter((f) => f.kind === 'duplicate')
+        .map((f) =>
+          item(
+            'DUPLICATE_INDEX',
+            'medium',
+            `${f.schema}.${f.table}.${f.index.name}`,
+            `${f.schema}.${f.table}: index ${f.index.name} (${columnList(f.index.columns)}) duplicates ${f.keeper.name}: every write maintains both`,
+            evidence(f),
+            dropIndex(f),
+          ),
+        ),
+    };
+  },
+};
+
+export const redundantIndexes: Check = {
+  code: 'REDUNDANT_INDEX',
+  async run(ctx) {
+    return {
+      items: (await indexFindings(ctx))
+        .filter((f) => f.kind === 'redundant')
+        .map((f) =>
+          item(
+            'REDUNDANT_INDEX',
+            'low',
+            `${f.schema}.${f.table}.${f.index.name}`,
+            f.reason === 'primary-key-suffix'
+              ? `${f.schema}.${f.table}: index ${f.index.name} (${columnList(f.index.columns)}) is ${f.keeper.name} plus the primary key, which InnoDB appends to every secondary index anyway`
+              : `${f.schema}.${f.table}: index ${f.index.name} (${columnList(f.index.columns)}) is a left prefix of ${f.keeper.name} (${columnList(f.keeper.columns)}), which serves the same lookups`,
+            evidence(f),
+            dropIndex(f),
+          ),
+        ),
+    };
+  },
+};
+
+export const unusedIndexes: Check = {
+  code: 'UNUSED_INDEX',
+  async run(ctx) {
+    const readable = await performanceSchemaReadable(ctx, 'wait/io/table/sql/handler', 'global_instrumentation');
+    if (readable !== true) return { skipped: readable === false ? 'performance_schema is off: unused indexes cannot be told' : readable };
+    const uptime = (await globalStatus(ctx.db, ['Uptime'])).get('Uptime') ?? 0;
+    // Just after a restart every index is "unused": the counters need at least a day of traffic to mean anything.
+    if (uptime < MIN_UPTIME_SECONDS) return { skipped: `the server started ${uptimeText(uptime)} ago: index usage counters cover too little time` };
+    const rows = await ctx.db.query<{ s: string; t: string; i: string }>(
+      `SELECT OBJECT_SCHEMA AS s, OBJECT_NAME AS t, INDEX_NAME AS i
+         FROM performance_schema.table_io_waits_summary_by_index_usage
+        WHERE OBJECT_SCHEMA IN (?) AND INDEX_NAME IS NOT NULL AND INDEX_NAME <> 'PRIMARY' AND COUNT_STAR = 0`,
+      [ctx.opts.schemas],
+    );
+    const catalogue = await ctx.indexes();
+    const items: Recommendation[] = [];
+    for (const r of rows) {
+      const idx = catalogue.get(tableKey(r.s, r.t))?.indexes.find((i) => i.name === r.i);
+      // A unique index is a constraint even when no query reads it; a dropped index may linger in the counters.
+      if (!idx || idx.unique) continue;
+      items.push(
+        item(
+          'UNUSED_INDEX',
+          'low',
+          `${r.s}.${r.t}.${r.i}`,
+          `${r.s}.${r.t}: index ${r.i} (${columnList(idx.columns)}) has not been read since the server started ${uptimeText(uptime)} ago`,
+          {
+            columns: columnList(idx.columns),
+            uptimeSeconds: uptime,
+            uptimeDays: round(uptime / 86_400, 1),
+            countedSince: new Date(ctx.opts.now.getTime() - uptime * 1000).toISOString(),
+          },
+          // Invisible first (MySQL 8) or ignored (MariaDB): reversible at once if a monthly job needed it after all.
+          ctx.db.flavour.kind === 'mariadb'
+            ? `ALTER TABLE ${qualifiedName(r.s, r.t)} ALTER INDEX ${quoteIdentifier(r.i)} IGNORED  -- then, after a full business cycle: DROP INDEX ${quoteIdentifier(r.i)}`
+            : `ALTER TABLE ${qualifiedName(r.s, r.t)} ALTER INDEX ${quoteIdentifier(r.i)} INVISIBLE  -- then, after a full business cycle: DROP INDEX ${quoteIdentifier(r.i)}`,
+        ),
+      );
+    }
+    return { items };
+  },
+};

@@ -1,0 +1,102 @@
+// The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
+import type { RecommendationSettings, Thresholds } from '../config/schema';
+import type { DbSession } from '../db/connection';
+import type { RetentionRule } from '../retention/engine';
+import { SCHEMA_HISTORY, TABLE_HISTORY } from '../stats/history';
+import { readTableSizes } from '../stats/sizes';
+import { errorText, isPrivilegeError, once, type Check, type CheckContext, type CheckOutcome } from './check';
+import { rapidGrowth, storageHorizon } from './checks/growth';
+import { duplicateIndexes, redundantIndexes, unusedIndexes } from './checks/indexes';
+import { purgeFallingBehind, retentionDateUnindexed } from './checks/retention';
+import { connectionUsage, slowStatements } from './checks/server';
+import { autoIncrementExhaustion, fragmentedTables, largeTables, missingPrimaryKeys, nonInnoDbTables, staleStatistics } from './checks/tables';
+import { readIndexes } from './index-catalogue';
+import { PRIORITIES, type CheckStatus, type Priority, type Recommendation, type RecommendationsResult } from './types';
+
+export interface RecommendOptions {
+  readonly schemas: readonly string[];
+  /** Target name (history rows are keyed by it). */
+  readonly target: string;
+  readonly settings: RecommendationSettings;
+  /** fragmentationPercent, optimizeMinSizeMb, analyzeAfterDays. */
+  readonly thresholds: Thresholds;
+  readonly retentionRules: readonly RetentionRule[];
+  /** Statistics history schema; it may not exist yet, and then the growth checks are skipped with a note. */
+  readonly historySchema: string;
+  readonly storageLimitBytes?: number;
+  readonly growthWindowDays: number;
+  readonly minHistoryHours: number;
+  readonly now: Date;
+}
+
+/** In this order within a priority. */
+const CHECKS: readonly Check[] = [
+  fragmentedTables,
+  largeTables,
+  rapidGrowth,
+  storageHorizon,
+  autoIncrementExhaustion,
+  missingPrimaryKeys,
+  nonInnoDbTables,
+  duplicateIndexes,
+  redundantIndexes,
+  unusedIndexes,
+  staleStatistics,
+  retentionDateUnindexed,
+  purgeFallingBehind,
+  connectionUsage,
+  slowStatements,
+];
+
+export const CHECK_CODES: readonly string[] = CHECKS.map((c) => c.code);
+
+function context(db: DbSession, opts: RecommendOptions): CheckContext {
+  return {
+    db,
+    opts,
+    sizes: once(() => readTableSizes(db, { schemas: opts.schemas })),
+    indexes: once(() => readIndexes(db, opts.schemas)),
+    performanceSchema: once(async () => {
+      const [row] = await db.query<{ on: number | string }>('SELECT @@performance_schema AS `on`');
+      return ['1', 'ON'].includes(String(row?.on ?? '0').toUpperCase());
+    }),
+    historyExists: once(async () => {
+      const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)', [
+        opts.historySchema,
+        TABLE_HISTORY,
+        SCHEMA_HISTORY,
+      ]);
+      return rows.length === 2;
+    }),
+  };
+}
+
+/** High first, then medium, then low; a stable sort keeps the order of the checks within a priority. */
+export function byPriority(items: readonly Recommendation[]): Recommendation[] {
+  return [...items].sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority));
+}
+
+export async function generateRecommendations(db: DbSession, opts: RecommendOptions): Promise<RecommendationsResult> {
+  const ctx = context(db, opts);
+  const found: Recommendation[] = [];
+  const checks: CheckStatus[] = [];
+  for (const check of CHECKS) {
+    let outcome: CheckOutcome;
+    try {
+      outcome = await check.run(ctx);
+    } catch (err) {
+      // A missing grant narrows what can be told; anything else is a fault and fails the run.
+      if (!isPrivilegeError(err)) throw err;
+      outcome = { skipped: errorText(err) };
+    }
+    if ('skipped' in outcome) {
+      checks.push({ code: check.code, status: 'skipped', note: outcome.skipped });
+    } else {
+      found.push(...outcome.items);
+      checks.push({ code: check.code, status: 'ran', ...(outcome.note ? { note: outcome.note } : {}) });
+    }
+  }
+  const items = byPriority(found);
+  const counts = Object.fromEntries(PRIORITIES.map((p) => [p, items.filter((i) => i.priority === p).length])) as Record<Priority, number>;
+  return { items, counts, checks };
+}

@@ -1,0 +1,139 @@
+// Reads what a report shows from the server: recorded task runs, the statistics history, the latest recommendations.
+import type { DbMaintConfig, TargetConfig } from '../config/schema';
+import type { DbSession } from '../db/connection';
+import type { StepOutcome } from '../events/schema';
+import type { Recommendation } from '../recommend/types';
+import { TaskRuns } from '../runlog/task-runs';
+import { silentLog } from '../runtime/log';
+import { StatisticsHistory } from '../stats/history';
+import { daysUntil, slopeFromSums } from '../stats/trend';
+import type { DailyReportData, DatabaseFigures, TaskRunDigest, WeeklyReportData } from './report-data';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const GB = 1024 ** 3;
+const REPORT_TASKS = ['daily-report', 'weekly-report'];
+
+export interface GatherContext {
+  readonly db: DbSession;
+  readonly config: DbMaintConfig;
+  readonly target: TargetConfig;
+  readonly now: Date;
+  readonly server?: string;
+}
+
+function history(ctx: GatherContext): StatisticsHistory {
+  return new StatisticsHistory(ctx.db, ctx.config.statistics.historySchema ?? ctx.config.runLog.schema, ctx.target.name);
+}
+
+async function historyReadable(ctx: GatherContext): Promise<boolean> {
+  const schema = ctx.config.statistics.historySchema ?? ctx.config.runLog.schema;
+  const rows = await ctx.db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, 'schema_size_history']);
+  return rows.length > 0;
+}
+
+/**
+ * Recorded runs since the period start, plus the routine's steps that left no record (a step
+ * that never reached the database: its failure is known only from the routine's state).
+ */
+export async function runsSince(ctx: GatherContext, since: Date, steps: readonly StepOutcome[]): Promise<TaskRunDigest[]> {
+  const recorded = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, silentLog).since(ctx.target.name, since)).filter((r) => !REPORT_TASKS.includes(r.task));
+  const known = new Set(recorded.map((r) => r.runId));
+  const unrecorded = steps
+    .filter((s) => s.status !== 'skipped' && !REPORT_TASKS.includes(s.task) && (s.runId == null || !known.has(s.runId)))
+    .map(
+      (s): TaskRunDigest => ({
+        task: s.task,
+        target: ctx.target.name,
+        runId: s.runId ?? null,
+        status: s.status,
+        dryRun: false,
+        startedAt: ctx.now.toISOString(),
+        durationSeconds: s.durationSeconds ?? 0,
+        ...(s.error ? { error: s.error.slice(0, 2000) } : {}),
+        headline: s.status === 'failed' ? 'failed before its run was recorded' : s.status,
+        rows: [],
+      }),
+    );
+  return [...recorded, ...unrecorded];
+}
+
+/** The most recent recommendations run's items in the period (high first, as generated). */
+export function latestRecommendations(runs: readonly TaskRunDigest[]): readonly Recommendation[] {
+  const latest = [...runs].reverse().find((r) => r.task === 'recommendations' && r.recommendations);
+  return latest?.recommendations ?? [];
+}
+
+async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | undefined> {
+  if (!(await historyReadable(ctx))) return undefined;
+  const h = history(ctx);
+  const s = ctx.config.statistics;
+  const since = new Date(ctx.now.getTime() - s.growthWindowDays * DAY);
+  const totals = await h.totalsSince(ctx.target.schemas, since);
+  const last = totals[totals.length - 1];
+  if (!last) return undefined;
+  const trend = slopeFromSums((await h.targetSums(ctx.target.schemas, since)).bytes, s.minHistoryHours / 24);
+  const growth = 'perDay' in trend ? Math.round(trend.perDay) : null;
+  const limit = ctx.target.storageLimitGb !== undefined ? Math.round(ctx.target.storageLimitGb * GB) : null;
+  return {
+    totalBytes: last.totalBytes,
+    tableCount: last.tableCount,
+    growthBytesPerDay: growth,
+    daysToStorageLimit: limit !== null && growth !== null ? daysUntil(limit, last.totalBytes, growth) : null,
+    storageLimitBytes: limit,
+  };
+}
+
+export async function gatherDaily(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[], topRecommendations: number): Promise<DailyReportData> {
+  const start = new Date(ctx.now.getTime() - periodHours * HOUR);
+  const runs = await runsSince(ctx, start, steps);
+  const database = await databaseFigures(ctx);
+  return {
+    target: ctx.target.name,
+    ...(ctx.server ? { server: ctx.server } : {}),
+    periodStart: start.toISOString(),
+    periodEnd: ctx.now.toISOString(),
+    runs,
+    ...(database ? { database } : {}),
+    recommendations: latestRecommendations(runs).slice(0, topRecommendations),
+  };
+}
+
+export async function gatherWeekly(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[], topTables = 10): Promise<WeeklyReportData> {
+  const start = new Date(ctx.now.getTime() - periodHours * HOUR);
+  const runs = await runsSince(ctx, start, steps);
+  let sizeStart: number | null = null;
+  let sizeEnd: number | null = null;
+  let growth: number | null = null;
+  let tables: WeeklyReportData['topTables'] = [];
+  let capacity: WeeklyReportData['capacity'];
+  if (await historyReadable(ctx)) {
+    const h = history(ctx);
+    const totals = await h.totalsSince(ctx.target.schemas, start);
+    sizeStart = totals[0]?.totalBytes ?? null;
+    sizeEnd = totals[totals.length - 1]?.totalBytes ?? null;
+    const trend = slopeFromSums((await h.targetSums(ctx.target.schemas, new Date(ctx.now.getTime() - ctx.config.statistics.growthWindowDays * DAY))).bytes, ctx.config.statistics.minHistoryHours / 24);
+    growth = 'perDay' in trend ? Math.round(trend.perDay) : null;
+    tables = (await h.tableChangeSince(ctx.target.schemas, start))
+      .map((t) => ({ ...t, growthBytes: t.bytesStart === null ? null : t.bytesEnd - t.bytesStart }))
+      .sort((a, b) => (b.growthBytes ?? b.bytesEnd) - (a.growthBytes ?? a.bytesEnd))
+      .slice(0, topTables);
+    if (ctx.target.storageLimitGb !== undefined && sizeEnd !== null) {
+      const limit = Math.round(ctx.target.storageLimitGb * GB);
+      capacity = { limitBytes: limit, usedPercent: Math.round((sizeEnd / limit) * 10000) / 100, daysToLimit: growth !== null ? daysUntil(limit, sizeEnd, growth) : null };
+    }
+  }
+  return {
+    target: ctx.target.name,
+    ...(ctx.server ? { server: ctx.server } : {}),
+    periodStart: start.toISOString(),
+    periodEnd: ctx.now.toISOString(),
+    runs,
+    sizeStart,
+    sizeEnd,
+    growthBytesPerDay: growth,
+    topTables: tables,
+    ...(capacity ? { capacity } : {}),
+    recommendations: latestRecommendations(runs),
+  };
+}

@@ -1,0 +1,48 @@
+// recommendations as a task: generate, count by priority, and mail the high-priority ones as an alert.
+import { thresholdsFor } from '../config/schema';
+import type { RecommendationsEvent } from '../events/schema';
+import { METRIC, point } from '../metrics/names';
+import { generateRecommendations } from '../recommend/generate';
+import type { RecommendationsResult } from '../recommend/types';
+import { sendAlerts, type AlertOutcome } from '../reporting/alerts';
+import { cleanupRule, archiveOrdersRule } from '../retention/rules';
+import type { TaskContext, TaskOutcome } from './run-task';
+
+const GB = 1024 ** 3;
+
+export async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promise<TaskOutcome<RecommendationsResult & { alert?: AlertOutcome }>> {
+  const s = ctx.config.statistics;
+  const rules = [
+    ...ctx.target.cleanupRules.map((r) => cleanupRule(ctx.target, r)),
+    ...(ctx.target.archiveOrders ? [archiveOrdersRule(ctx.target, ctx.target.archiveOrders)] : []),
+  ];
+  const result = await generateRecommendations(ctx.db, {
+    schemas: ctx.target.schemas,
+    target: ctx.target.name,
+    settings: ctx.config.recommendations,
+    thresholds: thresholdsFor(ctx.config, ctx.target),
+    retentionRules: rules,
+    historySchema: s.historySchema ?? ctx.config.runLog.schema,
+    ...(ctx.target.storageLimitGb !== undefined ? { storageLimitBytes: Math.round(ctx.target.storageLimitGb * GB) } : {}),
+    growthWindowDays: s.growthWindowDays,
+    minHistoryHours: s.minHistoryHours,
+    now: ctx.now,
+  });
+  let alert: AlertOutcome | undefined;
+  if (!ctx.event.dryRun && ctx.mailer) {
+    const high = result.items
+      .filter((i) => i.priority === 'high')
+      .map((i) => ({ key: `rec:${i.code}:${i.object}`, kind: 'recommendation' as const, title: `${i.code}: ${i.object}`, detail: i.fix ? `${i.message}\nFix: ${i.fix}` : i.message }));
+    alert = await sendAlerts(ctx.db, ctx.config, ctx.target.name, ctx.mailer, ctx.log, ctx.now, high);
+  }
+  return {
+    result: { ...result, ...(alert ? { alert } : {}) },
+    status: 'succeeded',
+    metrics: [
+      point(METRIC.RecommendationsHigh, result.counts.high),
+      point(METRIC.RecommendationsMedium, result.counts.medium),
+      point(METRIC.RecommendationsLow, result.counts.low),
+      ...(alert ? [point(METRIC.ReportsSent, alert.sent ? 1 : 0), point(METRIC.ReportSendFailed, alert.error ? 1 : 0)] : []),
+    ],
+  };
+}
