@@ -6,9 +6,11 @@ import mysql from 'mysql2/promise';
 import { credentialsFromUrl } from '../lib/db/credentials';
 import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
 import { renderTaskSummary } from '../lib/reporting/text-summary';
+import { localSesClient, startSesLocal } from '../lib/local/ses-emulator';
+import { SesMailSender } from '../lib/reporting/mail/sender';
 import { textTable } from '../lib/reporting/text-table';
 import { silentLog } from '../lib/runtime/log';
-import { describeEmf, runLocal } from './local-runner';
+import { describeEmf, runLocal, runLocalRoutine } from './local-runner';
 
 const SCHEMA = 'shop';
 
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
           ],
           // A demo-sized floor: production's default is 100 MB.
           thresholds: { analyzeAfterDays: 7, optimizeMinSizeMb: 4 },
+          reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] },
           runLog: { schema: 'dbmaint' },
         },
         null,
@@ -153,10 +156,28 @@ async function main(): Promise<void> {
     const stats = await runLocal({ ...retention, task: 'collect-statistics' });
     process.stdout.write(renderTaskSummary(stats.result) + '\n\n');
     process.stdout.write('Metrics it would publish (CloudWatch EMF):\n' + describeEmf(stats.emf) + '\n');
+
+    // The daily routine end to end, its mail delivered through the SES API to a local SES emulator.
+    const ses = await startSesLocal();
+    let routineOk = false;
+    try {
+      process.stdout.write(`\n=== 10. npm run dbmaint -- daily-maintenance (mail to a local SES emulator at ${ses.endpoint}) ===\n\n`);
+      const daily = await runLocalRoutine({ ...retention, routine: 'daily-maintenance', mailer: new SesMailSender(localSesClient(ses.endpoint)) });
+      process.stdout.write(textTable(['step', 'task', 'status', 'took'], daily.routine.steps.map((st, i) => [String(i + 1), st.task, st.status, `${(st.durationSeconds ?? 0).toFixed(2)} s`])) + '\n');
+      const mails = await ses.emails();
+      for (const m of mails) {
+        const file = path.join(os.tmpdir(), `dbmaint-demo-${m.messageId}.html`);
+        writeFileSync(file, m.body.html ?? '');
+        process.stdout.write(`\n--- mail received by the SES emulator (HTML part saved to ${file}) ---\nFrom: ${m.from}\nTo: ${m.destination.to.join(', ')}\nSubject: ${m.subject}\n\n${m.body.text ?? ''}\n`);
+      }
+      routineOk = daily.routine.steps.every((st) => st.status === 'succeeded' || st.status === 'skipped') && mails.some((m) => m.subject.includes('daily maintenance'));
+    } finally {
+      await ses.stop();
+    }
     await admin.end();
     const conserved = Number(counts!['orders']) + Number(counts!['archived']) === 30000;
     if (real.result.status !== 'succeeded' || c['analyzed'] !== 0 || clean.result.status !== 'succeeded' || orders.result.status !== 'succeeded' || !conserved ||
-      optimize.result.status !== 'succeeded' || stats.result.status !== 'succeeded') {
+      optimize.result.status !== 'succeeded' || stats.result.status !== 'succeeded' || !routineOk) {
       process.exitCode = 1;
     }
   } finally {

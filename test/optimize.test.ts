@@ -129,6 +129,23 @@ describe('optimize-tables', () => {
     expect((again.result as OptimizeResult).tables).toEqual([]);
   });
 
+  it('leaves a table alone for minDaysBetweenRebuilds after rebuilding it, unless forced by name', async () => {
+    await makeTable('churn', 100_000, 10);
+    await settle(['churn']);
+    const small = { extra: { thresholds: { optimizeMinSizeMb: 0.5, fragmentationPercent: 50 }, optimize: { lockWaitTimeoutSeconds: 1 } } };
+    const first = await runTask('optimize-tables', { tables: ['churn'] }, env(small));
+    expect((first.result as OptimizeResult).tables[0]!.action).toBe('rebuilt');
+    // Fragment it again: it crosses the thresholds, but was rebuilt moments ago.
+    await admin.query(`DELETE FROM \`${SCHEMA}\`.churn WHERE id % 100 <> 0`);
+    await settle(['churn']);
+    const again = await runTask('optimize-tables', { tables: ['churn'] }, env(small));
+    const t = (again.result as OptimizeResult).tables[0]!;
+    expect(t.action).toBe('skipped');
+    expect(t.detail).toMatch(/^rebuilt 0\.0 days ago; optimize waits 7 days between rebuilds/);
+    const forced = await runTask('optimize-tables', { tables: ['churn'], force: true }, env(small));
+    expect((forced.result as OptimizeResult).tables[0]!.action).toBe('rebuilt');
+  });
+
   it('gives up on a table another transaction holds within lock_wait_timeout, and the application is not left queued behind it', async () => {
     await admin.query(`DELETE FROM \`${SCHEMA}\`.dense WHERE id % 10 <> 0`);
     await settle(['dense']);

@@ -397,6 +397,7 @@ describe('optimize: selectForOptimize', () => {
       dryRun: false,
       settings: optimizeSettingsSchema.parse({}),
       ...over,
+      now: new Date(),
     };
   }
 

@@ -178,6 +178,8 @@ export const optimizeSettingsSchema = z.strictObject({
   allowLockingRebuild: z.boolean().default(false),
   /** At most this many tables per optimize run. */
   maxTablesPerRun: z.number().int().min(1).max(10_000).default(50),
+  /** optimize-tables leaves a table alone for this many days after rebuilding it (a table whose file preallocation reads as free space would otherwise be rebuilt every night for nothing). */
+  minDaysBetweenRebuilds: z.number().min(0).max(365).default(7),
 });
 
 /** Tasks and routines: either may be disabled or given its own schedule per target. */

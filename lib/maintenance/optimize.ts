@@ -20,6 +20,7 @@ export interface OptimizeOptions {
   readonly force: boolean;
   readonly dryRun: boolean;
   readonly settings: OptimizeSettings;
+  readonly now: Date;
 }
 
 export interface OptimizeResult extends RebuildResult {
@@ -80,7 +81,14 @@ export async function optimizeTables(db: DbSession, runLog: RunLog, deadline: De
   const sizes = await refreshCandidates(db, runLog, opts, await readTableSizes(db, { schemas: opts.schemas }));
   const requests = selectForOptimize(sizes, opts);
   log.info('optimize candidates', { measured: sizes.length, candidates: requests.length, tables: requests.map((r) => `${r.size.schema}.${r.size.table}`) });
-  const result = await rebuildTables(db, runLog, deadline, log, requests, { settings: opts.settings, dryRun: opts.dryRun, skipSharedTablespace: true });
+  const result = await rebuildTables(db, runLog, deadline, log, requests, {
+    settings: opts.settings,
+    dryRun: opts.dryRun,
+    skipSharedTablespace: true,
+    // A table named with force is rebuilt whatever its last rebuild.
+    minDaysBetweenRebuilds: opts.force && opts.tables ? 0 : opts.settings.minDaysBetweenRebuilds,
+    now: opts.now,
+  });
   return {
     ...result,
     thresholds: { fragmentationPercent: opts.fragmentationPercent, minSizeMb: opts.minSizeMb },

@@ -58,6 +58,9 @@ export interface RebuildOptions {
   readonly dryRun: boolean;
   /** optimize-tables: a table in a shared tablespace gives nothing back, so skip it. rebuild-indexes rebuilds it anyway. */
   readonly skipSharedTablespace: boolean;
+  /** Skip tables rebuilt (successfully, by any dbmaint run on this target) more recently than this many days; 0: never skip. */
+  readonly minDaysBetweenRebuilds?: number;
+  readonly now?: Date;
   /** Test hook: ignore metadata-lock visibility (as on a server without it). */
   readonly lockVisibility?: LockVisibility;
 }
@@ -80,11 +83,11 @@ function message(err: unknown): string {
 }
 
 /** Rebuild rate from earlier runs' REBUILD commands (bytes of the table before / duration), else the configured default. */
-async function rebuildRate(runLog: RunLog, settings: OptimizeSettings): Promise<RebuildResult['rate']> {
+async function rebuildRate(history: Awaited<ReturnType<RunLog['history']>>, settings: OptimizeSettings): Promise<RebuildResult['rate']> {
   let bytes = 0;
   let ms = 0;
   let samples = 0;
-  for (const h of await runLog.history('REBUILD', 20)) {
+  for (const h of history.slice(0, 20)) {
     const b = Number(h.extra?.['totalBytes']);
     if (Number.isFinite(b) && b > 0 && h.durationMs > 0) {
       bytes += b;
@@ -109,7 +112,10 @@ export async function rebuildTables(
   requests: readonly RebuildRequest[],
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
-  const rate = await rebuildRate(runLog, opts.settings);
+  const history = await runLog.history('REBUILD', 500);
+  const rate = await rebuildRate(history, opts.settings);
+  const lastRebuilt = new Map<string, Date>();
+  for (const h of history) if (h.schema && h.table && !lastRebuilt.has(`${h.schema}.${h.table}`)) lastRebuilt.set(`${h.schema}.${h.table}`, h.startedAt);
   const visibility = opts.lockVisibility ?? (await lockVisibility(db));
   const results: RebuildTableResult[] = [];
   const remaining: string[] = [];
@@ -128,7 +134,13 @@ export async function rebuildTables(
         skip(`${t.engine ?? 'unknown'} engine: a rebuild would lock the table for its whole duration`);
         continue;
       }
-      if (t.sharedTablespace && opts.skipSharedTablespace) {
+        const last = lastRebuilt.get(name);
+      const minDays = opts.minDaysBetweenRebuilds ?? 0;
+      if (last && minDays > 0 && opts.now && opts.now.getTime() - last.getTime() < minDays * 86_400_000) {
+        skip(`rebuilt ${((opts.now.getTime() - last.getTime()) / 86_400_000).toFixed(1)} days ago; optimize waits ${minDays} days between rebuilds of a table`);
+        continue;
+      }
+    if (t.sharedTablespace && opts.skipSharedTablespace) {
         skip('in the system or a general tablespace: a rebuild returns no space to the operating system');
         continue;
       }

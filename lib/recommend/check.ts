@@ -33,6 +33,16 @@ export function once<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (p ??= fn());
 }
 
+/** A read shared by several checks of one module, done once per run (the context is the run). */
+export function perRun<T>(fn: (ctx: CheckContext) => Promise<T>): (ctx: CheckContext) => Promise<T> {
+  const runs = new WeakMap<CheckContext, Promise<T>>();
+  return (ctx) => {
+    let p = runs.get(ctx);
+    if (!p) runs.set(ctx, (p = fn(ctx)));
+    return p;
+  };
+}
+
 export function tableKey(schema: string, table: string): string {
   return `${schema}\u0000${table}`;
 }

@@ -72,7 +72,7 @@ export function findRedundantIndexes(t: TableIndexes, innodb: boolean): IndexFin
 
   // 2. InnoDB stores the primary key columns at the end of every secondary index: (a, id) is (a) again.
   const pk = candidates.find((i) => i.primary);
-  if (false && pk) {
+  if (innodb && pk && !dropped.has(pk)) {
     const pkSigs = sigs(pk);
     const pkNames = new Set(pk.columns.map((c) => (c.name ?? '').toLowerCase()));
     for (const index of alive()) {

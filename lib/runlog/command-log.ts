@@ -107,17 +107,26 @@ export class RunLog {
    * Completed, successful commands of a type from earlier runs of this target (newest first), for
    * estimates such as a rebuild's rate. Empty when the log is disabled or unreadable.
    */
-  async history(type: string, limit: number): Promise<{ durationMs: number; extra: Record<string, unknown> | null }[]> {
+  async history(
+    type: string,
+    limit: number,
+  ): Promise<{ durationMs: number; extra: Record<string, unknown> | null; schema: string | null; table: string | null; startedAt: Date }[]> {
     if (!this.opts.enabled) return [];
     try {
-      const rows = await this.session.query<{ us: number; extra: string | null }>(
-        `SELECT TIMESTAMPDIFF(MICROSECOND, started_at, ended_at) AS us, extra
+      const rows = await this.session.query<{ us: number; extra: string | null; schemaName: string | null; tableName: string | null; startedAt: Date }>(
+        `SELECT TIMESTAMPDIFF(MICROSECOND, started_at, ended_at) AS us, extra, schema_name AS schemaName, table_name AS tableName, started_at AS startedAt
            FROM ${qualifiedName(this.opts.schema, this.opts.table)}
           WHERE target = ? AND command_type = ? AND ended_at IS NOT NULL AND error_number IS NULL AND error_message IS NULL
           ORDER BY id DESC LIMIT ?`,
         [this.context.target, type, limit],
       );
-      return rows.map((r) => ({ durationMs: Number(r.us) / 1000, extra: r.extra ? (JSON.parse(r.extra) as Record<string, unknown>) : null }));
+      return rows.map((r) => ({
+        durationMs: Number(r.us) / 1000,
+        extra: r.extra ? (JSON.parse(r.extra) as Record<string, unknown>) : null,
+        schema: r.schemaName,
+        table: r.tableName,
+        startedAt: r.startedAt,
+      }));
     } catch (err) {
       this.log.warn('run log history unreadable', { runLogTable: this.tableName, ...sqlError(err) });
       return [];

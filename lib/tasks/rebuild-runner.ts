@@ -45,6 +45,7 @@ export async function runOptimize(ctx: TaskContext<OptimizeEvent>): Promise<Task
     force: ctx.event.force,
     dryRun: ctx.event.dryRun,
     settings: ctx.config.optimize,
+    now: ctx.now,
   });
   return outcome(result, METRIC.TablesOptimized);
 }

@@ -1,6 +1,6 @@
 // Index checks: duplicate and redundant indexes from the catalogue, unused ones from performance_schema.
 import { qualifiedName, quoteIdentifier } from '../../db/identifiers';
-import { item, round, tableKey, uptimeText, type Check, type CheckContext } from '../check';
+import { item, perRun, round, tableKey, uptimeText, type Check } from '../check';
 import { columnList } from '../index-catalogue';
 import { findRedundantIndexes, type IndexFinding } from '../index-redundancy';
 import { globalStatus, performanceSchemaReadable } from '../server-status';
@@ -10,27 +10,18 @@ const MIN_UPTIME_SECONDS = 86_400;
 
 type Located = IndexFinding & { readonly schema: string; readonly table: string; readonly engine: string | null };
 
-const findings = new WeakMap<CheckContext, Promise<Located[]>>();
-
 /** Both index checks come from one comparison per table. */
-function indexFindings(ctx: CheckContext): Promise<Located[]> {
-  let p = findings.get(ctx);
-  if (!p) {
-    p = (async () => {
-      const engines = new Map((await ctx.sizes()).map((t) => [tableKey(t.schema, t.table), t.engine]));
-      const out: Located[] = [];
-      for (const [k, t] of await ctx.indexes()) {
-        // Views and other non-base tables have no entry in the sizes: nothing to drop there.
-        if (!engines.has(k)) continue;
-        const engine = engines.get(k) ?? null;
-        for (const f of findRedundantIndexes(t, (engine ?? '').toLowerCase() === 'innodb')) out.push({ ...f, schema: t.schema, table: t.table, engine });
-      }
-      return out;
-    })();
-    findings.set(ctx, p);
+const indexFindings = perRun(async (ctx): Promise<Located[]> => {
+  const engines = new Map((await ctx.sizes()).map((t) => [tableKey(t.schema, t.table), t.engine]));
+  const out: Located[] = [];
+  for (const [k, t] of await ctx.indexes()) {
+    // Views and other non-base tables have no entry in the sizes: nothing to drop there.
+    if (!engines.has(k)) continue;
+    const engine = engines.get(k) ?? null;
+    for (const f of findRedundantIndexes(t, (engine ?? '').toLowerCase() === 'innodb')) out.push({ ...f, schema: t.schema, table: t.table, engine });
   }
-  return p;
-}
+  return out;
+});
 
 function dropIndex(f: Located): string {
   // Dropping a secondary index is metadata-only in InnoDB; other engines copy the table.

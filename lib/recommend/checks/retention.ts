@@ -2,7 +2,7 @@
 import { qualifiedName, quoteIdentifier } from '../../db/identifiers';
 import { clauseSql } from '../../retention/criteria';
 import type { RetentionRule } from '../../retention/engine';
-import { DAY_MS, errorText, item, round, tableKey, type Check, type CheckContext } from '../check';
+import { DAY_MS, errorText, item, perRun, round, tableKey, type Check, type CheckContext } from '../check';
 import { indexLeadingWith, readIndexes, type IndexDef, type TableIndexes } from '../index-catalogue';
 import type { Recommendation } from '../types';
 
@@ -18,46 +18,37 @@ interface RuleState {
   readonly indexNames: readonly string[];
 }
 
-const states = new WeakMap<CheckContext, Promise<RuleState[]>>();
-
 /** Each rule's table, column and date index, read once for both checks. */
-function ruleStates(ctx: CheckContext): Promise<RuleState[]> {
-  let p = states.get(ctx);
-  if (!p) {
-    p = (async () => {
-      const rules = ctx.opts.retentionRules;
-      if (rules.length === 0) return [];
-      const schemas = [...new Set(rules.map((r) => r.schema))];
-      const columns = await ctx.db.query<{ s: string; t: string; c: string }>(
-        `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) AND COLUMN_NAME IN (?)`,
-        [schemas, [...new Set(rules.map((r) => r.dateColumn))]],
-      );
-      const tables = await ctx.db.query<{ s: string; t: string }>(
-        `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'`,
-        [schemas],
-      );
-      const tableSet = new Set(tables.map((r) => tableKey(r.s, r.t)));
-      // Exact match, as the retention engine compares column names.
-      const columnSet = new Set(columns.map((r) => `${tableKey(r.s, r.t)}\u0000${r.c}`));
-      const indexes = await ctx.indexes();
-      // Rules from configuration live in the target's schemas; a caller's own rules might not.
-      const extra = schemas.filter((s) => !ctx.opts.schemas.includes(s));
-      const more = extra.length ? await readIndexes(ctx.db, extra) : new Map<string, TableIndexes>();
-      return rules.map((rule) => {
-        const k = tableKey(rule.schema, rule.table);
-        const name = `${rule.schema}.${rule.table}`;
-        const t = indexes.get(k) ?? more.get(k);
-        const indexNames = (t?.indexes ?? []).map((i) => i.name);
-        if (!tableSet.has(k)) return { rule, name, problem: `${name}: table not found`, indexNames };
-        if (!columnSet.has(`${k}\u0000${rule.dateColumn}`)) return { rule, name, problem: `${name}: no column ${rule.dateColumn}`, indexNames };
-        const dateIndex = indexLeadingWith(t, rule.dateColumn);
-        return { rule, name, indexNames, ...(dateIndex ? { dateIndex } : {}) };
-      });
-    })();
-    states.set(ctx, p);
-  }
-  return p;
-}
+const ruleStates = perRun(async (ctx): Promise<RuleState[]> => {
+  const rules = ctx.opts.retentionRules;
+  if (rules.length === 0) return [];
+  const schemas = [...new Set(rules.map((r) => r.schema))];
+  const columns = await ctx.db.query<{ s: string; t: string; c: string }>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) AND COLUMN_NAME IN (?)`,
+    [schemas, [...new Set(rules.map((r) => r.dateColumn))]],
+  );
+  const tables = await ctx.db.query<{ s: string; t: string }>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'`,
+    [schemas],
+  );
+  const tableSet = new Set(tables.map((r) => tableKey(r.s, r.t)));
+  // Exact match, as the retention engine compares column names.
+  const columnSet = new Set(columns.map((r) => `${tableKey(r.s, r.t)}\u0000${r.c}`));
+  const indexes = await ctx.indexes();
+  // Rules from configuration live in the target's schemas; a caller's own rules might not.
+  const extra = schemas.filter((s) => !ctx.opts.schemas.includes(s));
+  const more = extra.length ? await readIndexes(ctx.db, extra) : new Map<string, TableIndexes>();
+  return rules.map((rule) => {
+    const k = tableKey(rule.schema, rule.table);
+    const name = `${rule.schema}.${rule.table}`;
+    const t = indexes.get(k) ?? more.get(k);
+    const indexNames = (t?.indexes ?? []).map((i) => i.name);
+    if (!tableSet.has(k)) return { rule, name, problem: `${name}: table not found`, indexNames };
+    if (!columnSet.has(`${k}\u0000${rule.dateColumn}`)) return { rule, name, problem: `${name}: no column ${rule.dateColumn}`, indexNames };
+    const dateIndex = indexLeadingWith(t, rule.dateColumn);
+    return { rule, name, indexNames, ...(dateIndex ? { dateIndex } : {}) };
+  });
+});
 
 function problems(list: readonly RuleState[]): { note?: string } {
   const p = list.filter((s) => s.problem).map((s) => s.problem!);
