@@ -37,13 +37,25 @@ export interface TaskDefinition {
  */
 export const TASKS = [
   {
+    id: 'preflight',
+    title: 'Preflight check',
+    description:
+      'Connects as the configured user and reports, per capability (analyze, statistics, purge, archive, rebuild, run log), the grants, server settings (performance_schema, innodb_file_per_table) and indexes the configuration relies on, with the GRANT that fixes each gap. The routines run it first and skip the tasks that cannot work.',
+    handlerFile: 'functions/preflight.ts',
+    scheduleText: 'daily-maintenance step 1, weekly-maintenance step 1',
+    timeoutSeconds: 120,
+    memoryMb: 256,
+    destructive: false,
+    sendsMail: false,
+  },
+  {
     id: 'analyze-tables',
     title: 'Analyze tables',
     description:
       'ANALYZE TABLE on InnoDB tables whose persistent statistics are older than `thresholds.analyzeAfterDays` or were never collected.',
     handlerFile: 'functions/analyze-tables.ts',
     schedule: { minute: '15', hour: '0/6' },
-    scheduleText: 'every 6 h (at :15); daily-maintenance step 1',
+    scheduleText: 'every 6 h (at :15); daily-maintenance step 2',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: false,
@@ -55,7 +67,7 @@ export const TASKS = [
     description:
       'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
     handlerFile: 'functions/cleanup-data.ts',
-    scheduleText: 'daily-maintenance step 2',
+    scheduleText: 'daily-maintenance step 3',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -67,7 +79,7 @@ export const TASKS = [
     title: 'Archive old orders',
     description: 'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
     handlerFile: 'functions/archive-orders.ts',
-    scheduleText: 'weekly-maintenance step 2',
+    scheduleText: 'weekly-maintenance step 3',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -80,7 +92,7 @@ export const TASKS = [
     description:
       'Online rebuild (`ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE`) of tables over `thresholds.fragmentationPercent` and `thresholds.optimizeMinSizeMb`, largest reclaimable space first; skips busy tables instead of queueing behind them; never starts a rebuild the time budget cannot finish.',
     handlerFile: 'functions/optimize-tables.ts',
-    scheduleText: 'daily-maintenance step 3',
+    scheduleText: 'daily-maintenance step 4',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -91,7 +103,7 @@ export const TASKS = [
     title: 'Rebuild indexes',
     description: 'The same online rebuild and guards for the tables named in the payload or in the target’s `rebuildTables`.',
     handlerFile: 'functions/rebuild-indexes.ts',
-    scheduleText: 'weekly-maintenance step 1',
+    scheduleText: 'weekly-maintenance step 2',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
@@ -104,7 +116,7 @@ export const TASKS = [
     description:
       'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
     handlerFile: 'functions/collect-statistics.ts',
-    scheduleText: 'daily-maintenance step 4, weekly-maintenance step 3',
+    scheduleText: 'daily-maintenance step 5, weekly-maintenance step 4',
     timeoutSeconds: 900,
     memoryMb: 512,
     destructive: false,
@@ -116,7 +128,7 @@ export const TASKS = [
     description:
       'Prioritised findings with evidence and fixes: fragmentation, large and fast-growing tables, storage horizon, AUTO_INCREMENT headroom, missing primary keys, non-InnoDB tables, duplicate/redundant/unused indexes, stale statistics, retention rules without an index or falling behind, connection usage, slow statements. High-priority items are mailed as an alert (once per `reports.alertPeriodHours`).',
     handlerFile: 'functions/recommendations.ts',
-    scheduleText: 'daily-maintenance step 5, weekly-maintenance step 4',
+    scheduleText: 'daily-maintenance step 6, weekly-maintenance step 5',
     timeoutSeconds: 900,
     memoryMb: 512,
     destructive: false,
@@ -128,7 +140,7 @@ export const TASKS = [
     description:
       'Mails what ran in the last 24 h per task and table (rows, space, durations, failures with their errors), database size and growth, and the top recommendations; failed tasks are also mailed as an alert.',
     handlerFile: 'functions/daily-report.ts',
-    scheduleText: 'daily-maintenance step 6',
+    scheduleText: 'daily-maintenance step 7',
     timeoutSeconds: 300,
     memoryMb: 256,
     destructive: false,
@@ -140,7 +152,7 @@ export const TASKS = [
     title: 'Weekly summary',
     description: 'Mails the week’s runs, the growth of the database and its largest tables, the capacity projection and the open recommendations.',
     handlerFile: 'functions/weekly-report.ts',
-    scheduleText: 'weekly-maintenance step 5',
+    scheduleText: 'weekly-maintenance step 6',
     timeoutSeconds: 300,
     memoryMb: 256,
     destructive: false,
@@ -179,10 +191,11 @@ export const ROUTINES = [
   {
     id: 'daily-maintenance',
     title: 'Daily maintenance',
-    description: 'analyze (stale only) → cleanup-data → optimize-tables → collect-statistics → recommendations → daily report (+ alert).',
+    description: 'preflight → analyze (stale only) → cleanup-data → optimize-tables → collect-statistics → recommendations → daily report (+ alert).',
     schedule: { minute: '0', hour: '3' },
     scheduleText: 'daily 03:00',
     steps: [
+      { task: 'preflight', budgetSeconds: 60 },
       { task: 'analyze-tables', budgetSeconds: 600 },
       { task: 'cleanup-data', budgetSeconds: 870 },
       { task: 'optimize-tables', budgetSeconds: 870 },
@@ -195,10 +208,11 @@ export const ROUTINES = [
   {
     id: 'weekly-maintenance',
     title: 'Weekly maintenance',
-    description: 'rebuild-indexes → archive-orders → collect-statistics → recommendations → weekly report.',
+    description: 'preflight → rebuild-indexes → archive-orders → collect-statistics → recommendations → weekly report.',
     schedule: { minute: '0', hour: '1', weekDay: 'SUN' },
     scheduleText: 'weekly Sun 01:00',
     steps: [
+      { task: 'preflight', budgetSeconds: 60 },
       { task: 'rebuild-indexes', budgetSeconds: 870 },
       { task: 'archive-orders', budgetSeconds: 870 },
       { task: 'collect-statistics', budgetSeconds: 600 },

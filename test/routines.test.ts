@@ -77,6 +77,7 @@ describe('daily-maintenance in-process', () => {
     expect(out.routine.steps.map((s) => s.task)).toEqual(daily.steps.map((s) => s.task));
     const status = Object.fromEntries(out.routine.steps.map((s) => [s.task, s.status]));
     expect(status).toEqual({
+      preflight: 'succeeded',
       'analyze-tables': 'succeeded',
       'cleanup-data': 'failed',
       'optimize-tables': 'succeeded',
@@ -131,7 +132,7 @@ describe('daily-maintenance in-process', () => {
       checked++;
     }
     // Silence alarms for each step that ran, TaskFailed per task, fragmentation, purge-behind, report send failures.
-    expect(checked).toBeGreaterThanOrEqual(6 + 6 + 4);
+    expect(checked).toBeGreaterThanOrEqual(7 + 7 + 4);
     expect(alarms.some((a) => a.AlarmName === 'dbmaint-test-fragmentation')).toBe(true);
     expect(alarms.some((a) => a.AlarmName === 'dbmaint-test-purge-falling-behind')).toBe(true);
   });
@@ -159,7 +160,7 @@ describe('daily-maintenance in-process', () => {
     });
     const status = Object.fromEntries(out.routine.steps.map((s) => [s.task, s.status]));
     // Steps that do not apply to this target are skipped, not failed.
-    expect(status).toEqual({ 'rebuild-indexes': 'skipped', 'archive-orders': 'skipped', 'collect-statistics': 'succeeded', recommendations: 'succeeded', 'weekly-report': 'succeeded' });
+    expect(status).toEqual({ preflight: 'succeeded', 'rebuild-indexes': 'skipped', 'archive-orders': 'skipped', 'collect-statistics': 'succeeded', recommendations: 'succeeded', 'weekly-report': 'succeeded' });
     const report = out.routine.steps.find((s) => s.task === 'weekly-report')!.run!;
     expect((report.result as { sent: boolean; error?: string }).sent).toBe(false);
     expect(report.metrics).toEqual(expect.arrayContaining([{ name: METRIC.ReportSendFailed.name, unit: 'Count', value: 1 }]));

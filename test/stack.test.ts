@@ -144,7 +144,8 @@ describe('stack from the task catalogue', () => {
 
   it('splits a fleet across nested stacks, each under the CloudFormation resource limit', () => {
     // Nine scheduled tasks per target (more than the catalogue has) must still split correctly.
-    const nine: TaskDefinition[] = Array.from({ length: 9 }, (_, i) => ({ ...TASKS[0], id: `task-${i}` }));
+    const analyze = (TASKS as readonly TaskDefinition[]).find((t) => t.id === 'analyze-tables')!;
+    const nine: TaskDefinition[] = Array.from({ length: 9 }, (_, i) => ({ ...analyze, id: `task-${i}` }));
     const targets = Array.from({ length: 50 }, (_, i) => target(`db${i}`));
     expect(nine.every((t) => t.requires === undefined && t.schedule)).toBe(true);
     const stack = synthStack({ targets }, { tasks: nine });

@@ -81,6 +81,11 @@ export const stepOutcomeSchema = z.strictObject({
 });
 export type StepOutcome = z.output<typeof stepOutcomeSchema>;
 
+export const preflightEventSchema = z.strictObject({
+  ...baseEventShape,
+});
+export type PreflightEvent = z.output<typeof preflightEventSchema>;
+
 export const recommendationsEventSchema = z.strictObject({
   ...baseEventShape,
 });

@@ -49,6 +49,8 @@ export const METRIC = {
   ReportsSent: { name: 'ReportsSent', unit: 'Count' },
   ReportSendFailed: { name: 'ReportSendFailed', unit: 'Count' },
   TablesFallingBehind: { name: 'TablesFallingBehind', unit: 'Count' },
+  PreflightProblems: { name: 'PreflightProblems', unit: 'Count' },
+  TasksBlocked: { name: 'TasksBlocked', unit: 'Count' },
 } as const satisfies Record<string, { name: string; unit: MetricUnitName }>;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC]['name'];

@@ -2,10 +2,12 @@
 import type { AnalyzeResult } from '../maintenance/analyze';
 import type { RebuildResult } from '../maintenance/rebuild';
 import type { RecommendationsResult } from '../recommend/types';
+import type { PreflightResult } from '../maintenance/preflight';
 import type { CollectResult } from '../stats/collect';
 import type { RetentionResult } from '../tasks/retention-runner';
 import type { TaskRunResult } from '../tasks/run-task';
 import type { TaskDigestRow, TaskRunDigest } from './report-data';
+import type { Recommendation } from '../recommend/types';
 import { formatBytes } from './text-table';
 
 const n = (x: number) => x.toLocaleString('en');
@@ -55,6 +57,30 @@ function collectDigest(r: CollectResult): { headline: string; rows: TaskDigestRo
   };
 }
 
+function preflightDigest(r: PreflightResult): { headline: string; rows: TaskDigestRow[]; recommendations: Recommendation[]; blockedTasks: readonly string[] } {
+  const bad = r.capabilities.filter((c) => !c.ok);
+  return {
+    headline: bad.length ? `missing: ${bad.map((c) => c.capability).join(', ')}; blocked: ${r.blockedTasks.join(', ') || 'none'}` : `all capabilities present for ${r.user}`,
+    rows: r.capabilities.map((c) => ({ table: c.capability, action: c.ok ? 'ok' : 'missing', ...(c.missing.length || c.notes.length ? { detail: [...c.missing, ...c.notes].join('; ') } : {}) })),
+    recommendations: preflightRecommendations(r),
+    blockedTasks: r.blockedTasks,
+  };
+}
+
+/** Each missing capability as a high-priority recommendation with the GRANT (or index) that fixes it. */
+export function preflightRecommendations(r: PreflightResult): Recommendation[] {
+  return r.capabilities
+    .filter((c) => !c.ok)
+    .map((c) => ({
+      code: `PREFLIGHT_${c.capability.toUpperCase().replace(/-/g, '_')}`,
+      priority: 'high' as const,
+      object: 'server',
+      message: `${c.tasks.join(', ') || c.capability} cannot work as configured: ${c.missing.join('; ')}`,
+      evidence: { user: r.user, missing: c.missing.length },
+      ...(c.fix.length ? { fix: c.fix.join('\n') } : {}),
+    }));
+}
+
 /** Reports show the top recommendations from the latest run; 100 keeps the stored digest small. */
 const KEPT_RECOMMENDATIONS = 100;
 
@@ -66,7 +92,7 @@ function recommendationsDigest(r: RecommendationsResult): { headline: string; ro
   };
 }
 
-export function digestOf(run: TaskRunResult): TaskRunDigest {
+export function digestOf(run: TaskRunResult, routineExecution?: string): TaskRunDigest {
   const base = {
     task: run.task,
     target: run.target,
@@ -76,15 +102,17 @@ export function digestOf(run: TaskRunResult): TaskRunDigest {
     startedAt: run.startedAt,
     durationSeconds: run.durationSeconds,
     ...(run.error ? { error: run.error } : {}),
+    ...(routineExecution ? { routineExecution } : {}),
   };
   const r = run.result;
-  let body: { headline: string; rows: TaskDigestRow[]; recommendations?: RecommendationsResult['items'] } = { headline: run.status, rows: [] };
+  let body: { headline: string; rows: TaskDigestRow[]; recommendations?: RecommendationsResult['items']; blockedTasks?: readonly string[] } = { headline: run.status, rows: [] };
   if (r !== undefined) {
     if (run.task === 'analyze-tables') body = analyzeDigest(r as AnalyzeResult);
     else if (run.task === 'cleanup-data' || run.task === 'archive-orders') body = retentionDigest(r as RetentionResult);
     else if (run.task === 'optimize-tables' || run.task === 'rebuild-indexes') body = rebuildDigest(r as RebuildResult);
     else if (run.task === 'collect-statistics') body = collectDigest(r as CollectResult);
     else if (run.task === 'recommendations') body = recommendationsDigest(r as RecommendationsResult);
+    else if (run.task === 'preflight') body = preflightDigest(r as PreflightResult);
     else if (typeof (r as { headline?: unknown }).headline === 'string') body = { headline: (r as { headline: string }).headline, rows: [] };
   }
   return { ...base, ...body };

@@ -2,6 +2,7 @@
 import type { RebuildResult } from '../maintenance/rebuild';
 import type { CollectResult } from '../stats/collect';
 import type { RecommendationsResult } from '../recommend/types';
+import type { PreflightResult } from '../maintenance/preflight';
 import type { Trend } from '../stats/trend';
 import { formatBytes, textTable } from './text-table';
 
@@ -76,5 +77,16 @@ export function recommendationsSummary(r: RecommendationsResult): string {
     rows.length ? textTable(['priority', 'code', 'object', 'message'], rows) : 'No recommendations.',
     `Recommendations: ${r.counts.high} high, ${r.counts.medium} medium, ${r.counts.low} low (${r.checks.length - skipped.length} checks ran)`,
     ...skipped.map((c) => `Skipped ${c.code}: ${c.note ?? ''}`),
+  ].join('\n');
+}
+
+export function preflightSummary(r: PreflightResult): string {
+  const rows = r.capabilities.map((c) => [c.capability, c.ok ? 'ok' : 'MISSING', c.tasks.join(', '), [...c.missing, ...c.notes].join('; ')]);
+  const fixes = r.capabilities.flatMap((c) => c.fix);
+  return [
+    `User ${r.user}; performance_schema ${r.settings['performance_schema']}, innodb_file_per_table ${r.settings['innodb_file_per_table']}`,
+    textTable(['capability', 'status', 'tasks', 'missing / notes'], rows),
+    r.blockedTasks.length ? `Blocked (a routine skips them): ${r.blockedTasks.join(', ')}` : 'Nothing blocked.',
+    ...(fixes.length ? ['', 'To fix:', ...fixes.map((f) => `  ${f}`)] : []),
   ].join('\n');
 }

@@ -31,6 +31,9 @@ export interface TaskRunDigest {
   readonly rows: readonly TaskDigestRow[];
   /** recommendations runs: the items (top ones), so reports need not compute them again. */
   readonly recommendations?: readonly Recommendation[];
+  /** preflight runs: tasks that cannot work here, and the routine execution it ran in. */
+  readonly blockedTasks?: readonly string[];
+  readonly routineExecution?: string;
 }
 
 export interface DatabaseFigures {

@@ -4,7 +4,8 @@ import type { RetentionResult } from '../tasks/retention-runner';
 import type { TaskRunResult } from '../tasks/run-task';
 import type { CollectResult } from '../stats/collect';
 import type { RebuildResult } from '../maintenance/rebuild';
-import { rebuildSummary, recommendationsSummary, statisticsSummary } from './maintenance-summary';
+import { preflightSummary, rebuildSummary, recommendationsSummary, statisticsSummary } from './maintenance-summary';
+import type { PreflightResult } from '../maintenance/preflight';
 import type { RecommendationsResult } from '../recommend/types';
 import { textTable } from './text-table';
 
@@ -73,6 +74,7 @@ export function renderTaskSummary(run: TaskRunResult): string {
   if ((run.task === 'cleanup-data' || run.task === 'archive-orders') && run.result) body = retentionSummary(run.result as RetentionResult);
   if ((run.task === 'optimize-tables' || run.task === 'rebuild-indexes') && run.result) body = rebuildSummary(run.result as RebuildResult);
   if (run.task === 'collect-statistics' && run.result) body = statisticsSummary(run.result as CollectResult);
+  if (run.task === 'preflight' && run.result && run.status !== 'skipped') body = preflightSummary(run.result as PreflightResult);
   if (run.task === 'recommendations' && run.result) body = recommendationsSummary(run.result as RecommendationsResult);
   if ((run.task === 'daily-report' || run.task === 'weekly-report') && run.result) {
     const r = run.result as { subject: string; headline: string };

@@ -7,6 +7,7 @@ import type { RecommendationsResult } from '../recommend/types';
 import { sendAlerts, type AlertOutcome } from '../reporting/alerts';
 import { cleanupRule, archiveOrdersRule } from '../retention/rules';
 import type { TaskContext, TaskOutcome } from './run-task';
+import { TaskRuns } from '../runlog/task-runs';
 
 const GB = 1024 ** 3;
 
@@ -16,7 +17,7 @@ export async function runRecommendations(ctx: TaskContext<RecommendationsEvent>)
     ...ctx.target.cleanupRules.map((r) => cleanupRule(ctx.target, r)),
     ...(ctx.target.archiveOrders ? [archiveOrdersRule(ctx.target, ctx.target.archiveOrders)] : []),
   ];
-  const result = await generateRecommendations(ctx.db, {
+  let result: RecommendationsResult = await generateRecommendations(ctx.db, {
     schemas: ctx.target.schemas,
     target: ctx.target.name,
     settings: ctx.config.recommendations,
@@ -28,6 +29,12 @@ export async function runRecommendations(ctx: TaskContext<RecommendationsEvent>)
     minHistoryHours: s.minHistoryHours,
     now: ctx.now,
   });
+  // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
+  const check = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log).since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), ['preflight'])).pop();
+  const found = check?.recommendations ?? [];
+  if (found.length) {
+    result = { ...result, items: [...found, ...result.items], counts: { ...result.counts, high: result.counts.high + found.length } };
+  }
   let alert: AlertOutcome | undefined;
   if (!ctx.event.dryRun && ctx.mailer) {
     const high = result.items

@@ -10,6 +10,8 @@ import {
   rebuildIndexesEventSchema,
   recommendationsEventSchema,
   reportEventSchema,
+  preflightEventSchema,
+  type PreflightEvent,
   type RecommendationsEvent,
   type ReportEvent,
   type CollectStatisticsEvent,
@@ -33,6 +35,7 @@ import type { CollectResult } from '../stats/collect';
 import type { OptimizeResult } from '../maintenance/optimize';
 import type { RebuildResult } from '../maintenance/rebuild';
 import { runRecommendations } from './recommendations-runner';
+import { preflight, type PreflightResult } from '../maintenance/preflight';
 import { runDailyReport, runWeeklyReport, type ReportResult } from './report-runner';
 
 export interface BaseEvent {
@@ -134,6 +137,19 @@ const rebuildIndexesRunner: TaskRunner<RebuildIndexesEvent, RebuildResult> = {
   run: runRebuildIndexes,
 };
 
+const preflightRunner: TaskRunner<PreflightEvent, PreflightResult> = {
+  parse: (raw) => parseEvent(preflightEventSchema, raw, 'preflight'),
+  async run(ctx) {
+    const result = await preflight(ctx.db, ctx.config, ctx.target);
+    return {
+      result,
+      // Missing grants are findings, not a failure of the check itself.
+      status: 'succeeded',
+      metrics: [point(METRIC.PreflightProblems, result.capabilities.filter((c) => !c.ok).length), point(METRIC.TasksBlocked, result.blockedTasks.length)],
+    };
+  },
+};
+
 const recommendationsRunner: TaskRunner<RecommendationsEvent, unknown> = {
   parse: (raw) => parseEvent(recommendationsEventSchema, raw, 'recommendations'),
   run: runRecommendations,
@@ -149,6 +165,7 @@ function reportRunner(task: 'daily-report' | 'weekly-report', run: (ctx: TaskCon
 
 // Keyed by the catalogue's ids: adding a task to the catalogue without a runner fails to compile.
 export const TASK_RUNNERS: { readonly [K in TaskId]: TaskRunner<BaseEvent, unknown> } = {
+  preflight: preflightRunner as TaskRunner<BaseEvent, unknown>,
   'analyze-tables': analyzeRunner as TaskRunner<BaseEvent, unknown>,
   'cleanup-data': cleanupRunner as TaskRunner<BaseEvent, unknown>,
   'archive-orders': archiveOrdersRunner as TaskRunner<BaseEvent, unknown>,

@@ -7,7 +7,7 @@ import type { MetricsPublisher } from '../metrics/emf';
 import { METRIC, point, type MetricPoint } from '../metrics/names';
 import { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
-import type { Log } from '../runtime/log';
+import { silentLog, type Log } from '../runtime/log';
 import { resolveTarget } from './target';
 import { TASK_RUNNERS } from './registry';
 import { appliesTo, getTask, type TaskId } from '../catalogue';
@@ -84,6 +84,14 @@ function routineSkip(taskId: TaskId, event: { routine?: unknown }, target: Targe
   return undefined;
 }
 
+/** In a routine, the preflight step of the same execution may have found that this task cannot work here. */
+async function preflightBlock(db: DbSession, config: DbMaintConfig, target: string, taskId: TaskId, execution: string | undefined, now: Date): Promise<string | undefined> {
+  if (!execution || taskId === 'preflight') return undefined;
+  const runs = await new TaskRuns(db, config.runLog.schema, silentLog).since(target, new Date(now.getTime() - 24 * 3_600_000), ['preflight']);
+  const check = runs.reverse().find((r) => r.routineExecution === execution);
+  return check?.blockedTasks?.includes(taskId) ? `preflight: ${check.headline}` : undefined;
+}
+
 export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
   const runner = TASK_RUNNERS[taskId];
   // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
@@ -110,6 +118,12 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
   let tableMetrics: readonly { table: string; points: readonly MetricPoint[] }[] = [];
   try {
     db = await openTargetSession(env.credentials, target.secretArn, env.config.session, target.tls);
+    const blocked = await preflightBlock(db, env.config, target.name, taskId, event.routine?.execution, startedAt);
+    if (blocked) {
+      log.info('task skipped', { task: taskId, target: target.name, reason: blocked });
+      await db.close();
+      return { ...base, runId: null, status: 'skipped', durationSeconds: 0, result: { headline: blocked }, metrics: [] };
+    }
     runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
     await runLog.prepare();
     const outcome = await runner.run({
@@ -144,7 +158,7 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
       metrics,
       ...(env.config.runLog.enabled ? { runLogTable: runLog.tableName } : {}),
     };
-    if (runLog.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result));
+    if (runLog.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result, event.routine?.execution));
   } catch (err) {
     if (err instanceof EventValidationError) throw err;
     const durationSeconds = round((Date.now() - t0) / 1000);
@@ -154,7 +168,7 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
     env.metrics.publish(taskId, target.name, metrics);
     const failed: TaskRunResult = { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics };
     // The session may be what failed; then the report learns of this run from the routine's step outcomes instead.
-    if (db && runLog?.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(failed));
+    if (db && runLog?.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(failed, event.routine?.execution));
     await db?.close();
     throw Object.assign(err as Error, { taskResult: failed });
   }

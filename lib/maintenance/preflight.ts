@@ -1,0 +1,202 @@
+// preflight: what the configured user may do, which server settings and indexes the configuration relies on, and which tasks cannot work.
+import type { DbMaintConfig, TargetConfig } from '../config/schema';
+import type { DbSession } from '../db/connection';
+import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import type { RetentionRule } from '../retention/engine';
+import { archiveOrdersRule, cleanupRule } from '../retention/rules';
+
+export type Capability = 'run-log' | 'analyze' | 'statistics' | 'purge' | 'archive' | 'rebuild';
+
+export interface CapabilityCheck {
+  readonly capability: Capability;
+  readonly ok: boolean;
+  /** What is missing, one line each (a grant, a setting, an index). */
+  readonly missing: readonly string[];
+  /** What works less well without something (optional grants, settings): never blocks. */
+  readonly notes: readonly string[];
+  /** GRANT statements (or config changes) that fix `missing`. */
+  readonly fix: readonly string[];
+  /** The tasks that need this capability. */
+  readonly tasks: readonly string[];
+}
+
+export interface PreflightResult {
+  readonly user: string;
+  readonly server: string;
+  readonly settings: Readonly<Record<string, string | number | null>>;
+  readonly capabilities: readonly CapabilityCheck[];
+  /** Tasks that cannot work at all here: a routine skips them after preflight. */
+  readonly blockedTasks: readonly string[];
+}
+
+interface Privileges {
+  has(privilege: string, schema: string, table?: string): boolean;
+}
+
+/** Privileges of the current user: global, per schema (wildcard patterns included) and per table. */
+async function readPrivileges(db: DbSession): Promise<{ user: string; privileges: Privileges }> {
+  const [me] = await db.query<{ u: string }>('SELECT CURRENT_USER() AS u');
+  const current = String(me?.u ?? '');
+  const at = current.lastIndexOf('@');
+  const grantee = `'${current.slice(0, at)}'@'${current.slice(at + 1)}'`;
+  const global = new Set(
+    (await db.query<{ p: string }>('SELECT PRIVILEGE_TYPE AS p FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?', [grantee])).map((r) => r.p),
+  );
+  const schemaRows = await db.query<{ s: string; p: string }>('SELECT TABLE_SCHEMA AS s, PRIVILEGE_TYPE AS p FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?', [grantee]);
+  const tableRows = await db.query<{ s: string; t: string; p: string }>(
+    'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, PRIVILEGE_TYPE AS p FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?',
+    [grantee],
+  );
+  // GRANT … ON `app\_%`.* is stored as a LIKE pattern.
+  const schemaMatches = (pattern: string, schema: string) =>
+    pattern === schema || new RegExp(`^${pattern.replace(/\\(.)|([%_])|([^\\%_]+)/g, (_, esc: string, wild: string, lit: string) => (esc ? escapeRe(esc) : wild ? (wild === '%' ? '.*' : '.') : escapeRe(lit)))}$`).test(schema);
+  return {
+    user: current,
+    privileges: {
+      has(p, schema, table) {
+        if (global.has(p)) return true;
+        if (schemaRows.some((r) => r.p === p && schemaMatches(r.s, schema))) return true;
+        return table !== undefined && tableRows.some((r) => r.p === p && r.s === schema && r.t === table);
+      },
+    },
+  };
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function grant(privs: readonly string[], on: string, user: string): string {
+  const at = user.lastIndexOf('@');
+  return `GRANT ${privs.join(', ')} ON ${on} TO '${user.slice(0, at)}'@'${user.slice(at + 1)}';`;
+}
+
+/** Does an index lead with this column (the retention engine needs one to walk)? */
+async function leadingIndex(db: DbSession, schema: string, table: string, column: string): Promise<boolean> {
+  const rows = await db.query('SELECT 1 FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ? AND SEQ_IN_INDEX = 1 LIMIT 1', [schema, table, column]);
+  return rows.length > 0;
+}
+
+async function tableExists(db: DbSession, schema: string, table: string): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, table])).length > 0;
+}
+
+function check(capability: Capability, tasks: readonly string[], missing: string[], fix: string[], notes: string[] = []): CapabilityCheck {
+  return { capability, ok: missing.length === 0, missing, notes, fix: [...new Set(fix)], tasks };
+}
+
+export async function preflight(db: DbSession, config: DbMaintConfig, target: TargetConfig): Promise<PreflightResult> {
+  const { user, privileges } = await readPrivileges(db);
+  const [s] = await db.query<{ ps: number; fpt: number; version: string }>('SELECT @@performance_schema AS ps, @@innodb_file_per_table AS fpt, VERSION() AS version');
+  const settings = { performance_schema: Number(s?.ps ?? 0) ? 'ON' : 'OFF', innodb_file_per_table: Number(s?.fpt ?? 0) ? 'ON' : 'OFF', version: s?.version ?? null };
+  const caps: CapabilityCheck[] = [];
+  const schemas = target.schemas;
+  const missingOn = (privs: string[], schema: string, table?: string) => privs.filter((p) => !privileges.has(p, schema, table));
+
+  // The run log: without it tasks still run, logging as JSON only — so it blocks nothing.
+  const logSchema = config.runLog.schema;
+  const logMissing = config.runLog.enabled ? missingOn(['CREATE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'], logSchema) : [];
+  caps.push({
+    ...check('run-log', [], [], logMissing.length ? [grant(logMissing, `${quoteIdentifier(logSchema)}.*`, user)] : []),
+    notes: logMissing.length ? [`${logMissing.join(', ')} on ${logSchema}.*: commands are logged as JSON only; no task-run records, history or alert state`] : [],
+  });
+
+  {
+    const missing: string[] = [];
+    const fix: string[] = [];
+    for (const schema of schemas) {
+      const m = missingOn(['SELECT', 'INSERT'], schema);
+      if (m.length) {
+        missing.push(`${m.join(', ')} on ${schema}.* (ANALYZE TABLE needs both)`);
+        fix.push(grant(m, `${quoteIdentifier(schema)}.*`, user));
+      }
+    }
+    if (!privileges.has('SELECT', 'mysql', 'innodb_table_stats')) {
+      missing.push('SELECT on mysql.innodb_table_stats (statistics age)');
+      fix.push(grant(['SELECT'], 'mysql.innodb_table_stats', user));
+    }
+    const notes = privileges.has('PROCESS', '*') ? [] : ['no PROCESS: modification counters unreadable, tables chosen by statistics age only'];
+    caps.push(check('analyze', ['analyze-tables'], missing, fix, notes));
+  }
+
+  {
+    const missing: string[] = [];
+    const fix: string[] = [];
+    for (const schema of schemas) {
+      if (!privileges.has('SELECT', schema)) {
+        missing.push(`SELECT on ${schema}.*`);
+        fix.push(grant(['SELECT'], `${quoteIdentifier(schema)}.*`, user));
+      }
+    }
+    const notes: string[] = [];
+    if (!privileges.has('SELECT', 'mysql', 'innodb_index_stats')) notes.push('no SELECT on mysql.innodb_index_stats: free space from DATA_FREE only (understates fragmentation)');
+    if (!privileges.has('PROCESS', '*')) notes.push('no PROCESS: tablespace file sizes unreadable, sizes from information_schema.TABLES');
+    if (settings.performance_schema === 'OFF') notes.push('performance_schema is OFF: unused-index and slow-statement recommendations are skipped');
+    caps.push(check('statistics', ['collect-statistics', 'recommendations'], missing, fix, notes));
+  }
+
+  // Retention: every rule's table, its date index, and the privileges its action needs.
+  const rules: { rule: RetentionRule; task: string }[] = [
+    ...target.cleanupRules.map((r) => ({ rule: cleanupRule(target, r), task: 'cleanup-data' })),
+    ...(target.archiveOrders ? [{ rule: archiveOrdersRule(target, target.archiveOrders), task: 'archive-orders' }] : []),
+  ];
+  const badRules = new Set<RetentionRule>();
+  for (const action of ['delete', 'archive'] as const) {
+    const mine = rules.filter((r) => r.rule.action === action);
+    const missing: string[] = [];
+    const fix: string[] = [];
+    for (const { rule } of mine) {
+      const name = `${rule.schema}.${rule.table}`;
+      const before = missing.length;
+      if (!(await tableExists(db, rule.schema, rule.table))) {
+        missing.push(`${name}: table does not exist`);
+        badRules.add(rule);
+        continue;
+      }
+      const m = missingOn(['SELECT', 'DELETE'], rule.schema, rule.table);
+      if (m.length) {
+        missing.push(`${m.join(', ')} on ${name}`);
+        fix.push(grant(m, qualifiedName(rule.schema, rule.table), user));
+      }
+      if (action === 'archive') {
+        const a = missingOn(['CREATE', 'SELECT', 'INSERT'], rule.archiveSchema, rule.archiveTable);
+        if (a.length) {
+          missing.push(`${a.join(', ')} on ${rule.archiveSchema}.${rule.archiveTable} (the archive table)`);
+          fix.push(grant(a, `${quoteIdentifier(rule.archiveSchema)}.*`, user));
+        }
+      }
+      if (!rule.allowFullScan && !(await leadingIndex(db, rule.schema, rule.table, rule.dateColumn))) {
+        missing.push(`${name}: no index leads with ${rule.dateColumn} (the rule is refused; add one, or allowFullScan)`);
+        fix.push(`CREATE INDEX ${quoteIdentifier(`ix_${rule.dateColumn}`.slice(0, 64))} ON ${qualifiedName(rule.schema, rule.table)} (${quoteIdentifier(rule.dateColumn)});`);
+      }
+      if (missing.length > before) badRules.add(rule);
+    }
+    caps.push(check(action === 'delete' ? 'purge' : 'archive', [...new Set(mine.map((r) => r.task))], missing, fix));
+  }
+
+  {
+    const missing: string[] = [];
+    const fix: string[] = [];
+    for (const schema of schemas) {
+      const m = missingOn(['ALTER', 'SELECT', 'INSERT'], schema);
+      if (m.length) {
+        missing.push(`${m.join(', ')} on ${schema}.* (ALTER TABLE … FORCE, and ANALYZE before it)`);
+        fix.push(grant(m, `${quoteIdentifier(schema)}.*`, user));
+      }
+    }
+    const notes = settings.innodb_file_per_table === 'OFF' ? ['innodb_file_per_table is OFF: new and rebuilt tables go to the system tablespace, so a rebuild returns no space to the OS'] : [];
+    caps.push(check('rebuild', ['optimize-tables', 'rebuild-indexes'], missing, fix, notes));
+  }
+
+  // A task is blocked only when nothing of it can work: cleanup-data with one bad rule of three still runs the other two.
+  const blocked = new Set<string>();
+  const failed = (c: Capability) => caps.find((x) => x.capability === c)?.ok === false;
+  if (failed('analyze')) blocked.add('analyze-tables');
+  if (failed('statistics')) ['collect-statistics', 'recommendations'].forEach((t) => blocked.add(t));
+  if (failed('rebuild')) ['optimize-tables', 'rebuild-indexes'].forEach((t) => blocked.add(t));
+  for (const task of ['cleanup-data', 'archive-orders']) {
+    const mine = rules.filter((r) => r.task === task);
+    if (mine.length && mine.every((r) => badRules.has(r.rule))) blocked.add(task);
+  }
+  return { user, server: db.describe(), settings, capabilities: caps, blockedTasks: [...blocked] };
+}
