@@ -15,6 +15,15 @@ export interface LocalMariaDb {
   stop(): Promise<void>;
 }
 
+/**
+ * Test-only (fault injection): stop the server — SIGKILL by default, a crash: nothing flushed,
+ * InnoDB recovers on the next start — and start it again on the same datadir, socket and port.
+ * Resolves once it accepts connections again (crash recovery done).
+ */
+export interface RestartableMariaDb {
+  restart(options?: { readonly signal?: 'SIGKILL' | 'SIGTERM' }): Promise<void>;
+}
+
 export const INSTALL_HINT = 'sudo apt-get install -y mariadb-server   # Debian/Ubuntu: provides mariadbd and mariadb-install-db';
 
 export function findMariaDbBinaries(): { server: string; installDb: string } | undefined {
@@ -71,7 +80,7 @@ export interface LocalMariaDbOptions {
   readonly extraArgs?: readonly string[];
 }
 
-export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Promise<LocalMariaDb & { readonly datadir: string }> {
+export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Promise<LocalMariaDb & RestartableMariaDb & { readonly datadir: string }> {
   const bins = findMariaDbBinaries();
   if (!bins) throw new Error(`MariaDB server not found (mariadbd). Install it with:\n  ${INSTALL_HINT}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-mariadb-'));
@@ -89,65 +98,85 @@ export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Prom
   }
   const port = await freePort();
   const errorLog = path.join(dir, 'error.log');
-  const child: ChildProcess = spawn(
-    bins.server,
-    [
-      '--no-defaults',
-      `--datadir=${datadir}`,
-      `--socket=${socket}`,
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--pid-file=${path.join(dir, 'mysqld.pid')}`,
-      `--log-error=${errorLog}`,
-      '--skip-name-resolve',
-      '--skip-log-bin',
-      `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 256}M`,
-      '--innodb-log-file-size=128M',
-      // Test and demo data only: trade durability for speed unless asked otherwise.
-      `--innodb-flush-log-at-trx-commit=${options.flushLogAtTrxCommit ?? 2}`,
-      '--max-connections=200',
-      ...(options.extraArgs ?? []),
-      ...userArgs,
-    ],
-    { stdio: 'ignore', detached: false },
-  );
+  const serverArgs = [
+    '--no-defaults',
+    `--datadir=${datadir}`,
+    `--socket=${socket}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--pid-file=${path.join(dir, 'mysqld.pid')}`,
+    `--log-error=${errorLog}`,
+    '--skip-name-resolve',
+    '--skip-log-bin',
+    `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 256}M`,
+    '--innodb-log-file-size=128M',
+    // Test and demo data only: trade durability for speed unless asked otherwise.
+    `--innodb-flush-log-at-trx-commit=${options.flushLogAtTrxCommit ?? 2}`,
+    '--max-connections=200',
+    ...(options.extraArgs ?? []),
+    ...userArgs,
+  ];
+  // The running server process (replaced by restart()).
+  let child!: ChildProcess;
   let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
-
-  const password = options.password ?? 'dbmaint-local';
-  const started = Date.now();
-  let admin: mysql.Connection | undefined;
-  while (!admin) {
-    if (exited) {
-      const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').slice(-2000) : '';
-      rmSync(dir, { recursive: true, force: true });
-      throw new Error(`mariadbd exited during start-up:\n${log}`);
-    }
-    try {
-      admin = await mysql.createConnection({ socketPath: socket, user: 'root' });
-    } catch {
-      if (Date.now() - started > 60_000) {
-        child.kill('SIGKILL');
-        throw new Error('mariadbd did not accept connections within 60 s');
+  const launch = () => {
+    child = spawn(bins.server, serverArgs, { stdio: 'ignore', detached: false });
+    exited = false;
+    const me = child;
+    me.once('exit', () => {
+      if (child === me) exited = true;
+    });
+  };
+  /** Wait until the server accepts connections; an admin connection over the socket. */
+  const connect = async (): Promise<mysql.Connection> => {
+    const started = Date.now();
+    for (;;) {
+      if (exited) {
+        const log = existsSync(errorLog) ? readFileSync(errorLog, 'utf8').slice(-2000) : '';
+        throw new Error(`mariadbd exited during start-up:\n${log}`);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      try {
+        return await mysql.createConnection({ socketPath: socket, user: 'root' });
+      } catch {
+        if (Date.now() - started > 60_000) {
+          child.kill('SIGKILL');
+          throw new Error('mariadbd did not accept connections within 60 s');
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
+  };
+  const halt = async (signal: 'SIGKILL' | 'SIGTERM') => {
+    if (exited) return;
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await done;
+    clearTimeout(timer);
+  };
+
+  launch();
+  let admin: mysql.Connection;
+  try {
+    admin = await connect();
+  } catch (err) {
+    if (exited) rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
+  const password = options.password ?? 'dbmaint-local';
   await admin.query(`CREATE USER IF NOT EXISTS 'dbmaint'@'%' IDENTIFIED BY ${admin.escape(password)}`);
   await admin.query(`GRANT ALL PRIVILEGES ON *.* TO 'dbmaint'@'%' WITH GRANT OPTION`);
   await admin.end();
 
   const stop = async () => {
-    if (!exited) {
-      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await done;
-      clearTimeout(timer);
-    }
+    await halt('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url: `mysql://dbmaint:${encodeURIComponent(password)}@127.0.0.1:${port}/`, port, socket, dir, datadir, stop };
+  // Test-only: see RestartableMariaDb.
+  const restart = async (opts: { readonly signal?: 'SIGKILL' | 'SIGTERM' } = {}) => {
+    await halt(opts.signal ?? 'SIGKILL');
+    launch();
+    await (await connect()).end();
+  };
+  return { url: `mysql://dbmaint:${encodeURIComponent(password)}@127.0.0.1:${port}/`, port, socket, dir, datadir, stop, restart };
 }

@@ -102,27 +102,19 @@ export async function gatherDaily(ctx: GatherContext, periodHours: number, steps
 export async function gatherWeekly(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[], topTables = 10): Promise<WeeklyReportData> {
   const start = new Date(ctx.now.getTime() - periodHours * HOUR);
   const runs = await runsSince(ctx, start, steps);
+  // The same size, trend and projection as the daily report; the week adds where it started and who grew.
+  const database = await databaseFigures(ctx);
   let sizeStart: number | null = null;
-  let sizeEnd: number | null = null;
-  let growth: number | null = null;
   let tables: WeeklyReportData['topTables'] = [];
-  let capacity: WeeklyReportData['capacity'];
-  if (await historyReadable(ctx)) {
+  if (database) {
     const h = history(ctx);
-    const totals = await h.totalsSince(ctx.target.schemas, start);
-    sizeStart = totals[0]?.totalBytes ?? null;
-    sizeEnd = totals[totals.length - 1]?.totalBytes ?? null;
-    const trend = slopeFromSums((await h.targetSums(ctx.target.schemas, new Date(ctx.now.getTime() - ctx.config.statistics.growthWindowDays * DAY))).bytes, ctx.config.statistics.minHistoryHours / 24);
-    growth = 'perDay' in trend ? Math.round(trend.perDay) : null;
+    sizeStart = (await h.totalsSince(ctx.target.schemas, start))[0]?.totalBytes ?? null;
     tables = (await h.tableChangeSince(ctx.target.schemas, start))
       .map((t) => ({ ...t, growthBytes: t.bytesStart === null ? null : t.bytesEnd - t.bytesStart }))
       .sort((a, b) => (b.growthBytes ?? b.bytesEnd) - (a.growthBytes ?? a.bytesEnd))
       .slice(0, topTables);
-    if (ctx.target.storageLimitGb !== undefined && sizeEnd !== null) {
-      const limit = Math.round(ctx.target.storageLimitGb * GB);
-      capacity = { limitBytes: limit, usedPercent: Math.round((sizeEnd / limit) * 10000) / 100, daysToLimit: growth !== null ? daysUntil(limit, sizeEnd, growth) : null };
-    }
   }
+  const limit = database?.storageLimitBytes ?? null;
   return {
     target: ctx.target.name,
     ...(ctx.server ? { server: ctx.server } : {}),
@@ -130,10 +122,12 @@ export async function gatherWeekly(ctx: GatherContext, periodHours: number, step
     periodEnd: ctx.now.toISOString(),
     runs,
     sizeStart,
-    sizeEnd,
-    growthBytesPerDay: growth,
+    sizeEnd: database?.totalBytes ?? null,
+    growthBytesPerDay: database?.growthBytesPerDay ?? null,
     topTables: tables,
-    ...(capacity ? { capacity } : {}),
+    ...(database && limit !== null
+      ? { capacity: { limitBytes: limit, usedPercent: Math.round((database.totalBytes / limit) * 10000) / 100, daysToLimit: database.daysToStorageLimit } }
+      : {}),
     recommendations: latestRecommendations(runs),
   };
 }

@@ -4,7 +4,7 @@ import type { DbSession } from '../db/connection';
 import { qualifiedName } from '../db/identifiers';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { SCHEMA_HISTORY, schemaTotals, StatisticsHistory, TABLE_HISTORY, type SchemaTotals } from './history';
+import { SCHEMA_HISTORY, schemaTotals, StatisticsHistory, TABLE_HISTORY, totalsOf, type SchemaTotals } from './history';
 import { readTableSizes, type TableSize } from './sizes';
 import { daysUntil, slopeFromSums, type Trend } from './trend';
 
@@ -25,13 +25,7 @@ export interface CollectOptions {
   readonly now: Date;
 }
 
-export interface DatabaseStatistics {
-  readonly tableCount: number;
-  readonly rowsEstimate: number;
-  readonly dataBytes: number;
-  readonly indexBytes: number;
-  readonly freeBytes: number;
-  readonly totalBytes: number;
+export interface DatabaseStatistics extends Omit<SchemaTotals, 'schema'> {
   readonly indexCount: number;
   /** Among tables over the optimize size floor. */
   readonly maxFragmentation: { readonly table: string; readonly percent: number } | null;
@@ -94,15 +88,9 @@ export function summarise(tables: readonly TableSize[], fragmentationFloorBytes:
     const a = t.autoIncrement;
     if (a?.usedPercent != null && (maxAuto === null || a.usedPercent > maxAuto.percent)) maxAuto = { table: name(t), column: a.column, percent: a.usedPercent };
   }
-  const sum = (f: (t: TableSize) => number) => tables.reduce((n, t) => n + f(t), 0);
   return {
-    tableCount: tables.length,
-    rowsEstimate: sum((t) => t.rowsExact ?? t.rowsEstimate),
-    dataBytes: sum((t) => t.dataBytes),
-    indexBytes: sum((t) => t.indexBytes),
-    freeBytes: sum((t) => t.freeBytes),
-    totalBytes: sum((t) => t.totalBytes),
-    indexCount: sum((t) => t.indexCount),
+    ...totalsOf(tables),
+    indexCount: tables.reduce((n, t) => n + t.indexCount, 0),
     maxFragmentation: maxFrag,
     maxAutoIncrement: maxAuto,
     sharedTablespaceTables: tables.filter((t) => t.sharedTablespace).map(name),

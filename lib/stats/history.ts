@@ -56,20 +56,21 @@ export interface SchemaTotals {
   readonly totalBytes: number;
 }
 
+/** Counts and sums of a set of tables: a schema's, or the whole target's. */
+export function totalsOf(tables: readonly TableSize[]): Omit<SchemaTotals, 'schema'> {
+  const sum = (f: (t: TableSize) => number) => tables.reduce((n, t) => n + f(t), 0);
+  return {
+    tableCount: tables.length,
+    rowsEstimate: sum((t) => t.rowsExact ?? t.rowsEstimate),
+    dataBytes: sum((t) => t.dataBytes),
+    indexBytes: sum((t) => t.indexBytes),
+    freeBytes: sum((t) => t.freeBytes),
+    totalBytes: sum((t) => t.totalBytes),
+  };
+}
+
 export function schemaTotals(schemas: readonly string[], tables: readonly TableSize[]): SchemaTotals[] {
-  return schemas.map((schema) => {
-    const of = tables.filter((t) => t.schema === schema);
-    const sum = (f: (t: TableSize) => number) => of.reduce((n, t) => n + f(t), 0);
-    return {
-      schema,
-      tableCount: of.length,
-      rowsEstimate: sum((t) => t.rowsExact ?? t.rowsEstimate),
-      dataBytes: sum((t) => t.dataBytes),
-      indexBytes: sum((t) => t.indexBytes),
-      freeBytes: sum((t) => t.freeBytes),
-      totalBytes: sum((t) => t.totalBytes),
-    };
-  });
+  return schemas.map((schema) => ({ schema, ...totalsOf(tables.filter((t) => t.schema === schema)) }));
 }
 
 const INSERT_BATCH = 500;
