@@ -45,8 +45,9 @@ export interface CollectResult {
   readonly capturedAt: string;
   readonly database: DatabaseStatistics;
   readonly schemas: readonly SchemaTotals[];
-  /** Largest first. */
+  /** Largest first (the task returns at most 500; `tablesOmitted` says how many more were measured). */
   readonly tables: readonly TableSize[];
+  readonly tablesOmitted?: number;
   readonly growth: { readonly windowDays: number; readonly bytes: Trend; readonly rows: Trend };
   readonly capacity?: { readonly limitBytes: number; readonly usedPercent: number; readonly daysToLimit: number | null; readonly note?: string };
   readonly topGrowers: readonly Grower[];

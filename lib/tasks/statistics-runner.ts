@@ -6,6 +6,7 @@ import { collectStatistics, type CollectResult } from '../stats/collect';
 import type { TaskContext, TaskOutcome } from './run-task';
 
 const GB = 1024 ** 3;
+const RETURNED_TABLES = 500;
 
 export async function runCollectStatistics(ctx: TaskContext<CollectStatisticsEvent>): Promise<TaskOutcome<CollectResult>> {
   const settings = ctx.config.statistics;
@@ -39,5 +40,13 @@ export async function runCollectStatistics(ctx: TaskContext<CollectStatisticsEve
       ...(t.autoIncrement?.usedPercent != null ? [point(METRIC.AutoIncrementUsedPercent, t.autoIncrement.usedPercent)] : []),
     ],
   }));
-  return { result, status: 'succeeded', metrics, tableMetrics };
+  // A Lambda response is capped at 6 MB: 5,000 tables would come close. The largest tables are
+  // returned; every table is in the history snapshot and in the totals.
+  const returned = result.tables.slice(0, RETURNED_TABLES);
+  return {
+    result: { ...result, tables: returned, ...(result.tables.length > returned.length ? { tablesOmitted: result.tables.length - returned.length } : {}) },
+    status: 'succeeded',
+    metrics,
+    tableMetrics,
+  };
 }
