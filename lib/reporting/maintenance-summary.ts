@@ -39,7 +39,8 @@ export function statisticsSummary(r: CollectResult, maxTables = 15): string {
   if (d.maxAutoIncrement) lines.push(`AUTO_INCREMENT   ${d.maxAutoIncrement.table}.${d.maxAutoIncrement.column} has used ${d.maxAutoIncrement.percent}% of its range`);
   if (d.sharedTablespaceTables.length) lines.push(`Shared tablespace (free space is the tablespace's): ${d.sharedTablespaceTables.join(', ')}`);
   lines.push('', textTable(['table', 'engine', 'rows', 'data', 'index', 'free', 'total', 'frag', 'auto_increment'], rows));
-  if (r.tables.length > maxTables) lines.push(`… and ${r.tables.length - maxTables} smaller tables`);
+  const total = r.tables.length + (r.tablesOmitted ?? 0);
+  if (total > maxTables) lines.push(`… and ${total - maxTables} smaller tables`);
   if (r.topGrowers.length) {
     lines.push('', 'Top growers', textTable(['table', 'per day', 'rows/day', 'size'], r.topGrowers.map((g) => [g.table, formatBytes(g.bytesPerDay), g.rowsPerDay.toLocaleString('en'), formatBytes(g.totalBytes)])));
   }
