@@ -160,7 +160,11 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
     };
     if (runLog.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result, event.routine?.execution));
   } catch (err) {
-    if (err instanceof EventValidationError) throw err;
+    if (err instanceof EventValidationError) {
+      // A named table that does not exist is an input error found after connecting: no run, but the session must not leak.
+      await db?.close();
+      throw err;
+    }
     const durationSeconds = round((Date.now() - t0) / 1000);
     const metrics = [point(METRIC.TaskSucceeded, 0), point(METRIC.TaskFailed, 1), point(METRIC.DurationSeconds, durationSeconds)];
     const message = (err as Error).message;
