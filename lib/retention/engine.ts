@@ -454,6 +454,11 @@ async function walkAndMove(
     maxRows: opts.settings.maxChunkRows,
   });
   const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
+  // Every chunk statement walks the chosen index. Left to itself the optimizer switches to a full table scan
+  // once a chunk's range is a large share of the table's (shrinking) row estimate: the chunk then reads and
+  // locks every row of the table, waiting for application rows far outside its range. MySQL and MariaDB
+  // accept index hints in DELETE only in the multi-table form.
+  const source = `${table} FORCE INDEX (${quoteIdentifier(choice.index.name)})`;
   let after: readonly unknown[] | undefined;
   let retries = 0;
   const before = await serverActivity(db);
@@ -481,14 +486,14 @@ async function walkAndMove(
     const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
     const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
     const sqlText =
-      rule.action === 'delete' ? `DELETE FROM ${table} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE FROM ${table} WHERE ${where.sql}`;
+      rule.action === 'delete' ? `DELETE ${table} FROM ${source} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`;
     let moved: number;
     await db.exec('START TRANSACTION');
     try {
       moved =
         rule.action === 'delete'
-          ? (await db.exec(`DELETE FROM ${table} WHERE ${where.sql}`, where.params)).affectedRows
-          : await archiveChunk(db, table, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+          ? (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
+          : await archiveChunk(db, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
       const endedAt = new Date();
       const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
       // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
@@ -573,6 +578,7 @@ async function walkAndMove(
  */
 async function archiveChunk(
   db: DbSession,
+  table: string,
   source: string,
   archive: string,
   columns: string,
@@ -581,10 +587,11 @@ async function archiveChunk(
   chunk: number,
   opts: EngineOptions,
 ): Promise<number> {
+  // `source`: the table with its index hint.
   const [locked] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${source} WHERE ${where.sql} FOR UPDATE`, where.params);
   const inserted = (await db.exec(`INSERT INTO ${archive} (${columns}, \`archived_at\`) SELECT ${columns}, ? FROM ${source} WHERE ${where.sql}`, [archivedAt, ...where.params])).affectedRows;
   await opts.faults?.betweenInsertAndDelete?.(chunk);
-  const deleted = (await db.exec(`DELETE FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
+  const deleted = (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
   const n = Number(locked?.n ?? -1);
   if (inserted !== deleted || inserted !== n) {
     throw new ChunkCountMismatchError(`archive counts disagree (locked ${n}, copied ${inserted}, deleted ${deleted}); chunk rolled back`);

@@ -57,6 +57,9 @@ export function commandLogDdl(schema: string, table: string): string[] {
   ];
 }
 
+/** Deadlock, lock wait timeout, query interrupted (KILL QUERY), statement time limit (MariaDB, MySQL). */
+const RETHROWN_IN_TRANSACTION = new Set([1213, 1205, 1317, 1969, 3024]);
+
 function sqlError(err: unknown): { errorNumber?: number; errorMessage: string } {
   const e = err as { errno?: number; sqlMessage?: string; message?: string };
   return { ...(typeof e.errno === 'number' ? { errorNumber: e.errno } : {}), errorMessage: e.sqlMessage ?? e.message ?? String(err) };
@@ -174,7 +177,9 @@ export class RunLog {
 
   /**
    * `inTransaction`: a deadlock or lock wait timeout on the log row is rethrown, because the
-   * server may have rolled back the caller's whole transaction; other failures only lose the row.
+   * server may have rolled back the caller's whole transaction; so is an interrupted INSERT
+   * (KILL QUERY, a statement time limit), or the caller would commit its work without the row.
+   * Other failures only lose the row.
    */
   private async insertRow(
     spec: CommandSpec,
@@ -208,7 +213,7 @@ export class RunLog {
       return res.insertId;
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
-      if (inTransaction && (errno === 1213 || errno === 1205 || (err as { fatal?: boolean }).fatal)) throw err;
+      if (inTransaction && ((errno !== undefined && RETHROWN_IN_TRANSACTION.has(errno)) || (err as { fatal?: boolean }).fatal)) throw err;
       this.log.warn('run log insert failed', { runLogTable: this.tableName, ...sqlError(err) });
       return undefined;
     }
