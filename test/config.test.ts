@@ -67,6 +67,20 @@ describe('config validation', () => {
     ['bad recipient', { ...valid, reports: { from: 'dbmaint@example.com', to: ['not-an-address'] } }, /config\.reports\.to\[0\]: /],
     ['unknown task in overrides', { targets: [target('a', { tasks: { 'drop-everything': { enabled: true } } })] }, /config\.targets\[0\]\.tasks/],
     ['bad cron field', { targets: [target('a', { tasks: { 'analyze-tables': { schedule: { minute: '0; rm', hour: '1' } } } })] }, /config\.targets\[0\]\.tasks\.analyze-tables\.schedule\.minute: /],
+    ['bad routine schedule', { targets: [target('a', { tasks: { 'daily-maintenance': { schedule: { minute: '61 x', hour: '1' } } } })] }, /config\.targets\[0\]\.tasks\.daily-maintenance\.schedule\.minute: /],
+    ['negative storage limit', { targets: [target('a', { storageLimitGb: -5 })] }, /config\.targets\[0\]\.storageLimitGb: /],
+    ['rebuild table in a foreign schema', { targets: [target('a', { rebuildTables: ['other.orders'] })] }, /config\.targets\[0\]\.rebuildTables\[0\]: schema 'other'/],
+    ['hostile rebuild table', { targets: [target('a', { rebuildTables: ['orders; DROP'] })] }, /config\.targets\[0\]\.rebuildTables\[0\]: /],
+    ['bad modified percent', { ...valid, thresholds: { analyzeModifiedPercent: 0 } }, /config\.thresholds\.analyzeModifiedPercent: /],
+    ['bad growth window', { ...valid, statistics: { growthWindowDays: 1 } }, /config\.statistics\.growthWindowDays: /],
+    ['bad history schema', { ...valid, statistics: { historySchema: 'a b' } }, /config\.statistics\.historySchema: /],
+    ['unknown statistics field', { ...valid, statistics: { windowDays: 3 } }, /config\.statistics: /],
+    ['bad lock wait for rebuilds', { ...valid, optimize: { lockWaitTimeoutSeconds: 0 } }, /config\.optimize\.lockWaitTimeoutSeconds: /],
+    ['bad rebuild rate', { ...valid, optimize: { defaultRebuildMbPerSecond: -1 } }, /config\.optimize\.defaultRebuildMbPerSecond: /],
+    ['bad recommendation threshold', { ...valid, recommendations: { autoIncrementPercent: 150 } }, /config\.recommendations\.autoIncrementPercent: /],
+    ['bad alarm threshold', { ...valid, alarms: { fragmentationPercent: 0 } }, /config\.alarms\.fragmentationPercent: /],
+    ['bad purge-behind runs', { ...valid, alarms: { purgeBehindRuns: 1 } }, /config\.alarms\.purgeBehindRuns: /],
+    ['bad alert period', { ...valid, reports: { from: 'dbmaint@example.com', to: ['a@example.com'], alertPeriodHours: 0 } }, /config\.reports\.alertPeriodHours: /],
   ];
   for (const [name, input, message] of cases) {
     it(`rejects ${name}`, () => {
