@@ -4,18 +4,7 @@ import mysql from 'mysql2/promise';
 import { credentialsFromUrl } from '../lib/db/credentials';
 import type { LoadOptions, LoadStats } from './foreground-load';
 import { LOAD_OPS } from './load-ops';
-
-/** Deterministic PRNG so that every contender faces the same sequence of operations. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../lib/local/prng';
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;

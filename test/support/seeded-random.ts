@@ -1,17 +1,6 @@
 // Seeded pseudo-random numbers for fault injection: fixed seeds plus one random seed per run, replayable.
 import { randomInt } from 'node:crypto';
-
-/** mulberry32: a tiny, fast 32-bit PRNG; the same seed always gives the same sequence. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../lib/local/prng';
 
 export class Rng {
   private readonly next: () => number;
