@@ -84,24 +84,30 @@ async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | un
   };
 }
 
-export async function gatherDaily(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[], topRecommendations: number): Promise<DailyReportData> {
+/** What both reports start with: the target, the period and the runs in it. */
+async function period(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[]) {
   const start = new Date(ctx.now.getTime() - periodHours * HOUR);
   const runs = await runsSince(ctx, start, steps);
+  return {
+    start,
+    head: { target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs },
+  };
+}
+
+export async function gatherDaily(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[], topRecommendations: number): Promise<DailyReportData> {
+  const { head } = await period(ctx, periodHours, steps);
+  const runs = head.runs;
   const database = await databaseFigures(ctx);
   return {
-    target: ctx.target.name,
-    ...(ctx.server ? { server: ctx.server } : {}),
-    periodStart: start.toISOString(),
-    periodEnd: ctx.now.toISOString(),
-    runs,
+    ...head,
     ...(database ? { database } : {}),
     recommendations: latestRecommendations(runs).slice(0, topRecommendations),
   };
 }
 
 export async function gatherWeekly(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[], topTables = 10): Promise<WeeklyReportData> {
-  const start = new Date(ctx.now.getTime() - periodHours * HOUR);
-  const runs = await runsSince(ctx, start, steps);
+  const { start, head } = await period(ctx, periodHours, steps);
+  const runs = head.runs;
   // The same size, trend and projection as the daily report; the week adds where it started and who grew.
   const database = await databaseFigures(ctx);
   let sizeStart: number | null = null;
@@ -116,11 +122,7 @@ export async function gatherWeekly(ctx: GatherContext, periodHours: number, step
   }
   const limit = database?.storageLimitBytes ?? null;
   return {
-    target: ctx.target.name,
-    ...(ctx.server ? { server: ctx.server } : {}),
-    periodStart: start.toISOString(),
-    periodEnd: ctx.now.toISOString(),
-    runs,
+    ...head,
     sizeStart,
     sizeEnd: database?.totalBytes ?? null,
     growthBytesPerDay: database?.growthBytesPerDay ?? null,
