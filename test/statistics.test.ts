@@ -95,6 +95,10 @@ describe('collect-statistics', () => {
     expect(events.totalBytes).toBe(events.fileBytes);
     expect(events.sharedTablespace).toBe(false);
     expect(events.indexCount).toBe(2);
+    // Per index: the clustered index is DATA_LENGTH, the secondary ones add up to INDEX_LENGTH (same statistics).
+    expect(events.indexSizes!.map((i) => i.index).sort()).toEqual(['PRIMARY', 'ix_created']);
+    expect(events.indexSizes!.find((i) => i.index === 'PRIMARY')!.bytes).toBe(events.dataBytes);
+    expect(events.indexSizes!.filter((i) => i.index !== 'PRIMARY').reduce((n, i) => n + i.bytes, 0)).toBe(events.indexBytes);
     expect(events.fragmentationBasis).toBe('leaf-pages');
     expect(events.rowsEstimate).toBeGreaterThan(20_000);
     // Exact counts only under exactCountMaxRows (1,000): the 3-row table, not events.

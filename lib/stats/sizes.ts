@@ -25,6 +25,8 @@ export interface TableSize {
   readonly fragmentationBasis: FragmentationBasis;
   readonly sharedTablespace: boolean;
   readonly indexCount: number;
+  /** Each index's size (pages reserved, from persistent statistics), largest first; absent without them. */
+  readonly indexSizes?: readonly { readonly index: string; readonly bytes: number }[];
   readonly hasFulltextOrSpatial: boolean;
   readonly autoIncrement?: { readonly column: string; readonly columnType: string; readonly next: string; readonly usedPercent: number | null };
   /** When InnoDB last wrote persistent statistics for it (UTC ISO), null if never. */
@@ -110,20 +112,27 @@ async function readTablespaces(db: DbSession, schemas: readonly string[]): Promi
 async function readPersistentStats(
   db: DbSession,
   schemas: readonly string[],
-): Promise<{ leafPages: Map<string, number>; updatedAt: Map<string, Date | null>; rows: Map<string, number> }> {
+): Promise<{ leafPages: Map<string, number>; indexPages: Map<string, Map<string, number>>; updatedAt: Map<string, Date | null>; rows: Map<string, number> }> {
   const leafPages = new Map<string, number>();
+  const indexPages = new Map<string, Map<string, number>>();
   const updatedAt = new Map<string, Date | null>();
   const rowsAt = new Map<string, number>();
   try {
-    const leaves = await db.query<{ db: string; tbl: string; pages: number }>(
-      `SELECT database_name AS db, table_name AS tbl, SUM(stat_value) AS pages
-         FROM mysql.innodb_index_stats WHERE database_name IN (?) AND stat_name = 'n_leaf_pages'
-        GROUP BY database_name, table_name`,
+    const pages = await db.query<{ db: string; tbl: string; idx: string; stat: string; pages: number }>(
+      `SELECT database_name AS db, table_name AS tbl, index_name AS idx, stat_name AS stat, stat_value AS pages
+         FROM mysql.innodb_index_stats WHERE database_name IN (?) AND stat_name IN ('n_leaf_pages', 'size')`,
       [schemas],
     );
-    for (const r of leaves) {
+    for (const r of pages) {
       const k = key(r.db, baseTableName(r.tbl));
-      leafPages.set(k, (leafPages.get(k) ?? 0) + Number(r.pages));
+      if (r.stat === 'n_leaf_pages') {
+        leafPages.set(k, (leafPages.get(k) ?? 0) + Number(r.pages));
+      } else {
+        // Pages reserved per index, partitions summed: the index's size.
+        const perIndex = indexPages.get(k) ?? new Map<string, number>();
+        perIndex.set(r.idx, (perIndex.get(r.idx) ?? 0) + Number(r.pages));
+        indexPages.set(k, perIndex);
+      }
     }
     const times = await db.query<{ db: string; tbl: string; at: Date | null; n: number }>(
       'SELECT database_name AS db, table_name AS tbl, last_update AS at, n_rows AS n FROM mysql.innodb_table_stats WHERE database_name IN (?)',
@@ -141,7 +150,7 @@ async function readPersistentStats(
     // Without SELECT on the mysql statistics tables the figures fall back to information_schema (basis says which).
     if (code !== 'ER_TABLEACCESS_DENIED_ERROR' && code !== 'ER_DBACCESS_DENIED_ERROR') throw err;
   }
-  return { leafPages, updatedAt, rows: rowsAt };
+  return { leafPages, indexPages, updatedAt, rows: rowsAt };
 }
 
 export interface ReadSizesOptions {
@@ -206,6 +215,8 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
     });
     const auto = autoBy.get(k);
     const at = stats.updatedAt.get(k) ?? null;
+    const perIndex = stats.indexPages.get(k);
+    const indexSizes = perIndex ? [...perIndex].map(([index, p]) => ({ index, bytes: p * pageSize })).sort((a, b) => b.bytes - a.bytes) : undefined;
     const idx = indexBy.get(k);
     return {
       schema: t.schemaName,
@@ -222,6 +233,7 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
       fragmentationBasis: est.basis,
       sharedTablespace: shared,
       indexCount: Number(idx?.n ?? 0),
+      ...(indexSizes ? { indexSizes } : {}),
       hasFulltextOrSpatial: Number(idx?.special ?? 0) > 0,
       ...(auto && t.autoIncrement !== null
         ? { autoIncrement: { column: auto.column, columnType: auto.columnType, next: t.autoIncrement, usedPercent: autoIncrementUsedPercent(auto.columnType, t.autoIncrement) } }
