@@ -336,6 +336,11 @@ export type RecommendationSettings = z.output<typeof recommendationSettingsSchem
 export type ReportSettings = NonNullable<DbMaintConfig['reports']>;
 export type ConfigInput = z.input<typeof configSchema>;
 
+/** Where the statistics history lives: its own schema if configured, else the run log's. */
+export function historySchemaOf(config: DbMaintConfig): string {
+  return config.statistics.historySchema ?? config.runLog.schema;
+}
+
 /** Thresholds for one target: the global values overridden by the target's own. */
 export function thresholdsFor(config: DbMaintConfig, target: TargetConfig): Thresholds {
   const overrides = Object.fromEntries(Object.entries(target.thresholds ?? {}).filter(([, v]) => v !== undefined));

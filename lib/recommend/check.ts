@@ -47,16 +47,6 @@ export function tableKey(schema: string, table: string): string {
   return `${schema}\u0000${table}`;
 }
 
-/**
- * Access denied on a table, a database, or for want of a global privilege (PROCESS, …), column
- * access denied: the maintenance user may legitimately lack these, so the check is skipped, not the run.
- */
-const PRIVILEGE_ERRNOS = new Set([1044, 1142, 1143, 1227]);
-
-export function isPrivilegeError(err: unknown): boolean {
-  return PRIVILEGE_ERRNOS.has(Number((err as { errno?: unknown }).errno));
-}
-
 /** ER_NO_SUCH_TABLE: e.g. a performance_schema table this server build does not have. */
 export function isMissingTable(err: unknown): boolean {
   return Number((err as { errno?: unknown }).errno) === 1146;

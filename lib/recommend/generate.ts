@@ -2,9 +2,10 @@
 import type { RecommendationSettings, Thresholds } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import type { RetentionRule } from '../retention/engine';
-import { SCHEMA_HISTORY, TABLE_HISTORY } from '../stats/history';
+import { historyExists } from '../stats/history';
 import { readTableSizes } from '../stats/sizes';
-import { errorText, isPrivilegeError, once, type Check, type CheckContext, type CheckOutcome } from './check';
+import { isPrivilegeError } from '../db/privileges';
+import { errorText, once, type Check, type CheckContext, type CheckOutcome } from './check';
 import { rapidGrowth, storageHorizon } from './checks/growth';
 import { duplicateIndexes, redundantIndexes, unusedIndexes } from './checks/indexes';
 import { purgeFallingBehind, retentionDateUnindexed } from './checks/retention';
@@ -60,14 +61,7 @@ function context(db: DbSession, opts: RecommendOptions): CheckContext {
       const [row] = await db.query<{ on: number | string }>('SELECT @@performance_schema AS `on`');
       return ['1', 'ON'].includes(String(row?.on ?? '0').toUpperCase());
     }),
-    historyExists: once(async () => {
-      const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)', [
-        opts.historySchema,
-        TABLE_HISTORY,
-        SCHEMA_HISTORY,
-      ]);
-      return rows.length === 2;
-    }),
+    historyExists: once(() => historyExists(db, opts.historySchema)),
   };
 }
 

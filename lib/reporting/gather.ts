@@ -1,11 +1,11 @@
 // Reads what a report shows from the server: recorded task runs, the statistics history, the latest recommendations.
-import type { DbMaintConfig, TargetConfig } from '../config/schema';
+import { historySchemaOf, type DbMaintConfig, type TargetConfig } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import type { StepOutcome } from '../events/schema';
 import type { Recommendation } from '../recommend/types';
 import { TaskRuns } from '../runlog/task-runs';
 import { silentLog } from '../runtime/log';
-import { StatisticsHistory } from '../stats/history';
+import { historyExists, StatisticsHistory } from '../stats/history';
 import { daysUntil, slopeFromSums } from '../stats/trend';
 import type { DailyReportData, DatabaseFigures, TaskRunDigest, WeeklyReportData } from './report-data';
 
@@ -22,14 +22,12 @@ export interface GatherContext {
   readonly server?: string;
 }
 
-function history(ctx: GatherContext): StatisticsHistory {
-  return new StatisticsHistory(ctx.db, ctx.config.statistics.historySchema ?? ctx.config.runLog.schema, ctx.target.name);
+function historySchema(ctx: GatherContext): string {
+  return historySchemaOf(ctx.config);
 }
 
-async function historyReadable(ctx: GatherContext): Promise<boolean> {
-  const schema = ctx.config.statistics.historySchema ?? ctx.config.runLog.schema;
-  const rows = await ctx.db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, 'schema_size_history']);
-  return rows.length > 0;
+function history(ctx: GatherContext): StatisticsHistory {
+  return new StatisticsHistory(ctx.db, historySchema(ctx), ctx.target.name);
 }
 
 /**
@@ -65,7 +63,7 @@ export function latestRecommendations(runs: readonly TaskRunDigest[]): readonly 
 }
 
 async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | undefined> {
-  if (!(await historyReadable(ctx))) return undefined;
+  if (!(await historyExists(ctx.db, historySchema(ctx)))) return undefined;
   const h = history(ctx);
   const s = ctx.config.statistics;
   const since = new Date(ctx.now.getTime() - s.growthWindowDays * DAY);

@@ -4,7 +4,7 @@ import type { DbSession } from '../db/connection';
 import { qualifiedName } from '../db/identifiers';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { SCHEMA_HISTORY, schemaTotals, StatisticsHistory, TABLE_HISTORY, totalsOf, type SchemaTotals } from './history';
+import { historyExists, schemaTotals, StatisticsHistory, totalsOf, type SchemaTotals } from './history';
 import { readTableSizes, type TableSize } from './sizes';
 import { daysUntil, slopeFromSums, type Trend } from './trend';
 
@@ -160,9 +160,4 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
     exactCounts: { counted: counts.counted, skippedAtDeadline: counts.skipped },
     readSeconds,
   };
-}
-
-async function historyExists(db: DbSession, schema: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)', [schema, TABLE_HISTORY, SCHEMA_HISTORY]);
-  return rows.length === 2;
 }

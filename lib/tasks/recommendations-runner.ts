@@ -1,5 +1,5 @@
 // recommendations as a task: generate, count by priority, and mail the high-priority ones as an alert.
-import { thresholdsFor } from '../config/schema';
+import { historySchemaOf, thresholdsFor } from '../config/schema';
 import type { RecommendationsEvent } from '../events/schema';
 import { METRIC, point } from '../metrics/names';
 import { generateRecommendations } from '../recommend/generate';
@@ -23,7 +23,7 @@ export async function runRecommendations(ctx: TaskContext<RecommendationsEvent>)
     settings: ctx.config.recommendations,
     thresholds: thresholdsFor(ctx.config, ctx.target),
     retentionRules: rules,
-    historySchema: s.historySchema ?? ctx.config.runLog.schema,
+    historySchema: historySchemaOf(ctx.config),
     ...(ctx.target.storageLimitGb !== undefined ? { storageLimitBytes: Math.round(ctx.target.storageLimitGb * GB) } : {}),
     growthWindowDays: s.growthWindowDays,
     minHistoryHours: s.minHistoryHours,

@@ -1,5 +1,5 @@
 // collect-statistics as a task: measure, snapshot, trend, and the metrics alarms and dashboards read.
-import { thresholdsFor } from '../config/schema';
+import { historySchemaOf, thresholdsFor } from '../config/schema';
 import { type CollectStatisticsEvent } from '../events/schema';
 import { METRIC, point, type MetricPoint } from '../metrics/names';
 import { collectStatistics, type CollectResult } from '../stats/collect';
@@ -15,7 +15,7 @@ export async function runCollectStatistics(ctx: TaskContext<CollectStatisticsEve
     target: ctx.target.name,
     runId: ctx.runLog.runId,
     settings,
-    historySchema: settings.historySchema ?? ctx.config.runLog.schema,
+    historySchema: historySchemaOf(ctx.config),
     ...(ctx.target.storageLimitGb !== undefined ? { storageLimitBytes: Math.round(ctx.target.storageLimitGb * GB) } : {}),
     fragmentationFloorBytes: thresholdsFor(ctx.config, ctx.target).optimizeMinSizeMb * 1024 * 1024,
     dryRun: ctx.event.dryRun,
