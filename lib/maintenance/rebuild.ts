@@ -83,7 +83,7 @@ function message(err: unknown): string {
 }
 
 /** Rebuild rate from earlier runs' REBUILD commands (bytes of the table before / duration), else the configured default. */
-async function rebuildRate(history: Awaited<ReturnType<RunLog['history']>>, settings: OptimizeSettings): Promise<RebuildResult['rate']> {
+function rebuildRate(history: Awaited<ReturnType<RunLog['history']>>, settings: OptimizeSettings): RebuildResult['rate'] {
   let bytes = 0;
   let ms = 0;
   let samples = 0;
@@ -113,7 +113,7 @@ export async function rebuildTables(
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
   const history = await runLog.history('REBUILD', 500);
-  const rate = await rebuildRate(history, opts.settings);
+  const rate = rebuildRate(history, opts.settings);
   const lastRebuilt = new Map<string, Date>();
   for (const h of history) if (h.schema && h.table && !lastRebuilt.has(`${h.schema}.${h.table}`)) lastRebuilt.set(`${h.schema}.${h.table}`, h.startedAt);
   const visibility = opts.lockVisibility ?? (await lockVisibility(db));

@@ -6,7 +6,7 @@ import { rebuildTables, type RebuildResult } from '../maintenance/rebuild';
 import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
 import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
-import { resolveTableRefs } from './target';
+import { assertTablesExist, resolveTableRefs } from './target';
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
 
 function statusOf(r: RebuildResult): TaskStatus {
@@ -68,11 +68,9 @@ async function resolveExisting(ctx: TaskContext<unknown>, refs: readonly TableRe
     "SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table` FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'",
     [ctx.target.schemas],
   );
+  assertTablesExist(refs, existing, ctx.target, field);
   return refs.map((ref, i) => {
     const found = existing.filter((e) => e.table === ref.table && (ref.schema === undefined || e.schema === ref.schema));
-    if (found.length === 0) {
-      throw new EventValidationError(`${field}[${i}]: table '${ref.table}' does not exist in ${ref.schema ?? ctx.target.schemas.join(', ')} on target '${ctx.target.name}'`);
-    }
     if (found.length > 1) {
       throw new EventValidationError(`${field}[${i}]: table '${ref.table}' exists in several schemas (${found.map((f) => f.schema).join(', ')}); name it as schema.table`);
     }
