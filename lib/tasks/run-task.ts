@@ -98,18 +98,19 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
   const event = runner.parse(rawEvent);
   const target = resolveTarget(env.config, event.target);
   const clock = env.now ?? (() => new Date());
+  const startedAt = clock();
+  const base = { task: taskId, target: target.name, dryRun: event.dryRun, startedAt: startedAt.toISOString() };
+  const skipped = (reason: string): TaskRunResult => {
+    env.log.info('task skipped', { task: taskId, target: target.name, reason });
+    return { ...base, runId: null, status: 'skipped', durationSeconds: 0, result: { headline: reason }, metrics: [] };
+  };
   const skip = routineSkip(taskId, event, target, env.config);
-  if (skip) {
-    env.log.info('task skipped', { task: taskId, target: target.name, reason: skip });
-    return { task: taskId, target: target.name, runId: null, dryRun: event.dryRun, status: 'skipped', startedAt: clock().toISOString(), durationSeconds: 0, result: { headline: skip }, metrics: [] };
-  }
+  if (skip) return skipped(skip);
   runner.validate?.(event, target);
 
-  const startedAt = clock();
   const t0 = Date.now();
   const deadline = env.deadline.capped(event.maxRunSeconds);
   const log = env.log;
-  const base = { task: taskId, target: target.name, dryRun: event.dryRun, startedAt: startedAt.toISOString() };
   log.info('task started', { ...base, deadlineInMs: Math.round(deadline.remainingMs()) });
 
   let db: DbSession | undefined;
@@ -120,9 +121,8 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
     db = await openTargetSession(env.credentials, target.secretArn, env.config.session, target.tls);
     const blocked = await preflightBlock(db, env.config, target.name, taskId, event.routine?.execution, startedAt);
     if (blocked) {
-      log.info('task skipped', { task: taskId, target: target.name, reason: blocked });
       await db.close();
-      return { ...base, runId: null, status: 'skipped', durationSeconds: 0, result: { headline: blocked }, metrics: [] };
+      return skipped(blocked);
     }
     runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
     await runLog.prepare();
