@@ -16,6 +16,7 @@ import { RunLog } from '../lib/runlog/command-log';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import { startLoad, type LoadStats } from './foreground-load';
+import { profileStatements } from './statement-profile';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     /** Override purge settings (JSON), e.g. '{"chunkTimeSeconds":1}', for tuning experiments. */
     settings: { type: 'string' },
     out: { type: 'string' },
+    /** Print where dbmaint's session spent its time, per kind of statement. */
+    profile: { type: 'boolean', default: false },
     /** Run each contender this many times and keep the median run (this VM's timings vary by ±20%). */
     repeat: { type: 'string', default: '1' },
   },
@@ -179,6 +182,7 @@ async function main(): Promise<void> {
     let lastRule: RuleResult | undefined;
     const runDbmaint = async (t: TableSpec, action: 'delete' | 'archive', now: Date) => {
       const db: DbSession = await openSession(creds, { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
+      const profile = args.profile ? profileStatements(db) : undefined;
       try {
         const runLog = new RunLog(db, { enabled: true, schema: 'dbmaint', table: 'command_log' }, { task: 'bench', target: 'bench', dryRun: false }, args.verbose ? jsonLineLog() : silentLog);
         await runLog.prepare();
@@ -193,6 +197,7 @@ async function main(): Promise<void> {
         });
         if (lastRule.status !== 'completed') throw new Error(`dbmaint ${lastRule.status}: ${lastRule.message ?? ''}`);
       } finally {
+        if (profile) say(profile.lines().map((l) => `    ${l}`).join('\n'));
         await db.close();
       }
     };

@@ -171,8 +171,8 @@ describe('fault class 1: connection KILLed at random points of a chunk', () => {
   const S = 'fault_kill';
   const LOG: TableName = { schema: 'fault_kill_log', table: 'command_log' };
   const tally = new FaultTally('connection-kill');
-  const DELETE_POINTS: readonly StatementKind[] = ['boundary', 'begin', 'delete', 'log-row', 'commit', 'status'];
-  const ARCHIVE_POINTS: readonly StatementKind[] = ['boundary', 'begin', 'lock-rows', 'copy', 'delete', 'log-row', 'commit', 'status'];
+  const DELETE_POINTS: readonly StatementKind[] = ['boundary', 'delete', 'log-row', 'commit', 'status'];
+  const ARCHIVE_POINTS: readonly StatementKind[] = ['boundary', 'lock-rows', 'copy', 'delete', 'log-row', 'commit', 'status'];
 
   beforeAll(async () => {
     await freshSchema(admin, S);
@@ -339,7 +339,7 @@ describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle 
   const S = 'fault_restart';
   const LOG: TableName = { schema: 'fault_restart_log', table: 'command_log' };
   const tally = new FaultTally('server-restart');
-  const POINTS: readonly StatementKind[] = ['boundary', 'begin', 'lock-rows', 'copy', 'delete', 'log-row', 'commit', 'status'];
+  const POINTS: readonly StatementKind[] = ['boundary', 'lock-rows', 'copy', 'delete', 'log-row', 'commit', 'status'];
   let srv: PrivateServer;
   let conn: mysql.Connection;
 

@@ -61,6 +61,17 @@ describe('chunk sizing', () => {
     for (let i = 0; i < 49; i++) s.observe(s.next, 0.02);
     expect(s.targetSeconds).toBe(0.02);
   });
+  it('counts quiet time of chunks not sampled, but grows again only on a sample that shows no contention', () => {
+    const s = new ChunkSizer(opts);
+    s.observe(s.next, 0.01, true);
+    expect(s.contended).toBe(true);
+    for (let i = 0; i < 60; i++) s.observe(s.next, 0.02, 'unsampled'); // 1.2 s, never asked
+    expect(s.targetSeconds).toBe(0.02);
+    s.observe(s.next, 0.02, true); // the sample covering them saw contention: their quiet time is void
+    for (let i = 0; i < 49; i++) s.observe(s.next, 0.02, 'unsampled');
+    s.observe(s.next, 0.02, false);
+    expect(s.targetSeconds).toBe(0.04);
+  });
   it('starts small when the application was writing before the first chunk', () => {
     const s = new ChunkSizer({ ...opts, initialRows: 5000 });
     s.startContended();

@@ -277,6 +277,41 @@ describe('guards', () => {
     expect(await run(rule(S, 'missing'))).toMatchObject({ status: 'refused', message: `table ${S}.missing does not exist` });
   });
 
+  it('leaves its session with autocommit on and every run-log row committed, however the walk ends', async () => {
+    // Chunks run with autocommit off (no START TRANSACTION per chunk); later tasks on the same session must not inherit that.
+    await admin.query(`DROP TABLE IF EXISTS ${S}.ac_child, ${S}.ac_parent`);
+    await admin.query(`CREATE TABLE ${S}.ac_parent (id INT PRIMARY KEY, created_at DATETIME NOT NULL, KEY (created_at)) ENGINE=InnoDB`);
+    await admin.query(`CREATE TABLE ${S}.ac_child (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES ${S}.ac_parent (id)) ENGINE=InnoDB`);
+    await admin.query(`INSERT INTO ${S}.ac_parent SELECT seq, UTC_TIMESTAMP() - INTERVAL 90 DAY FROM seq_1_to_300`);
+    await admin.query(`INSERT INTO ${S}.ac_child VALUES (1, 250)`);
+    await intTable('ac_deadline', 3000, false);
+    const db = await session();
+    try {
+      const autocommit = async () => Number((await db.query<{ a: number }>('SELECT @@autocommit AS a'))[0]!.a);
+      const fixed = { initialChunkRows: 100, minChunkRows: 100, maxChunkRows: 100 };
+      const failed = await run(rule(S, 'ac_parent'), { db, settings: fixed });
+      expect(failed).toMatchObject({ status: 'failed', chunks: 2, rowsDeleted: 200 });
+      expect(await autocommit()).toBe(1);
+      // Seen from another connection: the two chunks and the failure's row are committed, the failed chunk is not.
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.ac_parent`)).toBe(100);
+      const logged = `SELECT COUNT(*) n FROM ${S}_log.command_log WHERE table_name = 'ac_parent' AND error_number`;
+      expect(await count(`${logged} IS NULL`)).toBe(2);
+      expect(await count(`${logged} = 1451`)).toBe(1);
+
+      const stopped = await run(rule(S, 'ac_deadline'), { db, deadline: new CountingDeadline(3), settings: fixed });
+      expect(stopped).toMatchObject({ status: 'stopped-at-deadline', chunks: 2 });
+      expect(await autocommit()).toBe(1);
+      await admin.query(`DELETE FROM ${S}.ac_child`);
+      expect(await run(rule(S, 'ac_parent'), { db })).toMatchObject({ status: 'completed', rowsDeleted: 100 });
+      expect(await autocommit()).toBe(1);
+      // A write after the runs commits on its own, as the task-run record written after cleanup does.
+      await db.exec(`INSERT INTO ${S}.ac_child VALUES (2, NULL)`);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.ac_child`)).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('reports child tables; a RESTRICT child fails the chunk without retries; archive refuses CASCADE children', async () => {
     await admin.query(`DROP TABLE IF EXISTS ${S}.child_r, ${S}.child_c, ${S}.parent`);
     await admin.query(`CREATE TABLE ${S}.parent (id INT PRIMARY KEY, created_at DATETIME NOT NULL, KEY (created_at)) ENGINE=InnoDB`);

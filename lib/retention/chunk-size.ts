@@ -38,17 +38,26 @@ export class ChunkSizer {
     return this.target;
   }
 
-  /** Record a finished chunk: `rows` scanned in `seconds`, and whether lock waits happened meanwhile. */
-  observe(rows: number, seconds: number, contended = false): void {
+  /** Whether the contended target is in force (chunks are then short, and lock holds brief). */
+  get contended(): boolean {
+    return this.target < this.opts.targetSeconds;
+  }
+
+  /**
+   * Record a finished chunk: `rows` scanned in `seconds`, and whether lock waits or foreground
+   * writes happened meanwhile — 'unsampled' when the server was not asked after this chunk (its
+   * quiet time then counts only once a later sample confirms it, and never raises the target).
+   */
+  observe(rows: number, seconds: number, contended: boolean | 'unsampled' = false): void {
     if (rows <= 0) return;
     const observed = rows / Math.max(seconds, 0.001);
     this.rate = this.rate === undefined ? observed : 0.5 * this.rate + 0.5 * observed;
-    if (contended) {
+    if (contended === true) {
       this.cleanSeconds = 0;
       this.target = Math.min(this.target, this.opts.contendedSeconds);
     } else if (this.target < this.opts.targetSeconds) {
       this.cleanSeconds += seconds;
-      if (this.cleanSeconds >= (this.opts.recoverSeconds ?? 1)) {
+      if (contended === false && this.cleanSeconds >= (this.opts.recoverSeconds ?? 1)) {
         this.cleanSeconds = 0;
         this.target = Math.min(this.opts.targetSeconds, this.target * 2);
       }

@@ -421,10 +421,7 @@ async function walkAndMove(
 ): Promise<RuleResult> {
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
-  const table = qualifiedName(rule.schema, rule.table);
   const cutoff = cutoffOf(rule, opts.now);
-  // The throttle is shared by the rules of a run: this rule reports only its own waiting.
-  const throttledBefore = opts.throttle.throttledSeconds;
   if (rule.action === 'archive') {
     result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
   }
@@ -435,7 +432,7 @@ async function walkAndMove(
   }
   const isolation = await chooseIsolation(db);
   // Counters before the walk is chosen: the time that takes tells whether the application is live.
-  let activity = await serverActivity(db);
+  const beforeChoice = await serverActivity(db);
   const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
   if (!choice) {
     result.walkReason = 'no rows older than the cutoff';
@@ -445,6 +442,45 @@ async function walkAndMove(
   Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
   log.info('retention walk chosen', { table: name, walk: choice.kind, index: choice.index.name, reason: choice.reason, isolation });
 
+  // Chunks run with autocommit off: the first statement of a chunk opens its transaction, which saves
+  // a START TRANSACTION round trip per chunk. Every chunk ends in COMMIT or ROLLBACK; the session is
+  // rolled back before autocommit comes back on, so a half-done chunk can never be committed by it.
+  await db.exec('SET autocommit = 0');
+  let outcome: RuleResult | undefined;
+  try {
+    outcome = await walkChunks(db, rule, plan, opts, result, finish, choice, beforeChoice);
+  } finally {
+    try {
+      await db.exec('ROLLBACK');
+      await db.exec('SET autocommit = 1');
+    } catch (err) {
+      // A session left with autocommit off would never commit what later tasks write on it: stop the run
+      // (the walk's own error, when there is one, is what propagates).
+      if (outcome) throw Object.assign(new Error(`cannot restore autocommit after the walk: ${sqlMessage(err)}`), { fatal: true });
+    }
+  }
+  return outcome;
+}
+
+/** Server activity is read after each chunk, but while chunks are short (contended) at most this often. */
+const ACTIVITY_SAMPLE_MS = 25;
+
+async function walkChunks(
+  db: DbSession,
+  rule: RetentionRule,
+  plan: Plan,
+  opts: EngineOptions,
+  result: RuleResult,
+  finish: () => RuleResult,
+  choice: WalkChoice,
+  beforeChoice: ServerActivity,
+): Promise<RuleResult> {
+  const log = opts.log;
+  const name = `${rule.schema}.${rule.table}`;
+  const table = qualifiedName(rule.schema, rule.table);
+  const cutoff = cutoffOf(rule, opts.now);
+  // The throttle is shared by the rules of a run: this rule reports only its own waiting.
+  const throttledBefore = opts.throttle.throttledSeconds;
   const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
   const sizer = new ChunkSizer({
     targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
@@ -461,9 +497,12 @@ async function walkAndMove(
   const source = `${table} FORCE INDEX (${quoteIdentifier(choice.index.name)})`;
   let after: readonly unknown[] | undefined;
   let retries = 0;
-  const before = await serverActivity(db);
-  if (before.lockWaits > activity.lockWaits || before.writes > activity.writes) sizer.startContended();
-  activity = before;
+  let activity = await serverActivity(db);
+  if (activity.lockWaits > beforeChoice.lockWaits || activity.writes > beforeChoice.writes) sizer.startContended();
+  let sampledAt = Date.now();
+  // Since the last sample: chunks, and our own write statements (subtracted from the server's count).
+  let unsampledChunks = 0;
+  let ownWrites = 0;
 
   for (;;) {
     const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
@@ -488,7 +527,6 @@ async function walkAndMove(
     const sqlText =
       rule.action === 'delete' ? `DELETE ${table} FROM ${source} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`;
     let moved: number;
-    await db.exec('START TRANSACTION');
     try {
       moved =
         rule.action === 'delete'
@@ -503,10 +541,11 @@ async function walkAndMove(
     } catch (err) {
       // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
       if (isFatal(err)) throw err;
-      await db.exec('ROLLBACK').catch(() => undefined);
+      await db.exec('ROLLBACK');
       const code = errno(err);
       const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
       await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
+      await db.exec('COMMIT'); // the failure's run-log row (autocommit is off)
       const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
       if (retryable && retries < MAX_CHUNK_RETRIES) {
         retries++;
@@ -529,17 +568,30 @@ async function walkAndMove(
     else result.rowsArchived += moved;
     // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
     // us), or rows written by others (the application is live: it will run into large chunks' locks).
-    const now = await serverActivity(db);
     // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
-    const ours = (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
-    const foregroundWrites = Math.max(0, now.writes - activity.writes - ours);
-    const lockWaitsSeen = now.lockWaits - activity.lockWaits;
-    const contended = lockWaitsSeen > 0 || foregroundWrites > 0;
-    activity = now;
-    if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + 1;
+    ownWrites += (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
+    unsampledChunks++;
+    // Reading the counters costs about as much as a tenth of a short chunk; while the contended target is in
+    // force it only decides when to grow chunks again, which takes a second of quiet anyway: sample then
+    // (and after the last chunk, so that every chunk is accounted for).
+    let contended: boolean | 'unsampled' = 'unsampled';
+    let foregroundWrites: number | undefined;
+    let lockWaitsSeen: number | undefined;
+    if (!sizer.contended || Date.now() - sampledAt >= ACTIVITY_SAMPLE_MS || !upTo) {
+      const now = await serverActivity(db);
+      foregroundWrites = Math.max(0, now.writes - activity.writes - ownWrites);
+      lockWaitsSeen = now.lockWaits - activity.lockWaits;
+      contended = lockWaitsSeen > 0 || foregroundWrites > 0;
+      if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + unsampledChunks;
+      activity = now;
+      sampledAt = Date.now();
+      unsampledChunks = 0;
+      ownWrites = 0;
+    }
     sizer.observe(size, seconds, contended);
     // Under a live load, leave the server some room between chunks: lower foreground latency for a little time.
-    if (contended && opts.settings.niceRatio > 0) {
+    // (An unsampled chunk runs only while the contended target is in force.)
+    if (contended !== false && opts.settings.niceRatio > 0) {
       const restMs = seconds * opts.settings.niceRatio * 1000;
       if (!opts.deadline.isNear(restMs + reserveMs)) await new Promise((r) => setTimeout(r, restMs));
     }
@@ -550,8 +602,7 @@ async function walkAndMove(
       scanned: size,
       seconds: round(seconds),
       done: result.rowsDeleted + result.rowsArchived,
-      foregroundWrites,
-      lockWaits: lockWaitsSeen,
+      ...(foregroundWrites !== undefined ? { foregroundWrites, lockWaits: lockWaitsSeen } : {}),
       nextChunkRows: sizer.next,
     });
     if (!upTo) break; // the last chunk ran to the end of the walk
