@@ -4,6 +4,7 @@ import { rulePredicate } from '../lib/retention/criteria';
 import { ChunkSizer } from '../lib/retention/chunk-size';
 import { lockName } from '../lib/retention/engine';
 import { and, keyAfter, keyAtMost, TRUE_PART } from '../lib/retention/keyset';
+import { RestBudget } from '../lib/retention/nice';
 import { replicaLagFromStatus, Throttle, type LoadProbe } from '../lib/retention/throttle';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
@@ -84,6 +85,26 @@ describe('chunk sizing', () => {
     expect(s.next).toBe(150);
     s.shrink();
     expect(s.next).toBe(100);
+  });
+});
+
+describe('rest between contended chunks (nice ratio)', () => {
+  it('owes a fraction of each chunk and asks for it in whole milliseconds, crediting oversleep', () => {
+    const r = new RestBudget(0.05);
+    r.owe(0.005); // 0.25 ms
+    expect(r.dueMs()).toBe(0);
+    for (let i = 0; i < 3; i++) r.owe(0.005);
+    expect(r.dueMs()).toBe(1); // 1.0 ms owed
+    r.paid(1.3); // the timer overslept
+    for (let i = 0; i < 4; i++) r.owe(0.005);
+    expect(r.dueMs()).toBe(0); // 0.7 ms owed
+    r.owe(0.1);
+    expect(r.dueMs()).toBe(5); // 5.7 ms owed
+  });
+  it('never rests with a ratio of 0', () => {
+    const r = new RestBudget(0);
+    r.owe(10);
+    expect(r.dueMs()).toBe(0);
   });
 });
 

@@ -94,7 +94,7 @@ export const purgeSettingsSchema = z.strictObject({
   /** Chunk duration while the server shows row-lock waits: how long the application may wait for us. */
   contendedChunkTimeSeconds: z.number().min(0.001).max(10).default(0.005),
   /** While the application is live, rest this fraction of each chunk's time after it (gh-ost --nice-ratio). */
-  niceRatio: z.number().min(0).max(100).default(0),
+  niceRatio: z.number().min(0).max(100).default(0.05),
   initialChunkRows: z.number().int().min(1).max(1_000_000).default(5000),
   minChunkRows: z.number().int().min(1).max(1_000_000).default(100),
   maxChunkRows: z.number().int().min(1).max(1_000_000).default(250_000),

@@ -8,6 +8,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { checkArchiveTable, ensureArchiveTable } from './archive-table';
 import { ChunkSizer } from './chunk-size';
+import { RestBudget } from './nice';
 import { rulePredicate } from './criteria';
 import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
 import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
@@ -503,6 +504,7 @@ async function walkChunks(
   // Since the last sample: chunks, and our own write statements (subtracted from the server's count).
   let unsampledChunks = 0;
   let ownWrites = 0;
+  const rest = new RestBudget(opts.settings.niceRatio);
 
   for (;;) {
     const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
@@ -591,9 +593,16 @@ async function walkChunks(
     sizer.observe(size, seconds, contended);
     // Under a live load, leave the server some room between chunks: lower foreground latency for a little time.
     // (An unsampled chunk runs only while the contended target is in force.)
-    if (contended !== false && opts.settings.niceRatio > 0) {
-      const restMs = seconds * opts.settings.niceRatio * 1000;
-      if (!opts.deadline.isNear(restMs + reserveMs)) await new Promise((r) => setTimeout(r, restMs));
+    // Measured (README, bench:purge): resting 5% lowers the foreground's p99 and maximum and, by leaving InnoDB's
+    // purge room to keep up, costs less than 5% of the time.
+    if (contended !== false) {
+      rest.owe(seconds);
+      const due = rest.dueMs();
+      if (due > 0 && !opts.deadline.isNear(due + reserveMs)) {
+        const t0 = performance.now();
+        await new Promise((r) => setTimeout(r, due));
+        rest.paid(performance.now() - t0);
+      }
     }
     log.info('chunk done', {
       table: name,
