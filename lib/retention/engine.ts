@@ -393,7 +393,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       return finish();
     }
     locked = true;
-    return await walkAndMove(db, rule, plan, opts, result, finish);
+    return await walkAndMove({ db, rule, plan, opts, result, finish });
   } catch (err) {
     // One rule's problem must not stop the other rules; a dead connection stops everything.
     if (err instanceof RuleRefusedError) {
@@ -412,14 +412,18 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
   }
 }
 
-async function walkAndMove(
-  db: DbSession,
-  rule: RetentionRule,
-  plan: Plan,
-  opts: EngineOptions,
-  result: RuleResult,
-  finish: () => RuleResult,
-): Promise<RuleResult> {
+/** One rule's run once it holds its lock: what the walk works with and reports into. */
+interface RuleRun {
+  readonly db: DbSession;
+  readonly rule: RetentionRule;
+  readonly plan: Plan;
+  readonly opts: EngineOptions;
+  readonly result: RuleResult;
+  readonly finish: () => RuleResult;
+}
+
+async function walkAndMove(run: RuleRun): Promise<RuleResult> {
+  const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
   const cutoff = cutoffOf(rule, opts.now);
@@ -449,7 +453,7 @@ async function walkAndMove(
   await db.exec('SET autocommit = 0');
   let outcome: RuleResult | undefined;
   try {
-    outcome = await walkChunks(db, rule, plan, opts, result, finish, choice, beforeChoice);
+    outcome = await walkChunks(run, choice, beforeChoice);
   } finally {
     try {
       await db.exec('ROLLBACK');
@@ -466,16 +470,8 @@ async function walkAndMove(
 /** Server activity is read after each chunk, but while chunks are short (contended) at most this often. */
 const ACTIVITY_SAMPLE_MS = 25;
 
-async function walkChunks(
-  db: DbSession,
-  rule: RetentionRule,
-  plan: Plan,
-  opts: EngineOptions,
-  result: RuleResult,
-  finish: () => RuleResult,
-  choice: WalkChoice,
-  beforeChoice: ServerActivity,
-): Promise<RuleResult> {
+async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: ServerActivity): Promise<RuleResult> {
+  const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
   const table = qualifiedName(rule.schema, rule.table);
