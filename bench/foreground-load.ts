@@ -1,5 +1,7 @@
-// A foreground OLTP load on the table being purged, in its own worker thread so the contender's client work cannot skew it.
-import { Worker } from 'node:worker_threads';
+// A foreground OLTP load on the table being purged, in a process of its own: no contender (dbmaint runs in the
+// benchmark's process, pt-archiver in its own) shares a process, an event loop or a heap with the latency it measures.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface LoadStats {
   readonly ops: number;
@@ -22,20 +24,22 @@ export interface LoadOptions {
 }
 
 export async function startLoad(options: LoadOptions): Promise<{ stop: () => Promise<LoadStats> }> {
-  const worker = new Worker(new URL('./load-worker-entry.mjs', import.meta.url), { workerData: options });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', (m: { ready?: boolean }) => (m.ready ? resolve() : reject(new Error('load worker failed'))));
-    worker.once('error', reject);
+  const child = fork(fileURLToPath(new URL('./load-worker-entry.mjs', import.meta.url)), [], {
+    env: { ...process.env, DBMAINT_LOAD_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', (m: { ready?: boolean }) => (m.ready ? resolve() : reject(new Error('load process failed'))));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load process exited ${code} before it was ready`)));
+  });
+  child.removeAllListeners('exit');
   return {
     stop: () =>
       new Promise<LoadStats>((resolve, reject) => {
-        worker.once('message', (stats: LoadStats) => {
-          resolve(stats);
-          void worker.terminate();
-        });
-        worker.once('error', reject);
-        worker.postMessage('stop');
+        child.once('message', (stats: LoadStats) => resolve(stats));
+        child.once('error', reject);
+        child.send('stop');
       }),
   };
 }

@@ -1,4 +1,4 @@
-// Worker entry in plain JavaScript: registers tsx in this thread, then loads the TypeScript worker.
+// Load process entry in plain JavaScript: registers tsx, then loads the TypeScript load worker.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -1,5 +1,4 @@
-// Worker thread: runs the paced foreground connections and reports latency percentiles when told to stop.
-import { parentPort, workerData } from 'node:worker_threads';
+// The load process: runs the paced foreground connections and reports latency percentiles when told to stop.
 import mysql from 'mysql2/promise';
 import { credentialsFromUrl } from '../lib/db/credentials';
 import type { LoadOptions, LoadStats } from './foreground-load';
@@ -11,7 +10,7 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-const o = workerData as LoadOptions;
+const o = JSON.parse(process.env['DBMAINT_LOAD_OPTIONS'] ?? '{}') as LoadOptions;
 const op = LOAD_OPS[o.table]!;
 const c = credentialsFromUrl(o.url);
 const conns = await Promise.all(
@@ -39,7 +38,7 @@ const loops = conns.map(async (conn, i) => {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
 });
-parentPort!.on('message', async () => {
+process.once('message', async () => {
   running = false;
   await Promise.all(loops);
   await Promise.all(conns.map((x) => x.end()));
@@ -52,6 +51,6 @@ parentPort!.on('message', async () => {
     max: sorted[sorted.length - 1] ?? 0,
     slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5),
   };
-  parentPort!.postMessage(stats);
+  process.send!(stats, () => process.exit(0));
 });
-parentPort!.postMessage({ ready: true });
+process.send!({ ready: true });
