@@ -15,7 +15,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';
 import type { CollectResult } from '../lib/stats/collect';
 import { runTask, type TaskEnvironment, type TaskRunResult } from '../lib/tasks/run-task';
-import { adminConnection, freshSchema, serverUrl, TEST_SECRET_ARN, testConfig } from './support/db';
+import { adminConnection, freshSchema, serverUrl, TEST_SECRET_ARN, testConfig, testTarget } from './support/db';
 
 // ---------------------------------------------------------------------------------------------
 // 1. Payloads: rejected by runTask before any connection, for every task of the catalogue.
@@ -28,14 +28,11 @@ const TASK_IDS = TASKS.map((t) => t.id) as TaskId[];
 const PAYLOAD_CONFIG = testConfig([PAYLOAD_SCHEMA], {
   reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] },
   targets: [
-    {
-      name: 'test',
-      secretArn: TEST_SECRET_ARN,
-      schemas: [PAYLOAD_SCHEMA],
+    testTarget([PAYLOAD_SCHEMA], {
       cleanupRules: [{ table: 'sessions', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' }],
       archiveOrders: {},
       rebuildTables: ['orders'],
-    },
+    }),
   ],
 });
 

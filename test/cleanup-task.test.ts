@@ -11,7 +11,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
 import { runTask } from '../lib/tasks/run-task';
-import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
+import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 
 const S = 'cleanup_t';
 let admin: mysql.Connection;
@@ -32,13 +32,10 @@ const rules = [
 function config(extra: Record<string, unknown> = {}) {
   return testConfig([S], {
     targets: [
-      {
-        name: 'test',
-        secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-db-AbCdEf',
-        schemas: [S],
+      testTarget([S], {
         cleanupRules: rules,
         archiveOrders: { table: 'orders', dateColumn: 'completed_at', statusColumn: 'status', completedValues: ['completed'], daysOld: 365 },
-      },
+      }),
     ],
     ...extra,
   });

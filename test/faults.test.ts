@@ -22,7 +22,7 @@ import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
 import { runTask, type TaskEnvironment, type TaskRunResult } from '../lib/tasks/run-task';
 import { commandLogDdl } from '../lib/runlog/command-log';
-import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
+import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import {
   killConnection,
   runOnNewSession,
@@ -736,15 +736,12 @@ describe('fault class 4: the deadline expires at random points', () => {
       [S],
       {
         targets: [
-          {
-            name: 'test',
-            secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-db-AbCdEf',
-            schemas: [S],
+          testTarget([S], {
             cleanupRules: [
               { table: 'purged', dateColumn: 'created_at', retentionDays: 30, action: 'delete', walk: walks[0] },
               { table: 'archived', dateColumn: 'created_at', retentionDays: 30, action: 'archive', walk: walks[1] },
             ],
-          },
+          }),
         ],
         purge: { initialChunkRows: 100, minChunkRows: 100, maxChunkRows: 100 },
       },

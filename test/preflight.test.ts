@@ -9,7 +9,7 @@ import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/run-task';
-import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
+import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 
 const SCHEMA = 'preflight_t';
 const LOG = 'preflight_t_log';
@@ -20,15 +20,12 @@ function config(): DbMaintConfig {
     [SCHEMA],
     {
       targets: [
-        {
-          name: 'test',
-          secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-db-AbCdEf',
-          schemas: [SCHEMA],
+        testTarget([SCHEMA], {
           cleanupRules: [
             { table: 'sessions', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' },
             { table: 'logs', dateColumn: 'created_at', retentionDays: 30, action: 'archive' },
           ],
-        },
+        }),
       ],
       reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] },
     },

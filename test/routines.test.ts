@@ -9,7 +9,7 @@ import { localSesClient, startSesLocal, type SesLocal } from '../lib/local/ses-e
 import { DIMENSION, METRIC } from '../lib/metrics/names';
 import { SesMailSender } from '../lib/reporting/mail/sender';
 import { silentLog } from '../lib/runtime/log';
-import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
+import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { synthStack } from './support/synth';
 
 const SCHEMA = 'routine_t';
@@ -27,16 +27,13 @@ function config(): DbMaintConfig {
     [SCHEMA],
     {
       targets: [
-        {
-          name: 'test',
-          secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-db-AbCdEf',
-          schemas: [SCHEMA],
+        testTarget([SCHEMA], {
           cleanupRules: [
             { table: 'sessions', dateColumn: 'expire_date', retentionDays: 30, action: 'delete' },
             // No index on the date column: refused, so cleanup-data fails — and the routine must go on.
             { table: 'audit', dateColumn: 'created_at', retentionDays: 30, action: 'delete' },
           ],
-        },
+        }),
       ],
       reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] },
     },

@@ -23,9 +23,14 @@ export async function freshSchema(admin: mysql.Connection, name: string): Promis
 
 export const TEST_SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:test-db-AbCdEf';
 
+/** The test target ('test', TEST_SECRET_ARN) on `schemas`, with the given fields (rules, archiveOrders…) added. */
+export function testTarget(schemas: string[], fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: 'test', secretArn: TEST_SECRET_ARN, schemas, ...fields };
+}
+
 export function testConfig(schemas: string[], extra: Record<string, unknown> = {}, runLogSchema = `${schemas[0]}_log`): DbMaintConfig {
   return parseConfig({
-    targets: [{ name: 'test', secretArn: TEST_SECRET_ARN, schemas }],
+    targets: [testTarget(schemas)],
     runLog: { schema: runLogSchema },
     ...extra,
   });
