@@ -25,11 +25,11 @@ import { commandLogDdl } from '../lib/runlog/command-log';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import {
   killConnection,
+  onFirstRowLockWait,
   runOnNewSession,
   runRuleLogged,
   sessionFor,
   tableFingerprint,
-  waitForLockWait,
   waitForMetadataLockWait,
   waitUntilGone,
   type LoggedRun,
@@ -538,22 +538,15 @@ describe('fault class 3: lock wait timeouts and deadlocks from a concurrent writ
     await writer.query(`UPDATE \`${S}\`.ballast SET v = v + 1`);
     await writer.query(`UPDATE ${table} SET touched = touched + 1 WHERE ${keyCol} = ?`, [keys[h]]);
     const db = await sessionFor(serverUrl(), { innodbLockWaitTimeoutSeconds: 5 });
-    // The statements of a chunk that lock its rows.
-    const locking: readonly StatementKind[] = ['lock-rows', 'copy', 'delete'];
-    let triggered = false;
     let writerVictim = false;
-    const session = interceptStatements(db, {
-      during: async (e, settled) => {
-        if (triggered || !locking.includes(e.kind) || !(await waitForLockWait(monitor, db.threadId, settled))) return;
-        triggered = true;
-        try {
-          await writer.query(`UPDATE ${table} SET touched = touched + 1 WHERE ${keyCol} IN (?) ORDER BY ${keyCol} DESC`, [keys.slice(h - 10, h)]);
-        } catch (err) {
-          if (errnoOf(err) !== 1213) throw err;
-          writerVictim = true;
-        }
-        await writer.query('COMMIT');
-      },
+    const { session, fired: triggered } = onFirstRowLockWait(db, monitor, async () => {
+      try {
+        await writer.query(`UPDATE ${table} SET touched = touched + 1 WHERE ${keyCol} IN (?) ORDER BY ${keyCol} DESC`, [keys.slice(h - 10, h)]);
+      } catch (err) {
+        if (errnoOf(err) !== 1213) throw err;
+        writerVictim = true;
+      }
+      await writer.query('COMMIT');
     });
     const run = await runRuleLogged(session, f.rule, { now, settings: SHRINKING, logTable: LOG });
     await writer.query('COMMIT');
@@ -561,7 +554,7 @@ describe('fault class 3: lock wait timeouts and deadlocks from a concurrent writ
     await monitor.end();
     await db.close();
 
-    expect(triggered, `${where}: the chunk waited for the writer's row`).toBe(true);
+    expect(triggered(), `${where}: the chunk waited for the writer's row`).toBe(true);
     expect(run.error, where).toBeUndefined();
     expect(run.result, where).toMatchObject({ status: 'completed', rowsRemaining: 0 });
     const log = await chunkLog(admin, LOG, run.runId, f.source.table);
@@ -612,20 +605,15 @@ describe('fault class 3: lock wait timeouts and deadlocks from a concurrent writ
     await writer.query('START TRANSACTION');
     await writer.query(`UPDATE \`${S}\`.\`${f.source.table}\` SET payload = 'updated by the application' WHERE ${keyCol} = ?`, [h]);
     const db = await sessionFor(serverUrl(), { innodbLockWaitTimeoutSeconds: 5 });
-    let released = false;
-    const session = interceptStatements(db, {
-      during: async (e, settled) => {
-        if (released || !['lock-rows', 'copy', 'delete'].includes(e.kind) || !(await waitForLockWait(monitor, db.threadId, settled))) return;
-        released = true;
-        await writer.query('COMMIT');
-      },
+    const { session, fired: released } = onFirstRowLockWait(db, monitor, async () => {
+      await writer.query('COMMIT');
     });
     const run = await runRuleLogged(session, f.rule, { now, settings: SHRINKING, logTable: LOG });
     await writer.query('COMMIT');
     await writer.end();
     await monitor.end();
     await db.close();
-    expect(released, `${where}: the chunk waited for the writer`).toBe(true);
+    expect(released(), `${where}: the chunk waited for the writer`).toBe(true);
     expect(run.result, where).toMatchObject({ status: 'completed', rowsRemaining: 0, retries: 0 });
     const [rows] = await admin.query<mysql.RowDataPacket[]>(`SELECT payload FROM \`${S}\`.\`${f.spec.archive!.table}\` WHERE ${keyCol} = ?`, [h]);
     expect(rows.map((r) => r['payload']), `${where}: the archive holds the committed update`).toEqual(['updated by the application']);

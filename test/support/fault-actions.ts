@@ -9,6 +9,7 @@ import { Throttle } from '../../lib/retention/throttle';
 import { Deadline } from '../../lib/runtime/deadline';
 import { silentLog } from '../../lib/runtime/log';
 import type { TableName } from './row-conservation';
+import { interceptStatements, type StatementKind } from './statement-interceptor';
 
 type Queryable = Pick<mysql.Connection, 'query'>;
 
@@ -48,6 +49,25 @@ export async function waitForLockWait(monitor: Queryable, threadId: number, sett
     await Promise.race([sleep(150), settled]);
   }
   return false;
+}
+
+/** The statements of a chunk that lock its rows. */
+const ROW_LOCKING: readonly StatementKind[] = ['lock-rows', 'copy', 'delete'];
+
+/**
+ * `db` where the first chunk statement that locks rows and then waits for a row lock runs `action`
+ * once, while it waits (to release the holder, or to make it wait for us in turn).
+ */
+export function onFirstRowLockWait(db: DbSession, monitor: Queryable, action: () => Promise<void>): { session: DbSession; fired: () => boolean } {
+  let fired = false;
+  const session = interceptStatements(db, {
+    during: async (e, settled) => {
+      if (fired || !ROW_LOCKING.includes(e.kind) || !(await waitForLockWait(monitor, db.threadId, settled))) return;
+      fired = true;
+      await action();
+    },
+  });
+  return { session, fired: () => fired };
 }
 
 /** Until a statement of another session waits for a metadata lock. */
