@@ -1,6 +1,6 @@
 // Identifier quoting and parsing: the one place names become SQL.
 import { describe, expect, it } from 'vitest';
-import { IdentifierError, parseTableRef, qualifiedName, quoteIdentifier } from '../lib/db/identifiers';
+import { IdentifierError, isNamedIn, parseTableRef, qualifiedName, quoteIdentifier } from '../lib/db/identifiers';
 import { cronExpression } from '../lib/catalogue';
 import { parseServerVersion, hasStatsExpiry, isSupported } from '../lib/db/flavour';
 import { tlsOptionsFor } from '../lib/db/connection';
@@ -22,6 +22,18 @@ describe('identifiers', () => {
     expect(parseTableRef('events')).toEqual({ table: 'events' });
     expect(parseTableRef('app.events')).toEqual({ schema: 'app', table: 'events' });
     for (const bad of ['a.b.c', 'ev`ents', 'events;', 'événements', '', 'a b']) expect(() => parseTableRef(bad), bad).toThrow(IdentifierError);
+  });
+});
+
+describe('table references', () => {
+  it('a reference without a schema names the table in any schema; with one, only there', () => {
+    const refs = [parseTableRef('sessions'), parseTableRef('shop.orders')];
+    expect(isNamedIn(refs, 'shop', 'sessions')).toBe(true);
+    expect(isNamedIn(refs, 'crm', 'sessions')).toBe(true);
+    expect(isNamedIn(refs, 'shop', 'orders')).toBe(true);
+    expect(isNamedIn(refs, 'crm', 'orders')).toBe(false);
+    expect(isNamedIn(refs, 'shop', 'events')).toBe(false);
+    expect(isNamedIn([], 'shop', 'sessions')).toBe(false);
   });
 });
 

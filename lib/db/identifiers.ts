@@ -45,6 +45,11 @@ export interface TableRef {
   readonly table: string;
 }
 
+/** Whether `schema.table` is one of `refs`; a reference without a schema names the table in any schema. */
+export function isNamedIn(refs: readonly TableRef[], schema: string, table: string): boolean {
+  return refs.some((r) => r.table === table && (r.schema === undefined || r.schema === schema));
+}
+
 /** Parse `table` or `schema.table` from config/payload text; both parts must be safe identifiers. */
 export function parseTableRef(text: string): TableRef {
   const parts = text.split('.');

@@ -1,6 +1,6 @@
 // analyze-tables: find InnoDB tables with stale or missing persistent statistics and ANALYZE them.
 import type { DbSession } from '../db/connection';
-import { qualifiedName, type TableRef } from '../db/identifiers';
+import { isNamedIn, qualifiedName, type TableRef } from '../db/identifiers';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
@@ -160,17 +160,14 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
   const counters = await readModifiedPercent(db, opts.schemas);
   if (!counters) log.warn('modification counters unreadable without the PROCESS privilege; analyzing by statistics age only');
   const modified = counters ?? new Map<string, number>();
-  const wanted = opts.tables ? new Set(opts.tables.map((t) => key(t.schema ?? '', t.table))) : undefined;
-  const excluded = new Set(opts.excludeTables.map((t) => key(t.schema ?? '', t.table)));
-  const matches = (set: Set<string>, row: CatalogueRow) => set.has(key(row.schemaName, row.tableName)) || set.has(key('', row.tableName));
 
   const results: AnalyzeTableResult[] = [];
   const candidates: Candidate[] = [];
   let viewsIgnored = 0;
 
   for (const row of tables) {
-    const explicit = wanted !== undefined && matches(wanted, row);
-    if (wanted !== undefined && !explicit) continue;
+    const explicit = opts.tables !== undefined && isNamedIn(opts.tables, row.schemaName, row.tableName);
+    if (opts.tables !== undefined && !explicit) continue;
     const at = statsAt.has(key(row.schemaName, row.tableName)) ? statsAt.get(key(row.schemaName, row.tableName))! : null;
     const ageDays = at ? Math.round(((opts.now.getTime() - at.getTime()) / DAY_MS) * 100) / 100 : null;
     const base = {
@@ -187,7 +184,7 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
       continue;
     }
     if (row.tableType !== 'BASE TABLE') continue; // SYSTEM VIEW, SEQUENCE, TEMPORARY
-    if (!explicit && matches(excluded, row)) {
+    if (!explicit && isNamedIn(opts.excludeTables, row.schemaName, row.tableName)) {
       results.push({ ...base, action: 'skipped', detail: 'excluded by configuration' });
       continue;
     }

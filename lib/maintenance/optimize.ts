@@ -1,7 +1,7 @@
 // optimize-tables: choose fragmented tables worth rebuilding (largest reclaimable space first) and rebuild them online.
 import type { OptimizeSettings } from '../config/schema';
 import type { DbSession } from '../db/connection';
-import { qualifiedName, type TableRef } from '../db/identifiers';
+import { isNamedIn, qualifiedName, type TableRef } from '../db/identifiers';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
@@ -30,13 +30,9 @@ export interface OptimizeResult extends RebuildResult {
   readonly candidates: number;
 }
 
-function matches(refs: readonly TableRef[], t: TableSize): boolean {
-  return refs.some((r) => r.table === t.table && (r.schema === undefined || r.schema === t.schema));
-}
-
 /** Named in the payload, or (when none are named) not excluded by configuration. */
 function inScope(opts: OptimizeOptions, t: TableSize): boolean {
-  return opts.tables ? matches(opts.tables, t) : !matches(opts.excludeTables, t);
+  return opts.tables ? isNamedIn(opts.tables, t.schema, t.table) : !isNamedIn(opts.excludeTables, t.schema, t.table);
 }
 
 /** Both thresholds crossed, largest reclaimable space first, at most maxTablesPerRun. */
