@@ -5,13 +5,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import type mysql from 'mysql2/promise';
 import { createConnection } from 'mysql2/promise';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLINE_SAFETY_MS } from '../functions/lambda-handler';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { credentialsFromUrl, SecretsManagerCredentialSource, UrlCredentialSource, type CredentialSource } from '../lib/db/credentials';
 import { lambdaContext } from '../lib/local/lambda-context';
-import { startLocalMariaDb } from '../lib/local/mariadb-server';
+import { freePort, startLocalMariaDb } from '../lib/local/mariadb-server';
 import { localSesClient, startSesLocal } from '../lib/local/ses-emulator';
 import type { RebuildResult } from '../lib/maintenance/rebuild';
 import { EmfMetricsPublisher, type MetricsPublisher } from '../lib/metrics/emf';
@@ -1013,17 +1012,6 @@ describe('fault class 6: failing dependencies (SES, Secrets Manager, the network
   });
 
   const secret = (over: Record<string, unknown>) => JSON.stringify({ engine: 'mariadb', host: real().host, port: real().port, username: real().user, password: PASSWORD, ...over });
-  async function closedPort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
-  }
-
   const CASES: readonly { name: string; arrange: () => Promise<void>; message: RegExp; secretReads?: number }[] = [
     {
       name: 'secret unreadable: AccessDeniedException',
@@ -1056,7 +1044,7 @@ describe('fault class 6: failing dependencies (SES, Secrets Manager, the network
     {
       name: 'database unreachable: connection refused',
       arrange: async () => {
-        sm.on(GetSecretValueCommand).resolves({ SecretString: secret({ host: '127.0.0.1', port: await closedPort() }) });
+        sm.on(GetSecretValueCommand).resolves({ SecretString: secret({ host: '127.0.0.1', port: await freePort() }) });
       },
       message: /^connection refused by 127\.0\.0\.1:\d+: is the server running and the port right\?$/,
     },

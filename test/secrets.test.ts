@@ -3,7 +3,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import type mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -12,6 +11,7 @@ import { ROUTINES, TASKS, type TaskId } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { credentialsFromUrl, SecretsManagerCredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
+import { freePort } from '../lib/local/mariadb-server';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';
@@ -129,17 +129,6 @@ async function runLogRows(): Promise<string[]> {
     out.push(...rows.map((r) => `${String(t['t'])}: ${JSON.stringify(r)}`));
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 beforeAll(async () => {

@@ -58,7 +58,8 @@ export function ensureMariaDb(say: (line: string) => void = (l) => process.stdou
   throw new Error(`MariaDB is not installed. Install it, then run the command again:\n  ${INSTALL_HINT}`);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on (just released by the OS): for a server to start on, or to be refused by. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
