@@ -5,22 +5,16 @@ import { UrlCredentialSource } from '../lib/db/credentials';
 import { EventValidationError } from '../lib/events/schema';
 import type { OptimizeResult } from '../lib/maintenance/optimize';
 import type { RebuildResult } from '../lib/maintenance/rebuild';
-import type { MetricsPublisher } from '../lib/metrics/emf';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
+import { recordingMetrics } from './support/recording-metrics';
 
 const SCHEMA = 'optimize_t';
 const LOG_SCHEMA = 'optimize_t_log';
 let admin: mysql.Connection;
-const published: string[] = [];
-const metrics: MetricsPublisher = {
-  publish(_task, _db, points, table) {
-    published.push(...points.map((p) => `${table ?? '*'}:${p.name}=${p.value}`));
-    return undefined;
-  },
-};
+const { metrics, published } = recordingMetrics();
 
 function env(opts: { deadline?: Deadline; extra?: Record<string, unknown> } = {}) {
   return {

@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mysql from 'mysql2/promise';
 import { UrlCredentialSource } from '../lib/db/credentials';
 import type { AnalyzeResult } from '../lib/maintenance/analyze';
-import type { MetricsPublisher } from '../lib/metrics/emf';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import type { CollectResult } from '../lib/stats/collect';
 import { runTask } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
+import { recordingMetrics } from './support/recording-metrics';
 
 const SCHEMA = 'stats_t';
 const HISTORY = 'stats_t_log';
@@ -17,13 +17,7 @@ const MB = 1024 * 1024;
 const GB = 1024 * MB;
 const DAY = 86_400_000;
 let admin: mysql.Connection;
-const published: string[] = [];
-const metrics: MetricsPublisher = {
-  publish(_task, _db, points, table) {
-    published.push(...points.map((p) => `${table ?? '*'}:${p.name}=${p.value}`));
-    return undefined;
-  },
-};
+const { metrics, published } = recordingMetrics();
 
 function env(now: Date, extra: Record<string, unknown> = {}, target: Record<string, unknown> = {}) {
   const config = testConfig([SCHEMA], { statistics: { minHistoryHours: 12, exactCountMaxRows: 1000 }, ...extra }, HISTORY);
