@@ -345,8 +345,7 @@ describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle 
   beforeAll(async () => {
     srv = await ownServer();
     conn = await connectTo(srv.url);
-    await conn.query(`DROP DATABASE IF EXISTS \`${S}\``);
-    await conn.query(`CREATE DATABASE \`${S}\``);
+    await freshSchema(conn, S);
     await createTemplates(conn, S, 2000);
   });
   afterAll(async () => {
@@ -838,9 +837,8 @@ describe('fault class 5: a metadata lock held by another session during optimize
   beforeAll(async () => {
     srv = await ownServer();
     conn = await connectTo(srv.url);
-    await conn.query(`DROP DATABASE IF EXISTS \`${S}\``);
+    await freshSchema(conn, S);
     await conn.query(`DROP DATABASE IF EXISTS \`${LOG_SCHEMA}\``);
-    await conn.query(`CREATE DATABASE \`${S}\``);
     await conn.query(`USE \`${S}\``);
     await conn.query('CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL, pad VARCHAR(100) NOT NULL, KEY ix_k (k)) ENGINE=InnoDB');
     await conn.query("INSERT INTO items (k, pad) SELECT seq % 977, REPEAT('x', 100) FROM seq_1_to_20000");
