@@ -17,29 +17,38 @@ import { useDependencies } from '../functions/lambda-handler';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export interface LocalRunOptions {
-  readonly task: TaskId;
+/** What a local task or routine run needs besides its name: configuration, database, target, mail. */
+interface LocalEnvironmentOptions {
+  /** An already parsed configuration (tests); else configFile or the URL. */
   readonly config?: DbMaintConfig;
   readonly configFile?: string;
   readonly databaseUrl?: string;
   readonly target?: string;
   readonly dryRun?: boolean;
-  readonly tables?: readonly string[];
-  readonly force?: boolean;
-  readonly maxRunSeconds?: number;
-  readonly daysOld?: number;
   readonly log?: Log;
   /** Where report mail goes: default an SES endpoint from DBMAINT_SES_ENDPOINT, else a local mailbox. */
   readonly mailer?: MailSender;
 }
 
-export interface LocalRunOutput {
-  readonly result: TaskRunResult;
+/** What a local run leaves behind besides its result. */
+interface LocalArtifacts {
   /** EMF documents the Lambda would have written to CloudWatch Logs. */
   readonly emf: readonly string[];
   readonly config: DbMaintConfig;
   /** Mail the run produced, when it went to a local mailbox. */
   readonly mails: LocalMailbox['mails'];
+}
+
+export interface LocalRunOptions extends LocalEnvironmentOptions {
+  readonly task: TaskId;
+  readonly tables?: readonly string[];
+  readonly force?: boolean;
+  readonly maxRunSeconds?: number;
+  readonly daysOld?: number;
+}
+
+export interface LocalRunOutput extends LocalArtifacts {
+  readonly result: TaskRunResult;
 }
 
 export class UsageError extends Error {
@@ -122,23 +131,12 @@ export async function runLocal(opts: LocalRunOptions): Promise<LocalRunOutput> {
   });
 }
 
-export interface LocalRoutineOptions {
+export interface LocalRoutineOptions extends LocalEnvironmentOptions {
   readonly routine: string;
-  /** An already parsed configuration (tests); else configFile or the URL. */
-  readonly config?: DbMaintConfig;
-  readonly configFile?: string;
-  readonly databaseUrl?: string;
-  readonly target?: string;
-  readonly dryRun?: boolean;
-  readonly log?: Log;
-  readonly mailer?: MailSender;
 }
 
-export interface LocalRoutineOutput {
+export interface LocalRoutineOutput extends LocalArtifacts {
   readonly routine: RoutineResult;
-  readonly emf: readonly string[];
-  readonly config: DbMaintConfig;
-  readonly mails: LocalMailbox['mails'];
 }
 
 /** A routine in-process: each step's real handler with its own Lambda-shaped context, as Step Functions would call it. */
