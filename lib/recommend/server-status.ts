@@ -1,14 +1,5 @@
-// Server-wide figures the checks read: global status counters and whether performance_schema collects what a check needs.
-import type { DbSession } from '../db/connection';
+// Whether performance_schema collects what a check needs.
 import { errorText, isMissingTable, type CheckContext } from './check';
-
-/** SHOW GLOBAL STATUS needs no privilege, unlike performance_schema.global_status on MySQL 8. Keys lower-cased. */
-export async function globalStatus(db: DbSession, names: readonly string[]): Promise<Map<string, number>> {
-  const rows = await db.query<Record<string, unknown>>('SHOW GLOBAL STATUS WHERE Variable_name IN (?)', [names]);
-  const out = new Map<string, number>();
-  for (const r of rows) out.set(String(r['Variable_name']).toLowerCase(), Number(r['Value']));
-  return new Map(names.map((n) => [n, out.get(n.toLowerCase()) ?? 0]));
-}
 
 /**
  * true when performance_schema is on and the instrument and consumer a check relies on are enabled;

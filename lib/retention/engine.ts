@@ -1,6 +1,7 @@
 // The retention engine: delete or archive rows older than a rule's cutoff, in short index-walking chunks.
 import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
+import { globalStatus } from '../db/global-status';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import type { PurgeSettings, Walk, WhereClause } from '../config/schema';
 import type { RunLog } from '../runlog/command-log';
@@ -308,12 +309,8 @@ const WRITE_COUNTERS = ['Com_insert', 'Com_insert_select', 'Com_update', 'Com_up
 
 /** Server-wide counters that tell whether the application is writing, or waiting for locks, while we purge. */
 async function serverActivity(db: DbSession): Promise<ServerActivity> {
-  const rows = await db.query<{ Variable_name: string; Value: string }>(
-    `SHOW GLOBAL STATUS WHERE Variable_name IN (${['Innodb_row_lock_waits', ...WRITE_COUNTERS].map(() => '?').join(', ')})`,
-    ['Innodb_row_lock_waits', ...WRITE_COUNTERS],
-  );
-  const v = (name: string) => Number(rows.find((r) => r.Variable_name.toLowerCase() === name.toLowerCase())?.Value ?? 0);
-  return { lockWaits: v('Innodb_row_lock_waits'), writes: WRITE_COUNTERS.reduce((sum, c) => sum + v(c), 0) };
+  const v = await globalStatus(db, ['Innodb_row_lock_waits', ...WRITE_COUNTERS]);
+  return { lockWaits: v.get('Innodb_row_lock_waits')!, writes: WRITE_COUNTERS.reduce((sum, c) => sum + v.get(c)!, 0) };
 }
 
 async function chooseIsolation(db: DbSession): Promise<string> {

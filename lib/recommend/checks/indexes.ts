@@ -3,7 +3,8 @@ import { qualifiedName, quoteIdentifier } from '../../db/identifiers';
 import { item, perRun, round, tableKey, uptimeText, type Check } from '../check';
 import { columnList } from '../index-catalogue';
 import { findRedundantIndexes, type IndexFinding } from '../index-redundancy';
-import { globalStatus, performanceSchemaReadable } from '../server-status';
+import { globalStatus } from '../../db/global-status';
+import { performanceSchemaReadable } from '../server-status';
 import type { Recommendation } from '../types';
 
 const MIN_UPTIME_SECONDS = 86_400;

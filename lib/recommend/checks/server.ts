@@ -1,6 +1,7 @@
 // Server-wide checks: connections against max_connections, and the statements that cost the most time.
 import { errorText, isMissingTable, item, round, uptimeText, type Check } from '../check';
-import { globalStatus, performanceSchemaReadable } from '../server-status';
+import { globalStatus } from '../../db/global-status';
+import { performanceSchemaReadable } from '../server-status';
 import type { Priority, Recommendation } from '../types';
 
 const DIGEST_TEXT_CHARS = 200;
