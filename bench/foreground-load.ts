@@ -10,7 +10,43 @@ export interface LoadStats {
   readonly p99: number;
   readonly max: number;
   /** The slowest operations: when they started (epoch ms), how long they took, which kind. */
-  readonly slowest: readonly { readonly at: number; readonly ms: number; readonly kind: string }[];
+  readonly slowest: readonly SlowOp[];
+}
+
+/** One foreground run: its summary, and every operation's latency (ms) so that repeats can be pooled. */
+export interface LoadRun {
+  readonly stats: LoadStats;
+  readonly latencies: readonly number[];
+}
+
+export interface SlowOp {
+  readonly at: number;
+  readonly ms: number;
+  readonly kind: string;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Percentiles over all operations of one or more runs. Pooling repeats estimates the p99 from every
+ * operation measured (the median of per-run p99s throws most of them away); the max is the worst seen.
+ */
+export function summarizeLoad(runs: readonly { latencies: readonly number[]; errors: number; slowest: readonly SlowOp[] }[]): LoadStats {
+  const sorted = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  return {
+    ops: sorted.length,
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? 0,
+    slowest: runs
+      .flatMap((r) => r.slowest)
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 5),
+  };
 }
 
 export interface LoadOptions {
@@ -23,7 +59,7 @@ export interface LoadOptions {
   readonly seed: number;
 }
 
-export async function startLoad(options: LoadOptions): Promise<{ stop: () => Promise<LoadStats> }> {
+export async function startLoad(options: LoadOptions): Promise<{ stop: () => Promise<LoadRun> }> {
   const child = fork(fileURLToPath(new URL('./load-worker-entry.mjs', import.meta.url)), [], {
     env: { ...process.env, DBMAINT_LOAD_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -36,8 +72,8 @@ export async function startLoad(options: LoadOptions): Promise<{ stop: () => Pro
   child.removeAllListeners('exit');
   return {
     stop: () =>
-      new Promise<LoadStats>((resolve, reject) => {
-        child.once('message', (stats: LoadStats) => resolve(stats));
+      new Promise<LoadRun>((resolve, reject) => {
+        child.once('message', (run: LoadRun) => resolve(run));
         child.once('error', reject);
         child.send('stop');
       }),

@@ -1,14 +1,9 @@
 // The load process: runs the paced foreground connections and reports latency percentiles when told to stop.
 import mysql from 'mysql2/promise';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import type { LoadOptions, LoadStats } from './foreground-load';
+import { summarizeLoad, type LoadOptions, type LoadRun, type SlowOp } from './foreground-load';
 import { LOAD_OPS } from './load-ops';
 import { mulberry32 } from '../lib/local/prng';
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const o = JSON.parse(process.env['DBMAINT_LOAD_OPTIONS'] ?? '{}') as LoadOptions;
 const op = LOAD_OPS[o.table]!;
@@ -17,7 +12,7 @@ const conns = await Promise.all(
   Array.from({ length: o.connections }, () => mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, timezone: 'Z' })),
 );
 const latencies: number[] = [];
-const slow: { at: number; ms: number; kind: string }[] = [];
+const slow: SlowOp[] = [];
 let errors = 0;
 let running = true;
 const loops = conns.map(async (conn, i) => {
@@ -42,15 +37,7 @@ process.once('message', async () => {
   running = false;
   await Promise.all(loops);
   await Promise.all(conns.map((x) => x.end()));
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const stats: LoadStats = {
-    ops: sorted.length,
-    errors,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    max: sorted[sorted.length - 1] ?? 0,
-    slowest: slow.sort((a, b) => b.ms - a.ms).slice(0, 5),
-  };
-  process.send!(stats, () => process.exit(0));
+  const run: LoadRun = { stats: summarizeLoad([{ latencies, errors, slowest: slow }]), latencies };
+  process.send!(run, () => process.exit(0));
 });
 process.send!({ ready: true });

@@ -15,7 +15,7 @@ import { Throttle, threadsRunningProbe } from '../lib/retention/throttle';
 import { RunLog } from '../lib/runlog/command-log';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
-import { startLoad, type LoadStats } from './foreground-load';
+import { startLoad, summarizeLoad, type LoadRun, type LoadStats } from './foreground-load';
 import { profileStatements } from './statement-profile';
 
 const { values: args } = parseArgs({
@@ -43,6 +43,8 @@ const LOAD_CONNECTIONS = Number(args.load);
 const DB = 'bench';
 const ARCH = 'bench_archive';
 const RETENTION_DAYS = 30;
+/** How long the reference row measures the foreground load with nothing purging: about a chunked purge's time under it. */
+const LOAD_ALONE_MS = 4000;
 
 interface TableSpec {
   readonly name: 'events' | 'sessions';
@@ -76,6 +78,8 @@ const TABLES: Record<string, TableSpec> = {
   },
 };
 
+const dateIndexOf = (t: TableSpec) => (t.name === 'events' ? 'ix_created' : 'ix_expire');
+
 interface Outcome {
   readonly table: string;
   readonly mode: 'idle' | 'load' | 'archive';
@@ -92,6 +96,22 @@ interface Outcome {
   readonly load?: LoadStats;
   readonly note?: string;
   readonly runs?: readonly { seconds: number; p99?: number; max?: number }[];
+}
+
+/** A contender: how it runs, and in which modes (all by default). */
+interface Contender {
+  readonly name: string;
+  readonly run: (t: TableSpec, cutoff: Date) => Promise<void>;
+  /** Untimed work before the run (after the restore and the cutoff). */
+  readonly prepare?: (t: TableSpec, cutoff: Date) => Promise<void>;
+  /** Removes nothing: the foreground load alone, for reference. */
+  readonly removesNothing?: boolean;
+}
+
+/** The keys that bound one chunk of a dbmaint primary-key walk, as its run log recorded them. */
+interface ChunkKeys {
+  readonly after: unknown;
+  readonly upTo: unknown;
 }
 
 function noteOf(r: RuleResult | undefined): string | undefined {
@@ -160,7 +180,7 @@ async function main(): Promise<void> {
       await admin.query(`ALTER TABLE ${DB}.${t.name} IMPORT TABLESPACE`);
       // Warm the clustered and the date index so no contender pays for a cold buffer pool.
       await admin.query(`SELECT COUNT(*) FROM ${DB}.${t.name} FORCE INDEX (PRIMARY) WHERE LENGTH(${t.key}) >= 0`);
-      await admin.query(`SELECT COUNT(*) FROM ${DB}.${t.name} FORCE INDEX (${t.name === 'events' ? 'ix_created' : 'ix_expire'}) WHERE ${t.dateColumn} > '2000-01-01'`);
+      await admin.query(`SELECT COUNT(*) FROM ${DB}.${t.name} FORCE INDEX (${dateIndexOf(t)}) WHERE ${t.dateColumn} > '2000-01-01'`);
       await admin.query(`DROP TABLE IF EXISTS ${ARCH}.${t.name}_archive, ${ARCH}.${t.name}_pt_archive`);
       const [[c]] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${DB}.${t.name}`);
       if (Number(c!['n']) !== ROWS) throw new Error(`restore of ${t.name} gave ${String(c!['n'])} rows`);
@@ -191,6 +211,51 @@ async function main(): Promise<void> {
       ...(args.settings ? { purge: JSON.parse(args.settings) as unknown } : {}),
     }).purge;
     let lastRule: RuleResult | undefined;
+    /** Per table, the chunk bounds of the last dbmaint purge (primary-key walks on a one-column key). */
+    const lastChunks = new Map<string, readonly ChunkKeys[] | undefined>();
+    const chunkKeysOf = async (t: TableSpec): Promise<readonly ChunkKeys[]> => {
+      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+        `SELECT extra FROM dbmaint.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = ? AND ended_at IS NOT NULL AND error_number IS NULL ORDER BY id DESC LIMIT ?`,
+        [t.name, lastRule?.chunks ?? 0],
+      );
+      return rows.reverse().map((r) => {
+        const x = JSON.parse(String(r['extra'])) as { after: unknown[] | null; upTo: unknown[] | null };
+        return { after: x.after?.[0] ?? null, upTo: x.upTo?.[0] ?? null };
+      });
+    };
+    /**
+     * dbmaint's own chunks, bare: the same key ranges, each a DELETE and a COMMIT and nothing else (no boundary
+     * reads, no bounds scan, no run log, no counters). What any chunked purge with these chunks costs on InnoDB:
+     * the distance from it to dbmaint is dbmaint's own work, the distance from it to the single DELETE is chunking.
+     */
+    let bareHigh: unknown;
+    const bareChunks: Contender = {
+      name: "dbmaint's chunks, bare (DELETE + COMMIT only)",
+      // The walk's upper bound, which dbmaint reads in its own (timed) bounds scan, so the last chunk stops where dbmaint's did.
+      prepare: async (t, cutoff) => {
+        const [[h]] = await admin.query<mysql.RowDataPacket[]>(`SELECT MAX(${t.key}) AS hi FROM ${DB}.${t.name} FORCE INDEX (${dateIndexOf(t)}) WHERE ${t.dateColumn} < ?`, [cutoff]);
+        bareHigh = h!['hi'];
+      },
+      run: (t, cutoff) => runBareChunks(t, cutoff),
+    };
+    const runBareChunks = async (t: TableSpec, cutoff: Date) => {
+      const chunks = lastChunks.get(t.name);
+      if (!chunks || chunks.length === 0) throw new Error('no dbmaint primary-key walk to replay (run dbmaint purge first)');
+      const conn = await connect();
+      try {
+        await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+        await conn.query('SET autocommit = 0');
+        for (const c of chunks) {
+          const upTo = c.upTo ?? bareHigh;
+          const bounds = [...(c.after !== null ? [`${t.key} > ?`] : []), `${t.key} <= ?`];
+          const params = [...(c.after !== null ? [c.after] : []), upTo];
+          await conn.query(`DELETE ${DB}.${t.name} FROM ${DB}.${t.name} FORCE INDEX (PRIMARY) WHERE ${[...bounds, `${t.dateColumn} < ?`].join(' AND ')}`, [...params, cutoff]);
+          await conn.query('COMMIT');
+        }
+      } finally {
+        await conn.end();
+      }
+    };
     const runDbmaint = async (t: TableSpec, action: 'delete' | 'archive', now: Date) => {
       const db: DbSession = await openSession(creds, { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
       const profile = args.profile ? profileStatements(db) : undefined;
@@ -230,10 +295,10 @@ async function main(): Promise<void> {
       });
     };
 
-    type Contender = { name: string; run: (t: TableSpec, cutoff: Date) => Promise<void> };
     const deleters: Contender[] = [
       { name: 'single DELETE (floor)', run: async (t, cutoff) => void (await admin.query(`DELETE FROM ${DB}.${t.name} WHERE ${t.dateColumn} < ?`, [cutoff])) },
       { name: 'dbmaint purge', run: (t, cutoff) => runDbmaint(t, 'delete', new Date(cutoff.getTime() + RETENTION_DAYS * 86_400_000)) },
+      bareChunks,
       ...(existsSync('/usr/bin/pt-archiver') ? [{ name: 'pt-archiver --bulk-delete', run: async (t: TableSpec, cutoff: Date) => runPt(t, cutoff, false) }] : []),
       {
         name: 'naive DELETE … LIMIT 1000 loop',
@@ -246,37 +311,49 @@ async function main(): Promise<void> {
       },
     ];
 
+    const loadAlone: Contender = {
+      name: 'no purge (the load alone)',
+      removesNothing: true,
+      run: () => new Promise((r) => setTimeout(r, LOAD_ALONE_MS)),
+    };
     const wanted = (c: Contender) => !args.only || String(args.only).split(',').some((w) => c.name.includes(w));
     const measure = async (t: TableSpec, mode: Outcome['mode'], c: Contender) => {
       if (!wanted(c)) return;
       const runs: Outcome[] = [];
-      for (let i = 0; i < Number(args.repeat); i++) runs.push(await measureOnce(t, mode, c));
-      // Each figure is the median of its own across the runs (time, p50, p99, max), so one noisy run cannot decide a row.
+      const loadRuns: LoadRun[] = [];
+      for (let i = 0; i < Number(args.repeat); i++) {
+        const m = await measureOnce(t, mode, c);
+        runs.push(m.out);
+        if (m.loadRun) loadRuns.push(m.loadRun);
+      }
+      // Time: the median run, so one noisy run cannot decide a row. Foreground latency: every operation of every
+      // run pooled (p50/p99 over all of them; max: the worst any run saw).
       const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
       const byTime = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)]!;
-      const loads = runs.flatMap((r) => (r.load ? [r.load] : []));
       results.push({
         ...byTime,
         seconds: med(runs.map((r) => r.seconds)),
         ...(runs.every((r) => r.purgedSeconds !== undefined) ? { purgedSeconds: med(runs.map((r) => r.purgedSeconds!)) } : {}),
         ok: runs.every((r) => r.ok),
-        ...(loads.length > 0
-          ? { load: { ...loads[0]!, p50: med(loads.map((l) => l.p50)), p99: med(loads.map((l) => l.p99)), max: med(loads.map((l) => l.max)), ops: med(loads.map((l) => l.ops)) } }
-          : {}),
+        ...(loadRuns.length > 0 ? { load: summarizeLoad(loadRuns.map((l) => ({ latencies: l.latencies, errors: l.stats.errors, slowest: l.stats.slowest }))) } : {}),
         ...(runs.length > 1 ? { runs: runs.map((r) => ({ seconds: r.seconds, ...(r.load ? { p99: r.load.p99, max: r.load.max } : {}) })) } : {}),
       });
     };
-    const measureOnce = async (t: TableSpec, mode: Outcome['mode'], c: Contender): Promise<Outcome> => {
+    const measureOnce = async (t: TableSpec, mode: Outcome['mode'], c: Contender): Promise<{ out: Outcome; loadRun?: LoadRun }> => {
       await restore(t);
       const cutoff = cutoffOf();
       const before = await oldCount(t, cutoff);
       const load = mode === 'load' ? await startLoad({ url: server.url, table: t.name, rows: ROWS, connections: LOAD_CONNECTIONS, intervalMs: 4, seed: 42 }) : undefined;
       if (load) await new Promise((r) => setTimeout(r, 300));
       lastRule = undefined;
+      await c.prepare?.(t, cutoff);
       const t0 = performance.now();
       await c.run(t, cutoff);
       const seconds = (performance.now() - t0) / 1000;
-      const stats = await load?.stop();
+      const loadRun = await load?.stop();
+      const stats = loadRun?.stats;
+      const rule = lastRule as RuleResult | undefined; // set by a dbmaint contender's run
+      if (mode === 'idle' && rule?.action === 'delete') lastChunks.set(t.name, rule.walk === 'primary-key' ? await chunkKeysOf(t) : undefined);
       // Under the load the application's own updates keep the history list from emptying: measured without it only.
       const purgedSeconds = mode !== 'load' && (await purgeCaughtUp(120_000, 10)) ? (performance.now() - t0) / 1000 : undefined;
       const left = await oldCount(t, cutoff);
@@ -301,19 +378,24 @@ async function main(): Promise<void> {
         seconds,
         ...(purgedSeconds !== undefined ? { purgedSeconds } : {}),
         rows: before - left,
-        ok: left === 0 && conserved,
-        check: (left === 0 ? `${(before - left).toLocaleString('en')} removed, 0 left` : `${left} old rows left!`) + conservation,
+        ok: c.removesNothing ? left === before : left === 0 && conserved,
+        check: c.removesNothing
+          ? left === before
+            ? 'nothing removed (reference)'
+            : `${before - left} rows removed!`
+          : (left === 0 ? `${(before - left).toLocaleString('en')} removed, 0 left` : `${left} old rows left!`) + conservation,
         ...(stats ? { load: stats } : {}),
         ...(noteOf(lastRule) ? { note: noteOf(lastRule)! } : {}),
       };
       if (args.verbose && stats) say(`  slowest foreground ops: ${stats.slowest.map((x) => `${new Date(x.at).toISOString().slice(11, 23)} ${x.kind} ${x.ms.toFixed(0)} ms`).join(', ')}`);
       say(`  ${t.name.padEnd(8)} ${mode.padEnd(7)} ${c.name.padEnd(32)} ${seconds.toFixed(2).padStart(7)} s${purgedSeconds !== undefined ? ` (purged ${purgedSeconds.toFixed(2)} s)` : ''}  ${out.check}${stats ? `  fg p50 ${stats.p50.toFixed(1)} ms p99 ${stats.p99.toFixed(1)} ms max ${stats.max.toFixed(0)} ms (${stats.ops} ops, ${stats.errors} errors)` : ''}${out.note ? `  [${out.note}]` : ''}`);
-      return out;
+      return { out, ...(loadRun ? { loadRun } : {}) };
     };
 
     for (const t of tables) {
-      if (!args['skip-idle']) for (const c of deleters) await measure(t, 'idle', c);
-      if (!args['skip-load']) for (const c of deleters) await measure(t, 'load', c);
+      // The bare replay needs the chunk bounds of an idle dbmaint run; under load chunks follow that run's contention.
+      if (!args['skip-idle']) for (const c of deleters) if (c !== bareChunks || lastChunks.get(t.name)) await measure(t, 'idle', c);
+      if (!args['skip-load']) for (const c of [loadAlone, ...deleters.filter((d) => d !== bareChunks)]) await measure(t, 'load', c);
       if (!args['skip-archive']) {
         const archivers: Contender[] = [
           { name: 'dbmaint archive', run: (tt, cutoff) => runDbmaint(tt, 'archive', new Date(cutoff.getTime() + RETENTION_DAYS * 86_400_000)) },
@@ -344,7 +426,7 @@ function report(results: readonly Outcome[]): void {
   const floor = (table: string, mode: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith('single DELETE'));
   const pt = (table: string, mode: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith('pt-archiver'));
   const rows = results.map((r) => {
-    const ref = r.mode === 'archive' ? pt(r.table, r.mode) : floor(r.table, r.mode);
+    const ref = r.rows === 0 ? undefined : r.mode === 'archive' ? pt(r.table, r.mode) : floor(r.table, r.mode);
     return [
       r.table,
       r.mode,
@@ -363,11 +445,36 @@ function report(results: readonly Outcome[]): void {
   say('\n' + textTable(['table', 'mode', 'contender', 'seconds', 'rows/s', 'time ratio', 'until purged s', 'purged ratio', 'fg p50 ms', 'fg p99 ms', 'fg max ms', 'check'], rows));
   say('time ratio: vs the single DELETE for purges, vs pt-archiver for archives (lower is faster).');
   say('until purged: from the start until InnoDB had purged every delete-marked row (history list empty); without foreground load only.');
+  if (results.some((r) => r.load)) say(`fg p50/p99: over every foreground operation of all ${String(args.repeat)} run(s) of a row; fg max: the worst of them.`);
+  const verdict = targetVerdict(results);
+  if (verdict.length > 0) say('\n' + textTable(['target (issue #3)', 'table', 'measured', 'met'], verdict));
   const file = args.out ?? path.join(process.cwd(), 'bench', 'results', `purge-${new Date().toISOString().slice(0, 10)}.json`);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ rows: ROWS, loadConnections: LOAD_CONNECTIONS, cores: os.cpus().length, results }, null, 2));
   say(`results written to ${path.relative(process.cwd(), file)}`);
   if (results.some((r) => !r.ok)) process.exitCode = 1;
+}
+
+/** The issue's targets, checked on this run's figures (only those whose contenders ran). */
+function targetVerdict(results: readonly Outcome[]): string[][] {
+  const find = (table: string, mode: string, prefix: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith(prefix));
+  const out: string[][] = [];
+  const row = (target: string, table: string, measured: string, met: boolean) => out.push([target, table, measured, met ? 'yes' : 'NO']);
+  for (const table of [...new Set(results.map((r) => r.table))]) {
+    const [floor, ours] = [find(table, 'idle', 'single DELETE'), find(table, 'idle', 'dbmaint purge')];
+    if (floor && ours) row('idle: dbmaint ≤ 1.5× the single DELETE', table, `${(ours.seconds / floor.seconds).toFixed(2)}×`, ours.seconds <= 1.5 * floor.seconds && ours.ok);
+    const [pt, loaded] = [find(table, 'load', 'pt-archiver'), find(table, 'load', 'dbmaint purge')];
+    if (pt && loaded) {
+      row('load: dbmaint faster than pt-archiver', table, `${loaded.seconds.toFixed(2)} vs ${pt.seconds.toFixed(2)} s`, loaded.seconds < pt.seconds && loaded.ok);
+      if (pt.load && loaded.load) {
+        row('load: foreground p99 no worse', table, `${loaded.load.p99.toFixed(2)} vs ${pt.load.p99.toFixed(2)} ms`, loaded.load.p99 <= pt.load.p99);
+        row('load: foreground max no worse', table, `${loaded.load.max.toFixed(1)} vs ${pt.load.max.toFixed(1)} ms`, loaded.load.max <= pt.load.max);
+      }
+    }
+    const [ptA, oursA] = [find(table, 'archive', 'pt-archiver'), find(table, 'archive', 'dbmaint archive')];
+    if (ptA && oursA) row('archive: ≥ 1.5× pt-archiver, nothing lost', table, `${(ptA.seconds / oursA.seconds).toFixed(2)}×, ${oursA.ok ? 'nothing lost' : 'ROWS LOST'}`, ptA.seconds >= 1.5 * oursA.seconds && oursA.ok);
+  }
+  return out;
 }
 
 main().catch((err: Error) => {

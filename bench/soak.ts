@@ -50,7 +50,7 @@ async function phaseLoad(url: string, run: () => Promise<void>): Promise<Record<
   );
   await run();
   const out: Record<string, LoadStats> = {};
-  for (const { table, load } of loads) out[table] = await load.stop();
+  for (const { table, load } of loads) out[table] = (await load.stop()).stats;
   return out;
 }
 
