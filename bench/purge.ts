@@ -257,7 +257,10 @@ async function main(): Promise<void> {
       }
     };
     const runDbmaint = async (t: TableSpec, action: 'delete' | 'archive', now: Date) => {
-      const db: DbSession = await openSession(creds, { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
+      const sessionSettings = { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 };
+      const db: DbSession = await openSession(creds, sessionSettings, 'disabled');
+      // As the cleanup-data task does: a second session reads the next chunk's boundary while a chunk runs.
+      const reader = settings.prefetchBoundaries ? await openSession(creds, sessionSettings, 'disabled') : undefined;
       const profile = args.profile ? profileStatements(db) : undefined;
       try {
         const runLog = new RunLog(db, { enabled: true, schema: 'dbmaint', table: 'command_log' }, { task: 'bench', target: 'bench', dryRun: false }, args.verbose ? jsonLineLog() : silentLog);
@@ -270,11 +273,13 @@ async function main(): Promise<void> {
           throttle: new Throttle([threadsRunningProbe(db, settings.maxThreadsRunning)], silentLog),
           log: args.verbose ? jsonLineLog() : silentLog,
           runLog,
+          ...(reader ? { reader } : {}),
         });
         if (lastRule.status !== 'completed') throw new Error(`dbmaint ${lastRule.status}: ${lastRule.message ?? ''}`);
       } finally {
         if (profile) say(profile.lines().map((l) => `    ${l}`).join('\n'));
         await db.close();
+        await reader?.close();
       }
     };
     const ptDsn = `h=127.0.0.1,P=${server.port},u=${creds.user},p=${creds.password}`;

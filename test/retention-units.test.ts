@@ -79,6 +79,16 @@ describe('chunk sizing', () => {
     expect(s.next).toBe(500);
     expect(s.targetSeconds).toBe(0.02);
   });
+  it('forecasts the chunk after the current one: x4 before any rate, then the rate at the target', () => {
+    const s = new ChunkSizer(opts);
+    expect(s.forecast()).toBe(4000); // no rate yet: the largest step
+    s.observe(1000, 0.005); // 200k rows/s; next 4000
+    expect(s.forecast()).toBe(16_000); // growth still capped at x4
+    for (let i = 0; i < 6; i++) s.observe(s.next, s.next / 200_000);
+    expect(s.forecast()).toBe(100_000); // 200k rows/s x 0.5 s, at the maximum
+    s.observe(s.next, 0.5, true); // contended: 20 ms at 200k rows/s
+    expect(s.forecast()).toBe(s.next);
+  });
   it('halves after a lock conflict, never below the minimum', () => {
     const s = new ChunkSizer({ ...opts, initialRows: 300 });
     s.shrink();

@@ -2,6 +2,7 @@
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockName } from '../lib/retention/engine';
+import type { Log } from '../lib/runtime/log';
 import { adminConnection, freshSchema } from './support/db';
 import { CountingDeadline, rule, run, session } from './support/retention';
 
@@ -226,6 +227,66 @@ describe('review regressions', () => {
     const real = await run(rule(S, 'badarch', { action: 'archive' }));
     expect(real.status).toBe('refused');
     expect(await count(`SELECT COUNT(*) n FROM ${S}.badarch`)).toBe(100);
+  });
+});
+
+/** A log that keeps what it was told, to check what the engine reported about itself. */
+function keptLog(): Log & { entries: { level: string; message: string; fields: Record<string, unknown> }[] } {
+  const entries: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const keep = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void entries.push({ level, message, fields });
+  return { entries, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
+}
+
+describe('boundary reads on a second session', () => {
+  it('reads the next boundary while a chunk runs and removes exactly what the walk without it removes', async () => {
+    await intTable('pf_int', 20_000, false);
+    await intTable('pf_int_b', 20_000, false);
+    await charTable('pf_char', 6000);
+    await charTable('pf_char_b', 6000);
+    const settings = { initialChunkRows: 300, maxChunkRows: 1000 };
+    for (const [table, twin] of [['pf_int', 'pf_int_b'], ['pf_char', 'pf_char_b']] as const) {
+      const old = await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+      const young = await count(`SELECT COUNT(*) n FROM ${S}.${table}`) - old;
+      const log = keptLog();
+      const now = new Date();
+      const withReader = await run(rule(S, table), { settings, log, now });
+      const without = await run(rule(S, twin), { settings, now, reader: null });
+      expect(withReader).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0 });
+      expect(without).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0 });
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.${table}`)).toBe(young);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+      // Most chunks took the boundary read ahead of them (the first and the ramp-up read their own).
+      const pf = log.entries.find((e) => e.message === 'boundary prefetch');
+      expect(pf?.fields['used']).toBeGreaterThan(withReader.chunks / 2);
+      expect(log.entries.filter((e) => e.level === 'warn')).toEqual([]);
+    }
+  });
+
+  it('leaves the reader without a transaction, and finishes on its own session when the reader dies mid-walk', async () => {
+    await intTable('pf_kill', 8000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.pf_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const reader = await session();
+    const log = keptLog();
+    const res = await run(rule(S, 'pf_kill', { action: 'archive' }), {
+      reader,
+      log,
+      settings: { initialChunkRows: 300, maxChunkRows: 300 },
+      faults: {
+        betweenInsertAndDelete: async (chunk) => {
+          if (chunk === 2) {
+            // While chunk 2 runs the reader holds no transaction open (no read view that would hold back purge).
+            expect(await count('SELECT COUNT(*) n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?', [reader.threadId])).toBe(0);
+          }
+          if (chunk === 3) await admin.query(`KILL ${reader.threadId}`);
+        },
+      },
+    });
+    await reader.close();
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsRemaining: 0 });
+    expect(log.entries.some((e) => e.level === 'warn' && e.message.startsWith('boundary reader failed'))).toBe(true);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.pf_kill`) + (await count(`SELECT COUNT(*) n FROM ${S}.pf_kill_archive`))).toBe(8000);
+    expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.pf_kill_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.pf_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
   });
 });
 

@@ -104,6 +104,8 @@ export const purgeSettingsSchema = z.strictObject({
   maxReplicaLagSeconds: z.number().min(0).max(86_400).default(30),
   /** Dry runs count exactly up to this many rows, then estimate (and say so). */
   dryRunExactCountLimit: z.number().int().min(0).default(1_000_000),
+  /** Read each chunk's boundary on a second connection while the previous chunk runs (one more connection per purge). */
+  prefetchBoundaries: z.boolean().default(true),
   /** With `walk: auto`, walk primary-key ranges when at least this share of the rows in the key range match. */
   pkWalkMinMatchRatio: z.number().min(0).max(1).default(0.3),
   /** Stop a cleanup/archive run after this long even when Lambda would allow more (the payload may lower it). */

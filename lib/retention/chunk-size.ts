@@ -80,6 +80,15 @@ export class ChunkSizer {
     this.rows = clamp(Math.floor(this.rows / 2), this.opts.minRows, this.opts.maxRows);
   }
 
+  /**
+   * The size the chunk after the current one will probably get: the current rate at the current target,
+   * grown at most x4 (with no rate yet, the full x4). A guess for reading ahead; `observe` decides.
+   */
+  forecast(): number {
+    const ideal = this.rate === undefined ? Infinity : this.rate * this.target;
+    return clamp(Math.round(Math.min(ideal, this.rows * 4)), this.opts.minRows, this.opts.maxRows);
+  }
+
   /** Expected duration of the next chunk, for deadline checks. */
   expectedSeconds(): number {
     return this.rate ? this.rows / this.rate : this.target;

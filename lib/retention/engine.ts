@@ -71,6 +71,12 @@ export interface EngineOptions {
   readonly throttle: Throttle;
   readonly log: Log;
   readonly runLog: RunLog;
+  /**
+   * A second session to the same server for the walk's boundary reads: the next chunk's boundary is read on it
+   * while this chunk's statements run. Consistent reads with autocommit on (no locks, no read view kept). Without
+   * it, or once it fails, boundaries are read on `db` before each chunk.
+   */
+  readonly reader?: DbSession;
   /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
   readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
 }
@@ -281,11 +287,11 @@ class Walker {
   }
 
   /** The key `size` rows further along the walked index, or undefined when fewer remain. */
-  async nextBoundary(after: readonly unknown[] | undefined, size: number): Promise<unknown[] | undefined> {
+  async nextBoundary(after: readonly unknown[] | undefined, size: number, on: DbSession = this.db): Promise<unknown[] | undefined> {
     const where = and(this.range, after ? keyAfter(this.columns, after) : TRUE_PART);
     const cols = this.columns.map(quoteIdentifier).join(', ');
     const values = this.columns.map((c, i) => `${exactValue(this.shape, c)} AS v${i}`).join(', ');
-    const rows = await this.db.query<Record<string, unknown>>(
+    const rows = await on.query<Record<string, unknown>>(
       `SELECT ${values} FROM ${this.table} FORCE INDEX (${quoteIdentifier(this.choice.index.name)})
         WHERE ${where.sql} ORDER BY ${cols} LIMIT 1 OFFSET ?`,
       [...where.params, size - 1],
@@ -296,6 +302,70 @@ class Walker {
   /** The WHERE of one chunk: the rule's predicate within the chunk's key bounds. */
   chunkWhere(b: ChunkBounds): SqlPart {
     return and(this.range, b.after ? keyAfter(this.columns, b.after) : TRUE_PART, b.upTo ? keyAtMost(this.columns, b.upTo) : TRUE_PART, this.predicate);
+  }
+}
+
+/** A chunk's upper boundary and the rows it spans. */
+interface NextChunk {
+  readonly upTo: unknown[] | undefined;
+  readonly size: number;
+}
+
+/**
+ * Reads the next chunk's boundary on the reader session while the current chunk runs: the boundary read
+ * scans the rows of the next chunk (28 ms of a 0.3 s chunk on a CHAR(40) key in bench:purge), which then
+ * costs no time of the walk. The chunk size is a guess made before the current chunk's time is known; it is
+ * used only when close to what the chunk sizer then asks for (never more than 10% above it), otherwise the
+ * boundary is read again on the walk's session. Any boundary is correct: it only decides where a chunk ends.
+ */
+class BoundaryPrefetch {
+  private pending?: { readonly after: readonly unknown[]; readonly size: number; readonly read: Promise<unknown[] | undefined | Error> };
+  private reader: DbSession | undefined;
+  /** Prefetched boundaries used, and read again because the guess was off. */
+  used = 0;
+  missed = 0;
+
+  constructor(
+    private readonly walker: Walker,
+    reader: DbSession | undefined,
+    private readonly log: Log,
+    private readonly table: string,
+  ) {
+    this.reader = reader;
+  }
+
+  /** Start reading the boundary `size` rows after `after` (the current chunk's upper bound). */
+  start(after: readonly unknown[], size: number): void {
+    const reader = this.reader;
+    if (!reader) return;
+    this.pending = { after, size, read: this.walker.nextBoundary(after, size, reader).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
+  }
+
+  /** The boundary for a chunk after `after` of about `wanted` rows: the prefetched one when it fits, else read now. */
+  async next(after: readonly unknown[] | undefined, wanted: number): Promise<NextChunk> {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p) {
+      const got = await p.read; // settled either way, so that the reader never has two reads queued
+      if (got instanceof Error) {
+        // The walk does not depend on the reader: drop it and go on reading boundaries on the walk's session.
+        this.reader = undefined;
+        this.log.warn('boundary reader failed; reading boundaries on the walk session', { table: this.table, error: got.message });
+      } else if (p.after === after && p.size <= wanted * 1.1 && p.size >= wanted * 0.5) {
+        this.used++;
+        return { upTo: got, size: p.size };
+      } else {
+        this.missed++;
+      }
+    }
+    return { upTo: await this.walker.nextBoundary(after, wanted), size: wanted };
+  }
+
+  /** Wait for a read still in flight, so that the reader session is idle when the walk returns. */
+  async settle(): Promise<void> {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p) await p.read;
   }
 }
 
@@ -498,116 +568,123 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   let unsampledChunks = 0;
   let ownWrites = 0;
   const rest = new RestBudget(opts.settings.niceRatio);
+  const prefetch = new BoundaryPrefetch(walker, opts.reader, log, name);
 
-  for (;;) {
-    const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
-    if (opts.deadline.isNear(reserveMs)) {
-      result.status = 'stopped-at-deadline';
-      break;
-    }
-    const t = await opts.throttle.wait(opts.deadline, reserveMs);
-    result.throttledSeconds = round(opts.throttle.throttledSeconds - throttledBefore, 1);
-    if (t.stopped) {
-      result.status = 'stopped-at-deadline';
-      break;
-    }
-    const size = sizer.next;
-    const chunkStart = Date.now();
-    const startedAt = new Date();
-    const upTo = await walker.nextBoundary(after, size);
-    const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
-    const chunkNo = result.chunks + 1;
-    const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
-    const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
-    const sqlText =
-      rule.action === 'delete' ? `DELETE ${table} FROM ${source} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`;
-    let moved: number;
-    try {
-      moved =
-        rule.action === 'delete'
-          ? (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
-          : await archiveChunk(db, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
-      const endedAt = new Date();
-      const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
-      // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
-      await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved });
-      await db.exec('COMMIT');
-      opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
-    } catch (err) {
-      // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
-      if (isFatal(err)) throw err;
-      await db.exec('ROLLBACK');
-      const code = errno(err);
-      const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
-      await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
-      await db.exec('COMMIT'); // the failure's run-log row (autocommit is off)
-      const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
-      if (retryable && retries < MAX_CHUNK_RETRIES) {
-        retries++;
-        result.retries++;
-        sizer.shrink();
-        log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
-        continue;
+  try {
+    for (;;) {
+      const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
+      if (opts.deadline.isNear(reserveMs)) {
+        result.status = 'stopped-at-deadline';
+        break;
       }
-      result.status = 'failed';
-      result.message =
-        code !== undefined && FK_ERRORS.has(code)
-          ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
-          : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
-      break;
-    }
-    retries = 0;
-    const seconds = (Date.now() - chunkStart) / 1000;
-    result.chunks = chunkNo;
-    if (rule.action === 'delete') result.rowsDeleted += moved;
-    else result.rowsArchived += moved;
-    // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
-    // us), or rows written by others (the application is live: it will run into large chunks' locks).
-    // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
-    ownWrites += (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
-    unsampledChunks++;
-    // Reading the counters costs about as much as a tenth of a short chunk; while the contended target is in
-    // force it only decides when to grow chunks again, which takes a second of quiet anyway: sample then
-    // (and after the last chunk, so that every chunk is accounted for).
-    let contended: boolean | 'unsampled' = 'unsampled';
-    let foregroundWrites: number | undefined;
-    let lockWaitsSeen: number | undefined;
-    if (!sizer.contended || Date.now() - sampledAt >= ACTIVITY_SAMPLE_MS || !upTo) {
-      const now = await serverActivity(db);
-      foregroundWrites = Math.max(0, now.writes - activity.writes - ownWrites);
-      lockWaitsSeen = now.lockWaits - activity.lockWaits;
-      contended = lockWaitsSeen > 0 || foregroundWrites > 0;
-      if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + unsampledChunks;
-      activity = now;
-      sampledAt = Date.now();
-      unsampledChunks = 0;
-      ownWrites = 0;
-    }
-    sizer.observe(size, seconds, contended);
-    // Under a live load, leave the server some room between chunks (an unsampled chunk runs only while the
-    // contended target is in force). Measured in bench:purge on 2 cores: resting 5% lowered the foreground's
-    // p99 and maximum latency at a cost in time smaller than the noise between runs.
-    if (contended !== false) {
-      rest.owe(seconds);
-      const due = rest.dueMs();
-      if (due > 0 && !opts.deadline.isNear(due + reserveMs)) {
-        const t0 = performance.now();
-        await new Promise((r) => setTimeout(r, due));
-        rest.paid(performance.now() - t0);
+      const t = await opts.throttle.wait(opts.deadline, reserveMs);
+      result.throttledSeconds = round(opts.throttle.throttledSeconds - throttledBefore, 1);
+      if (t.stopped) {
+        result.status = 'stopped-at-deadline';
+        break;
       }
+      const chunkStart = Date.now();
+      const startedAt = new Date();
+      const { upTo, size } = await prefetch.next(after, sizer.next);
+      // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
+      if (upTo) prefetch.start(upTo, Math.max(opts.settings.minChunkRows, Math.round(sizer.forecast() * 0.9)));
+      const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
+      const chunkNo = result.chunks + 1;
+      const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
+      const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
+      const sqlText =
+        rule.action === 'delete' ? `DELETE ${table} FROM ${source} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`;
+      let moved: number;
+      try {
+        moved =
+          rule.action === 'delete'
+            ? (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
+            : await archiveChunk(db, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+        const endedAt = new Date();
+        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
+        // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
+        await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved });
+        await db.exec('COMMIT');
+        opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
+      } catch (err) {
+        // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
+        if (isFatal(err)) throw err;
+        await db.exec('ROLLBACK');
+        const code = errno(err);
+        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
+        await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
+        await db.exec('COMMIT'); // the failure's run-log row (autocommit is off)
+        const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
+        if (retryable && retries < MAX_CHUNK_RETRIES) {
+          retries++;
+          result.retries++;
+          sizer.shrink();
+          log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
+          continue;
+        }
+        result.status = 'failed';
+        result.message =
+          code !== undefined && FK_ERRORS.has(code)
+            ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
+            : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
+        break;
+      }
+      retries = 0;
+      const seconds = (Date.now() - chunkStart) / 1000;
+      result.chunks = chunkNo;
+      if (rule.action === 'delete') result.rowsDeleted += moved;
+      else result.rowsArchived += moved;
+      // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
+      // us), or rows written by others (the application is live: it will run into large chunks' locks).
+      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
+      ownWrites += (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
+      unsampledChunks++;
+      // Reading the counters costs about as much as a tenth of a short chunk; while the contended target is in
+      // force it only decides when to grow chunks again, which takes a second of quiet anyway: sample then
+      // (and after the last chunk, so that every chunk is accounted for).
+      let contended: boolean | 'unsampled' = 'unsampled';
+      let foregroundWrites: number | undefined;
+      let lockWaitsSeen: number | undefined;
+      if (!sizer.contended || Date.now() - sampledAt >= ACTIVITY_SAMPLE_MS || !upTo) {
+        const now = await serverActivity(db);
+        foregroundWrites = Math.max(0, now.writes - activity.writes - ownWrites);
+        lockWaitsSeen = now.lockWaits - activity.lockWaits;
+        contended = lockWaitsSeen > 0 || foregroundWrites > 0;
+        if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + unsampledChunks;
+        activity = now;
+        sampledAt = Date.now();
+        unsampledChunks = 0;
+        ownWrites = 0;
+      }
+      sizer.observe(size, seconds, contended);
+      // Under a live load, leave the server some room between chunks (an unsampled chunk runs only while the
+      // contended target is in force). Measured in bench:purge on 2 cores: resting 5% lowered the foreground's
+      // p99 and maximum latency at a cost in time smaller than the noise between runs.
+      if (contended !== false) {
+        rest.owe(seconds);
+        const due = rest.dueMs();
+        if (due > 0 && !opts.deadline.isNear(due + reserveMs)) {
+          const t0 = performance.now();
+          await new Promise((r) => setTimeout(r, due));
+          rest.paid(performance.now() - t0);
+        }
+      }
+      log.info('chunk done', {
+        table: name,
+        chunk: chunkNo,
+        rows: moved,
+        scanned: size,
+        seconds: round(seconds),
+        done: result.rowsDeleted + result.rowsArchived,
+        ...(foregroundWrites !== undefined ? { foregroundWrites, lockWaits: lockWaitsSeen } : {}),
+        nextChunkRows: sizer.next,
+      });
+      if (!upTo) break; // the last chunk ran to the end of the walk
+      after = upTo;
     }
-    log.info('chunk done', {
-      table: name,
-      chunk: chunkNo,
-      rows: moved,
-      scanned: size,
-      seconds: round(seconds),
-      done: result.rowsDeleted + result.rowsArchived,
-      ...(foregroundWrites !== undefined ? { foregroundWrites, lockWaits: lockWaitsSeen } : {}),
-      nextChunkRows: sizer.next,
-    });
-    if (!upTo) break; // the last chunk ran to the end of the walk
-    after = upTo;
+  } finally {
+    await prefetch.settle();
+    if (prefetch.used + prefetch.missed > 0) log.info('boundary prefetch', { table: name, used: prefetch.used, readAgain: prefetch.missed });
   }
 
   if (result.status === 'completed') {

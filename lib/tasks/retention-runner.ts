@@ -44,6 +44,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
   const settings = ctx.config.purge;
   const deadline = ctx.deadline.capped(settings.maxRunSeconds);
   const replicas: { name: string; session: DbSession }[] = [];
+  let reader: DbSession | undefined;
   try {
     const probes: LoadProbe[] = [threadsRunningProbe(ctx.db, settings.maxThreadsRunning)];
     if (ctx.db.flavour.kind === 'aurora-mysql') probes.push(auroraLagProbe(ctx.db, settings.maxReplicaLagSeconds));
@@ -54,6 +55,13 @@ export async function runRetention<E extends { dryRun: boolean }>(
       if (replicas.length > 0) probes.push(replicaLagProbe(replicas, settings.maxReplicaLagSeconds));
     }
     const throttle = new Throttle(probes, ctx.log);
+    if (!ctx.event.dryRun && settings.prefetchBoundaries && rules.length > 0) {
+      // The walk reads its next chunk's boundary on this session while a chunk runs; it is an optimisation only.
+      reader = await openTargetSession(ctx.credentials, ctx.target.secretArn, ctx.config.session, ctx.target.tls).catch((err: unknown) => {
+        ctx.log.warn('no second session for boundary reads; reading them between chunks', { error: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+    }
 
     const results: RuleResult[] = [];
     for (const rule of rules) {
@@ -69,6 +77,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
         throttle,
         log: ctx.log,
         runLog: ctx.runLog,
+        ...(reader ? { reader } : {}),
         ...(faults ? { faults } : {}),
       });
       results.push(r);
@@ -111,6 +120,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
       tableMetrics,
     };
   } finally {
+    await reader?.close();
     for (const r of replicas) await r.session.close();
   }
 }

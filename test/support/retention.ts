@@ -31,11 +31,21 @@ export function rule(schema: string, table: string, over: Partial<RetentionRule>
   };
 }
 
+/**
+ * Run one rule as the cleanup-data task does: with a second session for boundary reads (the default),
+ * unless `reader: null` asks for the walk without one.
+ */
 export async function run(
   r: RetentionRule,
-  opts: Partial<Omit<EngineOptions, 'runLog' | 'throttle' | 'settings'>> & { db?: DbSession; runLogSchema?: string; settings?: Partial<EngineOptions['settings']> } = {},
+  opts: Partial<Omit<EngineOptions, 'runLog' | 'throttle' | 'settings' | 'reader'>> & {
+    db?: DbSession;
+    reader?: DbSession | null;
+    runLogSchema?: string;
+    settings?: Partial<EngineOptions['settings']>;
+  } = {},
 ): Promise<RuleResult> {
   const db = opts.db ?? (await session());
+  const reader = opts.reader === undefined ? await session() : (opts.reader ?? undefined);
   try {
     const dryRun = opts.dryRun ?? false;
     const runLog = new RunLog(db, { enabled: true, schema: opts.runLogSchema ?? `${r.schema}_log`, table: 'command_log' }, { task: 'test', target: 't', dryRun }, silentLog);
@@ -46,12 +56,14 @@ export async function run(
       settings: { ...SETTINGS, ...opts.settings },
       deadline: opts.deadline ?? Deadline.unlimited(),
       throttle: new Throttle([], silentLog),
-      log: silentLog,
+      log: opts.log ?? silentLog,
       runLog,
+      ...(reader ? { reader } : {}),
       ...(opts.faults ? { faults: opts.faults } : {}),
     });
   } finally {
     if (!opts.db) await db.close();
+    if (opts.reader === undefined) await reader?.close();
   }
 }
 
