@@ -124,7 +124,7 @@ export interface LoggedRun {
 export async function runRuleLogged(
   db: DbSession,
   rule: RetentionRule,
-  opts: { readonly now: Date; readonly settings: EngineOptions['settings']; readonly logTable: TableName; readonly deadline?: Deadline },
+  opts: { readonly now: Date; readonly settings: EngineOptions['settings']; readonly logTable: TableName; readonly deadline?: Deadline; readonly reader?: DbSession },
 ): Promise<LoggedRun> {
   const runLog = new RunLog(db, { enabled: true, schema: opts.logTable.schema, table: opts.logTable.table }, { task: 'fault-test', target: 't', dryRun: false }, silentLog);
   await runLog.prepare();
@@ -137,6 +137,7 @@ export async function runRuleLogged(
       throttle: new Throttle([], silentLog),
       log: silentLog,
       runLog,
+      ...(opts.reader ? { reader: opts.reader } : {}),
     });
     return { runId: runLog.runId, result };
   } catch (err) {
@@ -144,12 +145,18 @@ export async function runRuleLogged(
   }
 }
 
-/** runRuleLogged on a session of its own, closed afterwards: an ordinary run. */
+/**
+ * runRuleLogged on a session of its own, closed afterwards: an ordinary run, as the cleanup-data task makes it
+ * (with a second session for boundary reads). The faulted runs go without one, so that every statement of the
+ * walk, boundary reads included, is on the session the fault is injected into.
+ */
 export async function runOnNewSession(url: string, rule: RetentionRule, opts: Parameters<typeof runRuleLogged>[2]): Promise<LoggedRun> {
   const db = await sessionFor(url);
+  const reader = await sessionFor(url);
   try {
-    return await runRuleLogged(db, rule, opts);
+    return await runRuleLogged(db, rule, { ...opts, reader });
   } finally {
     await db.close();
+    await reader.close();
   }
 }
