@@ -457,7 +457,9 @@ function report(results: readonly Outcome[]): void {
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ rows: ROWS, loadConnections: LOAD_CONNECTIONS, cores: os.cpus().length, results }, null, 2));
   say(`results written to ${path.relative(process.cwd(), file)}`);
-  if (results.some((r) => !r.ok)) process.exitCode = 1;
+  // A peer's failure (pt-archiver's --bulk-insert losing binary rows) is a finding shown in the table; only
+  // dbmaint's own rows, or the references built from its runs, fail the benchmark.
+  if (results.some((r) => !r.ok && r.contender.startsWith('dbmaint'))) process.exitCode = 1;
 }
 
 /** The issue's targets, checked on this run's figures (only those whose contenders ran). */
