@@ -98,7 +98,7 @@ interface Outcome {
   readonly runs?: readonly { seconds: number; p99?: number; max?: number }[];
 }
 
-/** A contender: how it runs, and in which modes (all by default). */
+/** One row of the benchmark: how the contender runs. */
 interface Contender {
   readonly name: string;
   readonly run: (t: TableSpec, cutoff: Date) => Promise<void>;
