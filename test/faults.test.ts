@@ -4,7 +4,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type mysql from 'mysql2/promise';
-import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEADLINE_SAFETY_MS } from '../functions/lambda-handler';
 import type { DbMaintConfig } from '../lib/config/schema';
@@ -329,11 +328,6 @@ afterAll(async () => {
   await (await privateServer)?.stop();
 });
 
-async function connectTo(url: string): Promise<mysql.Connection> {
-  const c = credentialsFromUrl(url);
-  return createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, multipleStatements: true, timezone: 'Z' });
-}
-
 describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle of a purge and an archive', () => {
   const S = 'fault_restart';
   const LOG: TableName = { schema: 'fault_restart_log', table: 'command_log' };
@@ -344,7 +338,7 @@ describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle 
 
   beforeAll(async () => {
     srv = await ownServer();
-    conn = await connectTo(srv.url);
+    conn = await adminConnection(srv.url);
     await freshSchema(conn, S);
     await createTemplates(conn, S, 2000);
   });
@@ -374,7 +368,7 @@ describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle 
       expect(first.error?.message, where).toMatch(CONNECTION_ERROR);
       // The server is back: InnoDB crash recovery has rolled back the chunk that was in flight.
       await conn.end().catch(() => undefined);
-      conn = await connectTo(srv.url);
+      conn = await adminConnection(srv.url);
       const [[restarted]] = await conn.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.max_connect_errors AS v');
       expect(Number(restarted!['v']), `${where}: the server was restarted`).not.toBe(4242);
       const a = await checkRun(tally, `${where}, crashed run`, conn, f, before, first, LOG);
@@ -836,7 +830,7 @@ describe('fault class 5: a metadata lock held by another session during optimize
 
   beforeAll(async () => {
     srv = await ownServer();
-    conn = await connectTo(srv.url);
+    conn = await adminConnection(srv.url);
     await freshSchema(conn, S);
     await conn.query(`DROP DATABASE IF EXISTS \`${LOG_SCHEMA}\``);
     await conn.query(`USE \`${S}\``);
@@ -877,8 +871,8 @@ describe('fault class 5: a metadata lock held by another session during optimize
     const where = `${task} / ${holderKind}`;
     const payload = task === 'rebuild-indexes' ? { tables: ['items'] } : { tables: ['items'], force: true };
     const before = await tableFingerprint(conn, items);
-    const holder = await connectTo(srv.url);
-    const reader = await connectTo(srv.url);
+    const holder = await adminConnection(srv.url);
+    const reader = await adminConnection(srv.url);
     const metrics = capturingMetrics();
     try {
       if (holderKind === 'transaction') {

@@ -9,8 +9,9 @@ export function serverUrl(): string {
   return inject('mariadbUrl');
 }
 
-export async function adminConnection(): Promise<mysql.Connection> {
-  const c = credentialsFromUrl(serverUrl());
+/** An admin connection to the shared test server, or to the server at `url` (a test's private one). */
+export async function adminConnection(url: string = serverUrl()): Promise<mysql.Connection> {
+  const c = credentialsFromUrl(url);
   return mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, multipleStatements: true, timezone: 'Z' });
 }
 
