@@ -62,8 +62,7 @@ export class ChunkSizer {
         this.target = Math.min(this.opts.targetSeconds, this.target * 2);
       }
     }
-    const ideal = this.rate * this.target;
-    this.rows = clamp(Math.round(Math.min(ideal, this.rows * 4)), this.opts.minRows, this.opts.maxRows);
+    this.rows = this.nextSize();
   }
 
   /** The application was writing before the first chunk: start small, at the contended target. */
@@ -85,6 +84,11 @@ export class ChunkSizer {
    * grown at most x4 (with no rate yet, the full x4). A guess for reading ahead; `observe` decides.
    */
   forecast(): number {
+    return this.nextSize();
+  }
+
+  /** The size to follow the current chunk: the current rate at the current target, at most x4 (no rate yet: x4). */
+  private nextSize(): number {
     const ideal = this.rate === undefined ? Infinity : this.rate * this.target;
     return clamp(Math.round(Math.min(ideal, this.rows * 4)), this.opts.minRows, this.opts.maxRows);
   }
