@@ -320,19 +320,17 @@ interface NextChunk {
  */
 class BoundaryPrefetch {
   private pending?: { readonly after: readonly unknown[]; readonly size: number; readonly read: Promise<unknown[] | undefined | Error> };
-  private reader: DbSession | undefined;
   /** Prefetched boundaries used, and read again because the guess was off. */
   used = 0;
   missed = 0;
 
   constructor(
     private readonly walker: Walker,
-    reader: DbSession | undefined,
+    /** Dropped (undefined) once it fails. */
+    private reader: DbSession | undefined,
     private readonly log: Log,
     private readonly table: string,
-  ) {
-    this.reader = reader;
-  }
+  ) {}
 
   /** Start reading the boundary `size` rows after `after` (the current chunk's upper bound). */
   start(after: readonly unknown[], size: number): void {
