@@ -427,11 +427,14 @@ async function main(): Promise<void> {
   report(results);
 }
 
+/** The row of a table and mode whose contender's name starts with `prefix`. */
+function rowOf(results: readonly Outcome[], table: string, mode: string, prefix: string): Outcome | undefined {
+  return results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith(prefix));
+}
+
 function report(results: readonly Outcome[]): void {
-  const floor = (table: string, mode: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith('single DELETE'));
-  const pt = (table: string, mode: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith('pt-archiver'));
   const rows = results.map((r) => {
-    const ref = r.rows === 0 ? undefined : r.mode === 'archive' ? pt(r.table, r.mode) : floor(r.table, r.mode);
+    const ref = r.rows === 0 ? undefined : rowOf(results, r.table, r.mode, r.mode === 'archive' ? 'pt-archiver' : 'single DELETE');
     return [
       r.table,
       r.mode,
@@ -464,7 +467,7 @@ function report(results: readonly Outcome[]): void {
 
 /** The issue's targets, checked on this run's figures (only those whose contenders ran). */
 function targetVerdict(results: readonly Outcome[]): string[][] {
-  const find = (table: string, mode: string, prefix: string) => results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith(prefix));
+  const find = (table: string, mode: string, prefix: string) => rowOf(results, table, mode, prefix);
   const out: string[][] = [];
   const row = (target: string, table: string, measured: string, met: boolean) => out.push([target, table, measured, met ? 'yes' : 'NO']);
   for (const table of [...new Set(results.map((r) => r.table))]) {
