@@ -11,7 +11,7 @@ import { AlertState, storedConditionKey } from '../lib/reporting/alert-state';
 import { renderAlert, renderDailyReport, renderWeeklyReport } from '../lib/reporting/mail/render';
 import { sendReport, SesMailSender, type OutgoingMail } from '../lib/reporting/mail/sender';
 import type { AlertCondition, AlertData, DailyReportData, RenderedMail, WeeklyReportData } from '../lib/reporting/report-data';
-import type { Log, LogFields } from '../lib/runtime/log';
+import { recordingLog } from './support/recording-log';
 import { adminConnection, serverUrl } from './support/db';
 import { localSesClient, startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
 
@@ -213,12 +213,6 @@ describe('mail rendering', () => {
     await expect(m.text).toMatchFileSnapshot('./__snapshots__/alert.txt');
   });
 });
-
-function recordingLog(): Log & { lines: { level: string; message: string; fields?: LogFields }[] } {
-  const lines: { level: string; message: string; fields?: LogFields }[] = [];
-  const at = (level: string) => (message: string, fields?: LogFields) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
-  return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-}
 
 const outgoing = (m: RenderedMail, to: readonly string[] = ['dba@example.com']): OutgoingMail => ({ ...m, from: 'dbmaint@example.com', to });
 

@@ -2,8 +2,8 @@
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockName } from '../lib/retention/engine';
-import type { Log } from '../lib/runtime/log';
 import { adminConnection, freshSchema } from './support/db';
+import { recordingLog } from './support/recording-log';
 import { CountingDeadline, rule, run, session } from './support/retention';
 
 const S = 'ret_t';
@@ -230,13 +230,6 @@ describe('review regressions', () => {
   });
 });
 
-/** A log that keeps what it was told, to check what the engine reported about itself. */
-function keptLog(): Log & { entries: { level: string; message: string; fields: Record<string, unknown> }[] } {
-  const entries: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const keep = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void entries.push({ level, message, fields });
-  return { entries, debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') };
-}
-
 describe('boundary reads on a second session', () => {
   it('reads the next boundary while a chunk runs and removes exactly what the walk without it removes', async () => {
     await intTable('pf_int', 20_000, false);
@@ -247,7 +240,7 @@ describe('boundary reads on a second session', () => {
     for (const [table, twin] of [['pf_int', 'pf_int_b'], ['pf_char', 'pf_char_b']] as const) {
       const old = await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
       const young = await count(`SELECT COUNT(*) n FROM ${S}.${table}`) - old;
-      const log = keptLog();
+      const log = recordingLog();
       const now = new Date();
       const withReader = await run(rule(S, table), { settings, log, now });
       const without = await run(rule(S, twin), { settings, now, reader: null });
@@ -256,9 +249,9 @@ describe('boundary reads on a second session', () => {
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table}`)).toBe(young);
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
       // Most chunks took the boundary read ahead of them (the first and the ramp-up read their own).
-      const pf = log.entries.find((e) => e.message === 'boundary prefetch');
-      expect(pf?.fields['used']).toBeGreaterThan(withReader.chunks / 2);
-      expect(log.entries.filter((e) => e.level === 'warn')).toEqual([]);
+      const pf = log.lines.find((e) => e.message === 'boundary prefetch');
+      expect(pf?.fields?.['used']).toBeGreaterThan(withReader.chunks / 2);
+      expect(log.lines.filter((e) => e.level === 'warn')).toEqual([]);
     }
   });
 
@@ -266,7 +259,7 @@ describe('boundary reads on a second session', () => {
     await intTable('pf_kill', 8000, false);
     const old = await count(`SELECT COUNT(*) n FROM ${S}.pf_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
     const reader = await session();
-    const log = keptLog();
+    const log = recordingLog();
     const res = await run(rule(S, 'pf_kill', { action: 'archive' }), {
       reader,
       log,
@@ -283,7 +276,7 @@ describe('boundary reads on a second session', () => {
     });
     await reader.close();
     expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsRemaining: 0 });
-    expect(log.entries.some((e) => e.level === 'warn' && e.message.startsWith('boundary reader failed'))).toBe(true);
+    expect(log.lines.some((e) => e.level === 'warn' && e.message.startsWith('boundary reader failed'))).toBe(true);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.pf_kill`) + (await count(`SELECT COUNT(*) n FROM ${S}.pf_kill_archive`))).toBe(8000);
     expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.pf_kill_archive`)).toBe(old);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.pf_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
