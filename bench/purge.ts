@@ -15,8 +15,9 @@ import { Throttle, threadsRunningProbe } from '../lib/retention/throttle';
 import { RunLog } from '../lib/runlog/command-log';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
-import { startLoad, summarizeLoad, type LoadRun, type LoadStats } from './foreground-load';
+import { startLoad, summarizeLoad, type LoadRun } from './foreground-load';
 import { profileStatements } from './statement-profile';
+import { rowOf, targetVerdict, type Outcome } from './target-verdict';
 
 const { values: args } = parseArgs({
   options: {
@@ -84,31 +85,6 @@ const TABLES: Record<string, TableSpec> = {
 };
 
 const dateIndexOf = (t: TableSpec) => (t.name === 'events' ? 'ix_created' : 'ix_expire');
-
-interface Outcome {
-  readonly table: string;
-  readonly mode: 'idle' | 'load' | 'archive';
-  readonly contender: string;
-  readonly seconds: number;
-  /**
-   * Without a foreground load: seconds from the start until InnoDB's purge has removed every row the contender
-   * delete-marked (history list empty). A single DELETE commits once, so all of its purge comes after it.
-   */
-  readonly purgedSeconds?: number;
-  readonly rows: number;
-  readonly ok: boolean;
-  readonly check: string;
-  readonly load?: LoadStats;
-  readonly note?: string;
-  /** Each round's own figures, in round order. */
-  readonly runs?: readonly RunFigures[];
-}
-
-interface RunFigures {
-  readonly seconds: number;
-  readonly p99?: number;
-  readonly max?: number;
-}
 
 /** One row of the benchmark: how the contender runs. */
 interface Contender {
@@ -477,11 +453,6 @@ async function main(): Promise<void> {
   report(results);
 }
 
-/** The row of a table and mode whose contender's name starts with `prefix`. */
-function rowOf(results: readonly Outcome[], table: string, mode: string, prefix: string): Outcome | undefined {
-  return results.find((r) => r.table === table && r.mode === mode && r.contender.startsWith(prefix));
-}
-
 function report(results: readonly Outcome[]): void {
   const rows = results.map((r) => {
     const ref = r.rows === 0 ? undefined : rowOf(results, r.table, r.mode, r.mode === 'archive' ? 'pt-archiver' : 'single DELETE');
@@ -513,48 +484,6 @@ function report(results: readonly Outcome[]): void {
   // A peer's failure (pt-archiver's --bulk-insert losing binary rows) is a finding shown in the table; only
   // dbmaint's own rows, or the references built from its runs, fail the benchmark.
   if (results.some((r) => !r.ok && r.contender.startsWith('dbmaint'))) process.exitCode = 1;
-}
-
-/**
- * The issue's targets, checked on this run's figures (only those whose contenders ran). Each is checked in every
- * round (the contenders ran side by side in it) and is met when it holds in most rounds: on this VM one stall can
- * decide a single maximum, and a majority of side-by-side rounds is what "one run" means when it is repeated.
- * The measured column shows the figures over all rounds (median times, pooled p99, worst max).
- */
-function targetVerdict(results: readonly Outcome[]): string[][] {
-  const find = (table: string, mode: string, prefix: string) => rowOf(results, table, mode, prefix);
-  const out: string[][] = [];
-  const row = (target: string, table: string, measured: string, rounds: readonly boolean[], ok = true) => {
-    const k = rounds.filter(Boolean).length;
-    out.push([target, table, measured, `${k} of ${rounds.length}`, ok && k * 2 > rounds.length ? 'yes' : 'NO']);
-  };
-  /** Per round, whether `holds` for the two rows' runs of that round. */
-  const perRound = (a: Outcome, b: Outcome, holds: (x: RunFigures, y: RunFigures) => boolean) =>
-    roundsOf(a).slice(0, roundsOf(b).length).map((x, i) => holds(x, roundsOf(b)[i]!));
-  for (const table of [...new Set(results.map((r) => r.table))]) {
-    const [floor, ours] = [find(table, 'idle', 'single DELETE'), find(table, 'idle', 'dbmaint purge')];
-    if (floor && ours) {
-      row('idle: dbmaint ≤ 1.5× the single DELETE', table, `${(ours.seconds / floor.seconds).toFixed(2)}×`, perRound(ours, floor, (x, y) => x.seconds <= 1.5 * y.seconds), ours.ok);
-    }
-    const [pt, loaded] = [find(table, 'load', 'pt-archiver'), find(table, 'load', 'dbmaint purge')];
-    if (pt && loaded) {
-      row('load: dbmaint faster than pt-archiver', table, `${loaded.seconds.toFixed(2)} vs ${pt.seconds.toFixed(2)} s`, perRound(loaded, pt, (x, y) => x.seconds < y.seconds), loaded.ok);
-      if (pt.load && loaded.load) {
-        row('load: foreground p99 no worse', table, `${loaded.load.p99.toFixed(2)} vs ${pt.load.p99.toFixed(2)} ms`, perRound(loaded, pt, (x, y) => x.p99! <= y.p99!));
-        row('load: foreground max no worse', table, `${loaded.load.max.toFixed(1)} vs ${pt.load.max.toFixed(1)} ms`, perRound(loaded, pt, (x, y) => x.max! <= y.max!));
-      }
-    }
-    const [ptA, oursA] = [find(table, 'archive', 'pt-archiver'), find(table, 'archive', 'dbmaint archive')];
-    if (ptA && oursA) {
-      row('archive: ≥ 1.5× pt-archiver, nothing lost', table, `${(ptA.seconds / oursA.seconds).toFixed(2)}×, ${oursA.ok ? 'nothing lost' : 'ROWS LOST'}`, perRound(oursA, ptA, (x, y) => y.seconds >= 1.5 * x.seconds), oursA.ok);
-    }
-  }
-  return out;
-}
-
-/** A row's figures per round (a single run: that run). */
-function roundsOf(r: Outcome): readonly RunFigures[] {
-  return r.runs ?? [{ seconds: r.seconds, ...(r.load ? { p99: r.load.p99, max: r.load.max } : {}) }];
 }
 
 main().catch((err: Error) => {
