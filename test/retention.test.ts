@@ -141,15 +141,20 @@ describe('archive', () => {
     const old = await count(`SELECT COUNT(*) n FROM ${S}.orders WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
     const db = await session();
     const r = rule(S, 'orders', { action: 'archive' });
+    let holder: number | undefined;
     const err = await run(r, {
       db,
       settings: { initialChunkRows: 300, maxChunkRows: 300 },
       faults: {
         betweenInsertAndDelete: async (chunk) => {
-          if (chunk === 3) await admin.query(`KILL ${db.threadId}`);
+          if (chunk !== 3) return;
+          // As the README's "Stopping a running purge" tells an operator: the walk's connection holds the table's lock.
+          holder = await count(`SELECT IS_USED_LOCK(CONCAT('dbmaint:purge:', ?)) n`, [`${S}.orders`]);
+          await admin.query(`KILL ${holder}`);
         },
       },
     }).catch((e: unknown) => e);
+    expect(holder).toBe(db.threadId);
     await db.close();
     expect(err).toBeInstanceOf(Error);
     expect(String((err as Error).message)).toMatch(/closed|lost|killed|interrupted|ended/i);
@@ -305,6 +310,13 @@ describe('guards', () => {
     expect(res.message).toMatch(/another dbmaint run holds the lock/);
     await other.end();
     expect((await run(rule(S, 'locked'))).status).toBe('completed');
+  });
+
+  it('names the lock of a long table name as the README tells operators to find it, in SQL', async () => {
+    const [schema, table] = ['s'.repeat(40), 't'.repeat(40)];
+    const [[row]] = await admin.query<mysql.RowDataPacket[]>(`SELECT CONCAT('dbmaint:purge:', SHA1(?)) AS v`, [`${schema}.${table}`]);
+    expect(lockName(schema, table)).toBe(row!['v']);
+    expect(lockName(S, 'orders')).toBe(`dbmaint:purge:${S}.orders`);
   });
 
   it('two concurrent runs: one works, the other skips', async () => {
