@@ -45,7 +45,7 @@ export function summarizeLoad(runs: readonly { latencies: readonly number[]; err
     slowest: runs
       .flatMap((r) => r.slowest)
       .sort((a, b) => b.ms - a.ms)
-      .slice(0, 5),
+      .slice(0, 12),
   };
 }
 
