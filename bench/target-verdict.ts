@@ -45,8 +45,12 @@ export function targetVerdict(results: readonly Outcome[]): string[][] {
     out.push([target, table, measured, `${k} of ${rounds.length}`, ok && k * 2 > rounds.length ? 'yes' : 'NO']);
   };
   /** Per round, whether `holds` for the two rows' runs of that round. */
-  const perRound = (a: Outcome, b: Outcome, holds: (x: RunFigures, y: RunFigures) => boolean) =>
-    roundsOf(a).slice(0, roundsOf(b).length).map((x, i) => holds(x, roundsOf(b)[i]!));
+  const perRound = (a: Outcome, b: Outcome, holds: (x: RunFigures, y: RunFigures) => boolean) => {
+    const theirs = roundsOf(b);
+    return roundsOf(a)
+      .slice(0, theirs.length)
+      .map((x, i) => holds(x, theirs[i]!));
+  };
   for (const table of [...new Set(results.map((r) => r.table))]) {
     const [floor, ours] = [find(table, 'idle', 'single DELETE'), find(table, 'idle', 'dbmaint purge')];
     if (floor && ours) {
