@@ -145,6 +145,13 @@ async function main(): Promise<void> {
       }
     }
     say(textTable(['table', 'phase', 'ops', 'errors', 'p50 ms', 'p99 ms', 'max ms'], rows));
+    // Which step each of the slowest foreground operations fell in: a stall of reads too is a metadata lock, not a row lock.
+    const windows = steps.flatMap((s) => (s.run ? [{ task: s.task, from: Date.parse(s.run.startedAt), to: Date.parse(s.run.startedAt) + s.run.durationSeconds * 1000 }] : []));
+    const stepAt = (at: number) => windows.find((w) => at >= w.from && at <= w.to)?.task ?? 'between steps';
+    say('\nslowest foreground operations during the routine (the step they fell in):');
+    for (const table of ['events', 'sessions']) {
+      say(`  ${table}: ${phases.during![table]!.slowest.slice(0, 6).map((x) => `${x.kind} ${x.ms.toFixed(0)} ms (${stepAt(x.at)})`).join(', ')}`);
+    }
     say('');
     for (const [what, ok] of checks) say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
     const result = {
@@ -153,7 +160,7 @@ async function main(): Promise<void> {
       cores: os.cpus().length,
       rows: EVENTS + SESSIONS,
       routineSeconds,
-      steps: steps.map((s) => ({ task: s.task, status: s.status, seconds: s.durationSeconds })),
+      steps: steps.map((s) => ({ task: s.task, status: s.status, ...(s.run ? { startedAt: s.run.startedAt } : {}), seconds: s.durationSeconds })),
       rowsDeleted: cleanup?.rowsDeleted ?? 0,
       rowsArchived: cleanup?.rowsArchived ?? 0,
       load: phases,
