@@ -220,14 +220,15 @@ async function main(): Promise<void> {
       allowFullScan: false,
       walk: 'auto',
     });
-    const purgeSettings = (json: string | undefined) =>
+    // Purge settings: the defaults with --settings on top; a --variant's on top of those.
+    const purgeSettings = (overrides: object) =>
       parseConfig({
         targets: [{ name: 'b', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:b-AbCdEf', schemas: [DB] }],
-        ...(json ? { purge: JSON.parse(json) as unknown } : {}),
+        purge: overrides,
       }).purge;
-    const baseSettings = purgeSettings(args.settings);
-    // The variant's settings are the base ones with its own on top.
-    const variantSettings = args.variant ? purgeSettings(JSON.stringify({ ...(JSON.parse(args.settings ?? '{}') as object), ...(JSON.parse(args.variant) as object) })) : undefined;
+    const baseOverrides = JSON.parse(args.settings ?? '{}') as object;
+    const baseSettings = purgeSettings(baseOverrides);
+    const variantSettings = args.variant ? purgeSettings({ ...baseOverrides, ...(JSON.parse(args.variant) as object) }) : undefined;
     let lastRule: RuleResult | undefined;
     /** Per table, the chunk bounds of the last dbmaint purge (primary-key walks on a one-column key). */
     const lastChunks = new Map<string, readonly ChunkKeys[] | undefined>();
