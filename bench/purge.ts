@@ -16,6 +16,7 @@ import { RunLog } from '../lib/runlog/command-log';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import { startLoad, summarizeLoad, type LoadRun } from './foreground-load';
+import { freshResultPath } from './result-file';
 import { profileStatements } from './statement-profile';
 import { rowOf, targetVerdict, type Outcome } from './target-verdict';
 
@@ -484,7 +485,7 @@ function report(results: readonly Outcome[]): void {
   if (results.some((r) => r.load)) say(`fg p50/p99: over every foreground operation of all ${String(args.repeat)} round(s) of a row; fg max: the worst of them.`);
   const verdict = targetVerdict(results);
   if (verdict.length > 0) say('\n' + textTable(['target (issue #3)', 'table', 'measured (all rounds)', 'rounds met', 'met'], verdict));
-  const file = args.out ?? path.join(process.cwd(), 'bench', 'results', `purge-${new Date().toISOString().slice(0, 10)}.json`);
+  const file = args.out ?? freshResultPath(path.join(process.cwd(), 'bench', 'results'), 'purge');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({ rows: ROWS, loadConnections: LOAD_CONNECTIONS, cores: os.cpus().length, results }, null, 2));
   say(`results written to ${path.relative(process.cwd(), file)}`);
