@@ -134,13 +134,13 @@ export async function rebuildTables(
         skip(`${t.engine ?? 'unknown'} engine: a rebuild would lock the table for its whole duration`);
         continue;
       }
-        const last = lastRebuilt.get(name);
+      const last = lastRebuilt.get(name);
       const minDays = opts.minDaysBetweenRebuilds ?? 0;
       if (last && minDays > 0 && opts.now && opts.now.getTime() - last.getTime() < minDays * 86_400_000) {
         skip(`rebuilt ${((opts.now.getTime() - last.getTime()) / 86_400_000).toFixed(1)} days ago; optimize waits ${minDays} days between rebuilds of a table`);
         continue;
       }
-    if (t.sharedTablespace && opts.skipSharedTablespace) {
+      if (t.sharedTablespace && opts.skipSharedTablespace) {
         skip('in the system or a general tablespace: a rebuild returns no space to the operating system');
         continue;
       }
