@@ -17,6 +17,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import { startLoad, summarizeLoad, type LoadRun } from './foreground-load';
 import { freshResultPath } from './result-file';
+import { roundOrder } from './round-order';
 import { profileStatements } from './statement-profile';
 import { rowOf, targetVerdict, type Outcome } from './target-verdict';
 
@@ -37,8 +38,9 @@ const { values: args } = parseArgs({
     /** Print where dbmaint's session spent its time, per kind of statement. */
     profile: { type: 'boolean', default: false },
     /**
-     * Rounds: each round runs every contender of a table and mode once, one after the other, so that the machine's
-     * drift (this VM's timings vary by ±20%) lands on all of them alike. Times are the median round's.
+     * Rounds: each round runs every contender of a table and mode once, one after the other (in an order rotated
+     * from round to round), so that the machine's drift (this VM's timings vary by ±20%) lands on all of them
+     * alike. Times are the median round's.
      */
     repeat: { type: 'string', default: '1' },
     /** A second dbmaint purge in the same rounds, with these purge settings (JSON): an A/B test of a setting. */
@@ -348,13 +350,17 @@ async function main(): Promise<void> {
       run: () => new Promise((r) => setTimeout(r, LOAD_ALONE_MS)),
     };
     const wanted = (c: Contender) => !args.only || String(args.only).split(',').some((w) => c.name.includes(w));
-    /** Every wanted contender once per round, in order, for `--repeat` rounds; then one result row per contender. */
+    /**
+     * Every wanted contender once per round, for `--repeat` rounds, the order rotated from round to round (the bare
+     * replay right behind the dbmaint run it replays); then one result row per contender.
+     */
     const measure = async (t: TableSpec, mode: Outcome['mode'], contenders: readonly Contender[]) => {
       const chosen = contenders.filter(wanted);
       const runs = chosen.map(() => [] as Outcome[]);
       const loadRuns = chosen.map(() => [] as LoadRun[]);
       for (let round = 0; round < Number(args.repeat); round++) {
-        for (const [i, c] of chosen.entries()) {
+        for (const c of roundOrder(chosen, round, new Map([[bareChunks, dbmaintPurge]]))) {
+          const i = chosen.indexOf(c);
           // The bare replay needs the chunk bounds of an idle dbmaint run (of this round, when dbmaint ran in it).
           if (c === bareChunks && !lastChunks.get(t.name)) continue;
           const m = await measureOnce(t, mode, c);
