@@ -258,24 +258,34 @@ async function main(): Promise<void> {
         const [[h]] = await admin.query<mysql.RowDataPacket[]>(`SELECT MAX(${t.key}) AS hi FROM ${DB}.${t.name} FORCE INDEX (${dateIndexOf(t)}) WHERE ${t.dateColumn} < ?`, [cutoff]);
         bareHigh = h!['hi'];
       },
-      run: (t, cutoff) => runBareChunks(t, cutoff),
+      run: (t, cutoff) => runBareChunks(t, cutoff, 1),
     };
-    const runBareChunks = async (t: TableSpec, cutoff: Date) => {
+    /**
+     * The same chunks on two sessions: each takes the next chunk in key order as soon as it is free, so two chunks
+     * run at a time. What a walk that overlaps its chunks (a second session while the server is idle) could reach.
+     */
+    const bareChunksTwoSessions: Contender = { ...bareChunks, name: "dbmaint's chunks, bare, on 2 sessions", run: (t, cutoff) => runBareChunks(t, cutoff, 2) };
+    const runBareChunks = async (t: TableSpec, cutoff: Date, sessions: number) => {
       const chunks = lastChunks.get(t.name);
       if (!chunks || chunks.length === 0) throw new Error('no dbmaint primary-key walk to replay (run dbmaint purge first)');
-      const conn = await connect();
+      const conns = await Promise.all(Array.from({ length: sessions }, () => connect()));
+      let next = 0;
       try {
-        await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-        await conn.query('SET autocommit = 0');
-        for (const c of chunks) {
-          const upTo = c.upTo ?? bareHigh;
-          const bounds = [...(c.after !== null ? [`${t.key} > ?`] : []), `${t.key} <= ?`];
-          const params = [...(c.after !== null ? [c.after] : []), upTo];
-          await conn.query(`DELETE ${DB}.${t.name} FROM ${DB}.${t.name} FORCE INDEX (PRIMARY) WHERE ${[...bounds, `${t.dateColumn} < ?`].join(' AND ')}`, [...params, cutoff]);
-          await conn.query('COMMIT');
-        }
+        await Promise.all(
+          conns.map(async (conn) => {
+            await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+            await conn.query('SET autocommit = 0');
+            for (let c = chunks[next++]; c; c = chunks[next++]) {
+              const upTo = c.upTo ?? bareHigh;
+              const bounds = [...(c.after !== null ? [`${t.key} > ?`] : []), `${t.key} <= ?`];
+              const params = [...(c.after !== null ? [c.after] : []), upTo];
+              await conn.query(`DELETE ${DB}.${t.name} FROM ${DB}.${t.name} FORCE INDEX (PRIMARY) WHERE ${[...bounds, `${t.dateColumn} < ?`].join(' AND ')}`, [...params, cutoff]);
+              await conn.query('COMMIT');
+            }
+          }),
+        );
       } finally {
-        await conn.end();
+        await Promise.all(conns.map((c) => c.end()));
       }
     };
     const runDbmaint = async (t: TableSpec, action: 'delete' | 'archive', cutoff: Date, settings = baseSettings) => {
@@ -329,6 +339,7 @@ async function main(): Promise<void> {
       { name: 'single DELETE (floor)', run: async (t, cutoff) => void (await admin.query(`DELETE FROM ${DB}.${t.name} WHERE ${t.dateColumn} < ?`, [cutoff])) },
       dbmaintPurge,
       bareChunks,
+      bareChunksTwoSessions,
       ...(variantSettings
         ? [{ name: `variant ${args.variant!}`, run: (t: TableSpec, cutoff: Date) => runDbmaint(t, 'delete', cutoff, variantSettings) }]
         : []),
@@ -359,10 +370,10 @@ async function main(): Promise<void> {
       const runs = chosen.map(() => [] as Outcome[]);
       const loadRuns = chosen.map(() => [] as LoadRun[]);
       for (let round = 0; round < Number(args.repeat); round++) {
-        for (const c of roundOrder(chosen, round, new Map([[bareChunks, dbmaintPurge]]))) {
+        for (const c of roundOrder(chosen, round, new Map([[bareChunks, dbmaintPurge], [bareChunksTwoSessions, dbmaintPurge]]))) {
           const i = chosen.indexOf(c);
           // The bare replay needs the chunk bounds of an idle dbmaint run (of this round, when dbmaint ran in it).
-          if (c === bareChunks && !lastChunks.get(t.name)) continue;
+          if ((c === bareChunks || c === bareChunksTwoSessions) && !lastChunks.get(t.name)) continue;
           const m = await measureOnce(t, mode, c);
           runs[i]!.push(m.out);
           if (m.loadRun) loadRuns[i]!.push(m.loadRun);
@@ -440,7 +451,7 @@ async function main(): Promise<void> {
     for (const t of tables) {
       // The bare replay needs the chunk bounds of an idle dbmaint run; under load chunks follow that run's contention.
       if (!args['skip-idle']) await measure(t, 'idle', deleters);
-      if (!args['skip-load']) await measure(t, 'load', [loadAlone, ...deleters.filter((d) => d !== bareChunks)]);
+      if (!args['skip-load']) await measure(t, 'load', [loadAlone, ...deleters.filter((d) => d !== bareChunks && d !== bareChunksTwoSessions)]);
       if (!args['skip-archive']) {
         const archivers: Contender[] = [
           { name: 'dbmaint archive', run: (tt, cutoff) => runDbmaint(tt, 'archive', cutoff) },
