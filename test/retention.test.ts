@@ -241,7 +241,8 @@ describe('boundary reads on a second session', () => {
     await intTable('pf_int_b', 20_000, false);
     await charTable('pf_char', 6000);
     await charTable('pf_char_b', 6000);
-    const settings = { initialChunkRows: 300, maxChunkRows: 1000 };
+    // One session walking: the reader only reads boundaries (two chunks at a time are tested below).
+    const settings = { initialChunkRows: 300, maxChunkRows: 1000, idleWalkers: 1 };
     for (const [table, twin] of [['pf_int', 'pf_int_b'], ['pf_char', 'pf_char_b']] as const) {
       const old = await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
       const young = await count(`SELECT COUNT(*) n FROM ${S}.${table}`) - old;
@@ -268,7 +269,8 @@ describe('boundary reads on a second session', () => {
     const res = await run(rule(S, 'pf_kill', { action: 'archive' }), {
       reader,
       log,
-      settings: { initialChunkRows: 300, maxChunkRows: 300 },
+      // One session walking: the reader only reads boundaries (two chunks at a time are tested below).
+      settings: { initialChunkRows: 300, maxChunkRows: 300, idleWalkers: 1 },
       faults: {
         betweenInsertAndDelete: async (chunk) => {
           if (chunk === 2) {
@@ -285,6 +287,163 @@ describe('boundary reads on a second session', () => {
     expect(await count(`SELECT COUNT(*) n FROM ${S}.pf_kill`) + (await count(`SELECT COUNT(*) n FROM ${S}.pf_kill_archive`))).toBe(8000);
     expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.pf_kill_archive`)).toBe(old);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.pf_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+  });
+});
+
+describe('two chunks at a time while the server is idle', () => {
+  const settings = { initialChunkRows: 300, maxChunkRows: 300 };
+  const idleOnTwo = (log: ReturnType<typeof recordingLog>) => log.lines.some((e) => e.message === 'server idle: two chunks at a time');
+  const onSecond = (log: ReturnType<typeof recordingLog>) => log.lines.filter((e) => e.message === 'chunk done' && e.fields?.['session'] === 2).length;
+  async function readerIsClean(reader: Awaited<ReturnType<typeof session>>): Promise<void> {
+    expect(Number((await reader.query<{ a: number }>('SELECT @@autocommit AS a'))[0]!.a)).toBe(1);
+    expect(await count('SELECT COUNT(*) n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?', [reader.threadId])).toBe(0);
+  }
+
+  it('removes exactly what one session removes, on integer and CHAR keys; every chunk is in the run log', async () => {
+    await intTable('two_int', 20_000, false);
+    await intTable('two_int_b', 20_000, false);
+    await charTable('two_char', 6000);
+    await charTable('two_char_b', 6000);
+    for (const [table, twin] of [['two_int', 'two_int_b'], ['two_char', 'two_char_b']] as const) {
+      const old = await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+      const young = await count(`SELECT COUNT(*) n FROM ${S}.${table}`) - old;
+      const log = recordingLog();
+      const reader = await session();
+      const now = new Date();
+      const two = await run(rule(S, table), { settings, log, now, reader });
+      const one = await run(rule(S, twin), { settings: { ...settings, idleWalkers: 1 }, now });
+      expect(two).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0, retries: 0 });
+      expect(one).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0 });
+      expect(idleOnTwo(log)).toBe(true);
+      expect(onSecond(log)).toBeGreaterThan(two.chunks / 4);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.${table}`)).toBe(young);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+      expect(await count(`SELECT COUNT(*) n FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = ? AND error_number IS NULL`, [table])).toBe(two.chunks);
+      await readerIsClean(reader);
+      await reader.close();
+    }
+  });
+
+  it('loses and doubles nothing when the second session is killed mid-chunk; the walk finishes on its own session', async () => {
+    await intTable('two_kill', 8000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.two_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const reader = await session();
+    const log = recordingLog();
+    let killed = false;
+    const res = await run(rule(S, 'two_kill', { action: 'archive' }), {
+      reader,
+      log,
+      settings,
+      faults: {
+        betweenInsertAndDelete: async () => {
+          // The first chunk that runs on the second session while the other is walking too.
+          if (!killed && onSecond(log) > 0) {
+            killed = true;
+            await admin.query(`KILL ${reader.threadId}`);
+          }
+        },
+      },
+    });
+    await reader.close();
+    expect(killed).toBe(true);
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsRemaining: 0 });
+    expect(log.lines.some((e) => e.level === 'warn' && e.message === 'second session failed; walking on one')).toBe(true);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_kill`) + (await count(`SELECT COUNT(*) n FROM ${S}.two_kill_archive`))).toBe(8000);
+    expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.two_kill_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_kill_archive`)).toBe(old);
+  });
+
+  it('stops both sessions when its own is killed: nothing lost or doubled, and the next run finishes', async () => {
+    await intTable('two_own', 8000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.two_own WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const db = await session();
+    const reader = await session();
+    const log = recordingLog();
+    let killed = false;
+    await expect(
+      run(rule(S, 'two_own', { action: 'archive' }), {
+        db,
+        reader,
+        log,
+        settings,
+        faults: {
+          betweenInsertAndDelete: async (chunk) => {
+            if (!killed && chunk >= 3) {
+              killed = true;
+              await admin.query(`KILL ${db.threadId}`);
+            }
+          },
+        },
+      }),
+    ).rejects.toThrow();
+    expect(killed).toBe(true);
+    await readerIsClean(reader);
+    await reader.close();
+    await db.close().catch(() => undefined);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_own`) + (await count(`SELECT COUNT(*) n FROM ${S}.two_own_archive`))).toBe(8000);
+    expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.two_own_archive`)).toBe(await count(`SELECT COUNT(*) n FROM ${S}.two_own_archive`));
+    const next = await run(rule(S, 'two_own', { action: 'archive' }), { settings });
+    expect(next.status).toBe('completed');
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_own_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_own WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+  });
+
+  it('goes back to the failed chunk on one session after a retryable error; nothing is skipped or moved twice', async () => {
+    await intTable('two_retry', 8000, false);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.two_retry WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const log = recordingLog();
+    let failed = 0;
+    const res = await run(rule(S, 'two_retry', { action: 'archive' }), {
+      log,
+      settings,
+      faults: {
+        betweenInsertAndDelete: async () => {
+          // Fail the first chunk that runs while the other session is walking too, as a lock wait timeout would.
+          if (failed === 0 && onSecond(log) > 0) {
+            failed++;
+            throw Object.assign(new Error('Lock wait timeout exceeded (injected)'), { errno: 1205 });
+          }
+        },
+      },
+    });
+    expect(failed).toBe(1);
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsRemaining: 0, retries: 1 });
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_retry_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.two_retry_archive`)).toBe(old);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_retry WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+  });
+
+  it('walks on one session as soon as the application writes', async () => {
+    await intTable('two_live', 20_000, false);
+    await admin.query(`DROP TABLE IF EXISTS ${S}.app_writes`);
+    await admin.query(`CREATE TABLE ${S}.app_writes (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB`);
+    const old = await count(`SELECT COUNT(*) n FROM ${S}.two_live WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
+    const log = recordingLog();
+    let writes = 0;
+    const res = await run(rule(S, 'two_live', { action: 'archive' }), {
+      log,
+      settings,
+      faults: {
+        betweenInsertAndDelete: async (chunk) => {
+          // From the fourth chunk on, the application writes while every chunk runs (more writes than one chunk of
+          // the other session makes, which a sample may count before that chunk has counted them itself).
+          if (chunk >= 4) {
+            for (let i = 0; i < 5; i++) {
+              writes++;
+              await admin.query(`INSERT INTO ${S}.app_writes (v) VALUES (?)`, [chunk]);
+            }
+          }
+        },
+      },
+    });
+    expect(writes).toBeGreaterThan(0);
+    expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsRemaining: 0 });
+    expect(idleOnTwo(log)).toBe(true);
+    const back = log.lines.findIndex((e) => e.message === 'application activity: walking on one session again');
+    expect(back).toBeGreaterThan(-1);
+    // After the switch no chunk ran on the second session (the one in flight at the switch may still finish).
+    expect(log.lines.slice(back).filter((e) => e.message === 'chunk done' && e.fields?.['session'] === 2).length).toBeLessThanOrEqual(1);
+    expect(await count(`SELECT COUNT(*) n FROM ${S}.two_live_archive`)).toBe(old);
   });
 });
 
@@ -354,7 +513,8 @@ describe('guards', () => {
     const db = await session();
     try {
       const autocommit = async () => Number((await db.query<{ a: number }>('SELECT @@autocommit AS a'))[0]!.a);
-      const fixed = { initialChunkRows: 100, minChunkRows: 100, maxChunkRows: 100 };
+      // One session walking, so that the chunk counts are exact (two at a time: tested below).
+      const fixed = { initialChunkRows: 100, minChunkRows: 100, maxChunkRows: 100, idleWalkers: 1 };
       const failed = await run(rule(S, 'ac_parent'), { db, settings: fixed });
       expect(failed).toMatchObject({ status: 'failed', chunks: 2, rowsDeleted: 200 });
       expect(await autocommit()).toBe(1);

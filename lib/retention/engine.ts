@@ -359,6 +359,11 @@ class BoundaryPrefetch {
     return { upTo: await this.walker.nextBoundary(after, wanted), size: wanted };
   }
 
+  /** Stop reading ahead: the reader session is gone. */
+  dropReader(): void {
+    this.reader = undefined;
+  }
+
   /** Wait for a read still in flight, so that the reader session is idle when the walk returns. */
   async settle(): Promise<void> {
     const p = this.pending;
@@ -518,7 +523,7 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   await db.exec('SET autocommit = 0');
   let outcome: RuleResult | undefined;
   try {
-    outcome = await walkChunks(run, choice, beforeChoice);
+    outcome = await walkChunks(run, choice, beforeChoice, isolation);
   } finally {
     try {
       await db.exec('ROLLBACK');
@@ -535,7 +540,77 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
 /** Server activity is read after each chunk, but while chunks are short (contended) at most this often. */
 const ACTIVITY_SAMPLE_MS = 25;
 
-async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: ServerActivity): Promise<RuleResult> {
+/** Write statements a chunk counts in the server's Com_* counters. */
+const OWN_WRITES_PER_CHUNK = (action: 'delete' | 'archive', runLogRow: boolean) => (action === 'archive' ? 2 : 1) + (runLogRow ? 1 : 0);
+
+/** A chunk taken from the walk: its bounds, in key order. */
+interface Claim {
+  readonly after: readonly unknown[] | undefined;
+  readonly upTo: unknown[] | undefined;
+  readonly size: number;
+  /** The chunk's number in the run log and the logs. */
+  readonly no: number;
+  state: 'running' | 'committed' | 'failed';
+}
+
+/**
+ * Where the walk stands. Chunks are taken in key order, one at a time (boundary reads do not overlap), and may
+ * then run at the same time on two sessions. Every matching row is covered once every chunk taken has committed;
+ * a chunk that failed sends the walk back to its lower bound, once no chunk is running. Walking a range again
+ * loses nothing and moves nothing twice: its rows are gone, and a second DELETE (or copy) finds none of them.
+ */
+class WalkCursor {
+  private after: readonly unknown[] | undefined;
+  private atEnd = false;
+  /** Chunks taken and not yet behind a run of committed ones, in key order. */
+  private open: Claim[] = [];
+  private taking: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly committedChunks: () => number) {}
+
+  /** Take the next chunk, its upper boundary read by `read` (one at a time, in order); undefined at the end of the walk. */
+  take(read: (after: readonly unknown[] | undefined) => Promise<NextChunk>): Promise<Claim | undefined> {
+    const next = this.taking.then(async (): Promise<Claim | undefined> => {
+      if (this.atEnd) return undefined;
+      const after = this.after;
+      const { upTo, size } = await read(after);
+      const running = this.open.filter((c) => c.state === 'running').length;
+      const claim: Claim = { after, upTo, size, no: this.committedChunks() + running + 1, state: 'running' };
+      this.after = upTo;
+      this.atEnd = upTo === undefined;
+      this.open.push(claim);
+      return claim;
+    });
+    this.taking = next.catch(() => undefined);
+    return next;
+  }
+
+  settle(claim: Claim, state: 'committed' | 'failed'): void {
+    claim.state = state;
+    while (this.open[0]?.state === 'committed') this.open.shift();
+  }
+
+  /** Every chunk up to the end of the walk committed. */
+  get finished(): boolean {
+    return this.atEnd && this.open.length === 0;
+  }
+
+  /** Some chunk failed, so its range is not covered yet. */
+  get behind(): boolean {
+    return this.open.some((c) => c.state === 'failed');
+  }
+
+  /** Back to the first chunk that did not commit. Only while no chunk is running (one session walking). */
+  rewind(): void {
+    if (!this.behind) return;
+    if (this.open.some((c) => c.state === 'running')) throw new Error('walk rewound while a chunk was running');
+    this.after = this.open[0]!.after;
+    this.atEnd = false;
+    this.open = [];
+  }
+}
+
+async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: ServerActivity, isolation: string): Promise<RuleResult> {
   const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
@@ -557,7 +632,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   // locks every row of the table, waiting for application rows far outside its range. MySQL and MariaDB
   // accept index hints in DELETE only in the multi-table form.
   const source = `${table} FORCE INDEX (${quoteIdentifier(choice.index.name)})`;
-  let after: readonly unknown[] | undefined;
+  const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
   let retries = 0;
   let activity = await serverActivity(db);
   if (activity.lockWaits > beforeChoice.lockWaits || activity.writes > beforeChoice.writes) sizer.startContended();
@@ -566,57 +641,77 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   let unsampledChunks = 0;
   let ownWrites = 0;
   const rest = new RestBudget(opts.settings.niceRatio);
-  const prefetch = new BoundaryPrefetch(walker, opts.reader, log, name);
+  const prefetch = new BoundaryPrefetch(walker, opts.settings.prefetchBoundaries ? opts.reader : undefined, log, name);
+  const cursor = new WalkCursor(() => result.chunks);
+  // Two sessions walking: set while both lanes run, cleared (`collapse`) to send the walk back to one session.
+  let twoLanes = false;
+  let collapse = false;
+  let stopped = false;
 
-  try {
+  /** One session taking chunks from the cursor and running them until the walk ends, stops, or (two lanes) collapses. */
+  const lane = async (session: DbSession): Promise<void> => {
+    const single = !twoLanes;
     for (;;) {
+      if (stopped || (!single && collapse)) return;
       const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
       if (opts.deadline.isNear(reserveMs)) {
         result.status = 'stopped-at-deadline';
-        break;
+        stopped = true;
+        return;
       }
       const t = await opts.throttle.wait(opts.deadline, reserveMs);
       result.throttledSeconds = round(opts.throttle.throttledSeconds - throttledBefore, 1);
       if (t.stopped) {
         result.status = 'stopped-at-deadline';
-        break;
+        stopped = true;
+        return;
       }
+      if (stopped || (!single && collapse)) return;
       const chunkStart = Date.now();
       const startedAt = new Date();
-      const { upTo, size } = await prefetch.next(after, sizer.next);
+      if (single) cursor.rewind();
+      const claim = await cursor.take(async (after) => {
+        if (single) return prefetch.next(after, sizer.next);
+        const size = sizer.next;
+        return { upTo: await walker.nextBoundary(after, size, session), size };
+      });
+      if (!claim) return;
+      const { after, upTo, size, no: chunkNo } = claim;
       // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
-      if (upTo) prefetch.start(upTo, Math.max(opts.settings.minChunkRows, Math.round(sizer.forecast() * 0.9)));
+      if (single && upTo) prefetch.start(upTo, Math.max(opts.settings.minChunkRows, Math.round(sizer.forecast() * 0.9)));
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
-      const chunkNo = result.chunks + 1;
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
-      const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
       const sqlText =
         rule.action === 'delete' ? `DELETE ${table} FROM ${source} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`;
       let moved: number;
       try {
         moved =
           rule.action === 'delete'
-            ? (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
-            : await archiveChunk(db, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+            ? (await session.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
+            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
         const endedAt = new Date();
         const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
         // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
-        await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved });
-        await db.exec('COMMIT');
+        await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved }, session);
+        await session.exec('COMMIT');
+        cursor.settle(claim, 'committed');
         opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
       } catch (err) {
+        cursor.settle(claim, 'failed');
         // A dead connection ends the run: the server has rolled the open chunk back, and nothing else can be done on it.
         if (isFatal(err)) throw err;
-        await db.exec('ROLLBACK');
+        await session.exec('ROLLBACK');
         const code = errno(err);
         const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra };
-        await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) });
-        await db.exec('COMMIT'); // the failure's run-log row (autocommit is off)
+        await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) }, session);
+        await session.exec('COMMIT'); // the failure's run-log row (autocommit is off)
         const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
         if (retryable && retries < MAX_CHUNK_RETRIES) {
           retries++;
           result.retries++;
           sizer.shrink();
+          // Two lanes: both stop, and the walk goes on on one session from this chunk's lower bound.
+          if (!single) collapse = true;
           log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
           continue;
         }
@@ -625,17 +720,18 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
           code !== undefined && FK_ERRORS.has(code)
             ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
             : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
-        break;
+        stopped = true;
+        return;
       }
       retries = 0;
       const seconds = (Date.now() - chunkStart) / 1000;
-      result.chunks = chunkNo;
+      result.chunks++;
+      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
+      ownWrites += OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable);
       if (rule.action === 'delete') result.rowsDeleted += moved;
       else result.rowsArchived += moved;
       // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
       // us), or rows written by others (the application is live: it will run into large chunks' locks).
-      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
-      ownWrites += (rule.action === 'archive' ? 2 : 1) + (opts.runLog.writesTable ? 1 : 0);
       unsampledChunks++;
       // Reading the counters costs about as much as a tenth of a short chunk; while the contended target is in
       // force it only decides when to grow chunks again, which takes a second of quiet anyway: sample then
@@ -644,10 +740,16 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       let foregroundWrites: number | undefined;
       let lockWaitsSeen: number | undefined;
       if (!sizer.contended || Date.now() - sampledAt >= ACTIVITY_SAMPLE_MS || !upTo) {
-        const now = await serverActivity(db);
+        const now = await serverActivity(session);
         foregroundWrites = Math.max(0, now.writes - activity.writes - ownWrites);
         lockWaitsSeen = now.lockWaits - activity.lockWaits;
-        contended = lockWaitsSeen > 0 || foregroundWrites > 0;
+        // With two lanes, some of what the server counts is ours. The other lane's chunk may be half done: its
+        // statements are counted by the server, not yet by us. And a chunk's range scan reads one row past its
+        // upper bound, the first row of the next chunk, which the other lane may hold: one lock wait per chunk at
+        // most. The application shows itself by writing more than one chunk's statements, or by waiting more.
+        contended = single
+          ? lockWaitsSeen > 0 || foregroundWrites > 0
+          : lockWaitsSeen > 1 || foregroundWrites > OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable);
         if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + unsampledChunks;
         activity = now;
         sampledAt = Date.now();
@@ -655,10 +757,15 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         ownWrites = 0;
       }
       sizer.observe(size, seconds, contended);
+      if (!single && contended === true && !collapse) {
+        // The application is back: one session from here on, and the short chunks of a live server.
+        collapse = true;
+        log.info('application activity: walking on one session again', { table: name, chunk: chunkNo, foregroundWrites, lockWaits: lockWaitsSeen });
+      }
       // Under a live load, leave the server some room between chunks (an unsampled chunk runs only while the
       // contended target is in force). Measured in bench:purge on 2 cores: resting 5% lowered the foreground's
       // p99 and maximum latency at a cost in time smaller than the noise between runs.
-      if (contended !== false) {
+      if (single && contended !== false) {
         rest.owe(seconds);
         const due = rest.dueMs();
         if (due > 0 && !opts.deadline.isNear(due + reserveMs)) {
@@ -676,15 +783,63 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         done: result.rowsDeleted + result.rowsArchived,
         ...(foregroundWrites !== undefined ? { foregroundWrites, lockWaits: lockWaitsSeen } : {}),
         nextChunkRows: sizer.next,
+        ...(!single ? { session: session === db ? 1 : 2 } : {}),
       });
-      if (!upTo) break; // the last chunk ran to the end of the walk
-      after = upTo;
+    }
+  };
+
+  try {
+    const second = opts.reader;
+    if (second && opts.settings.idleWalkers > 1 && !sizer.contended) {
+      // The application is not writing: a second session runs every other chunk, so that two chunks are in flight.
+      // Its chunks are transactions like the walk's own, so it runs with the same isolation and autocommit off.
+      twoLanes = await second
+        .exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${isolation}`)
+        .then(() => second.exec('SET autocommit = 0'))
+        .then(
+          () => true,
+          (err: unknown) => {
+            log.warn('second session unusable; walking on one', { table: name, error: sqlMessage(err) });
+            return false;
+          },
+        );
+    }
+    if (twoLanes && second) {
+      log.info('server idle: two chunks at a time', { table: name });
+      // A lane that fails stops the other after its chunk: without the walk's own session (which holds the run's lock)
+      // nothing may go on, and without the second one the walk goes on alone.
+      const stopBoth = (err: unknown) => {
+        collapse = true;
+        throw err;
+      };
+      const [own, other] = await Promise.allSettled([lane(db).catch(stopBoth), lane(second).catch(stopBoth)]);
+      twoLanes = false;
+      // Back to a session without a transaction and with autocommit on, as the boundary reads expect (a chunk
+      // always ends in COMMIT or ROLLBACK; this is for one cut short).
+      const restored = await second
+        .exec('ROLLBACK')
+        .then(() => second.exec('SET autocommit = 1'))
+        .then(
+          () => true,
+          () => false,
+        );
+      if (own.status === 'rejected') throw own.reason;
+      if (other.status === 'rejected' || !restored) {
+        // The walk does not depend on the second session: go on without it.
+        prefetch.dropReader();
+        log.warn('second session failed; walking on one', { table: name, error: other.status === 'rejected' ? sqlMessage(other.reason) : 'could not restore autocommit' });
+      }
+      if (!stopped && (collapse || cursor.behind)) await lane(db);
+    } else {
+      await lane(db);
     }
   } finally {
     await prefetch.settle();
     if (prefetch.used + prefetch.missed > 0) log.info('boundary prefetch', { table: name, used: prefetch.used, readAgain: prefetch.missed });
   }
 
+  // One lane may see the deadline while the other runs the walk's last chunk: then nothing is left.
+  if (result.status === 'stopped-at-deadline' && cursor.finished) result.status = 'completed';
   if (result.status === 'completed') {
     // The walk covered every key that matched at the start: nothing matching is left by
     // construction (a row written into the range meanwhile goes with the next run). Counting

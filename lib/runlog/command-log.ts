@@ -156,18 +156,19 @@ export class RunLog {
    * Record a command that already ran, in one row. Used for work inside a transaction
    * (an archive chunk), where the row is written only after COMMIT or ROLLBACK.
    */
-  async recordCompleted(spec: CommandSpec, startedAt: Date, outcome: CommandOutcome): Promise<void> {
+  async recordCompleted(spec: CommandSpec, startedAt: Date, outcome: CommandOutcome, on: DbSession = this.session): Promise<void> {
     const endedAt = new Date();
     this.remember(spec, startedAt, endedAt, outcome);
-    await this.writeCompleted(spec, startedAt, endedAt, outcome);
+    await this.writeCompleted(spec, startedAt, endedAt, outcome, on);
   }
 
   /**
    * Only the log-table row, in one INSERT. Called inside a chunk's transaction it commits
-   * (or rolls back) with the chunk: a committed chunk always has its row, at no extra commit.
+   * (or rolls back) with the chunk: a committed chunk always has its row, at no extra commit. `on`: the session
+   * whose transaction the row joins (a chunk run on a second session).
    */
-  async writeCompleted(spec: CommandSpec, startedAt: Date, endedAt: Date, outcome: CommandOutcome): Promise<void> {
-    await this.insertRow(spec, startedAt, endedAt, outcome, true);
+  async writeCompleted(spec: CommandSpec, startedAt: Date, endedAt: Date, outcome: CommandOutcome, on: DbSession = this.session): Promise<void> {
+    await this.insertRow(spec, startedAt, endedAt, outcome, true, on);
   }
 
   /** A row before the command runs (no end yet): a run killed mid-command leaves it open. */
@@ -187,10 +188,11 @@ export class RunLog {
     endedAt: Date | null,
     outcome: CommandOutcome,
     inTransaction = false,
+    on: DbSession = this.session,
   ): Promise<number | undefined> {
     if (!this.tableReady) return undefined;
     try {
-      const res = await this.session.exec(
+      const res = await on.exec(
         `INSERT INTO ${qualifiedName(this.opts.schema, this.opts.table)}
            (run_id, task, target, schema_name, table_name, command_type, command, started_at, ended_at, rows_affected, error_number, error_message, extra)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -55,8 +55,9 @@ export async function runRetention<E extends { dryRun: boolean }>(
       if (replicas.length > 0) probes.push(replicaLagProbe(replicas, settings.maxReplicaLagSeconds));
     }
     const throttle = new Throttle(probes, ctx.log);
-    if (!ctx.event.dryRun && settings.prefetchBoundaries && rules.length > 0) {
-      // The walk reads its next chunk's boundary on this session while a chunk runs; it is an optimisation only.
+    if (!ctx.event.dryRun && (settings.prefetchBoundaries || settings.idleWalkers > 1) && rules.length > 0) {
+      // The walk reads its next chunk's boundary on this session while a chunk runs, and runs every other chunk on
+      // it while the server is idle; it is an optimisation only.
       reader = await openTargetSession(ctx.credentials, ctx.target.secretArn, ctx.config.session, ctx.target.tls).catch((err: unknown) => {
         ctx.log.warn('no second session for boundary reads; reading them between chunks', { error: err instanceof Error ? err.message : String(err) });
         return undefined;
