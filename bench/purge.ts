@@ -295,6 +295,8 @@ async function main(): Promise<void> {
       const db: DbSession = await openSession(creds, sessionSettings, 'disabled');
       // As the cleanup-data task does: a second session reads the next chunk's boundary while a chunk runs.
       const reader = settings.prefetchBoundaries ? await openSession(creds, sessionSettings, 'disabled') : undefined;
+      // And a third runs every other chunk while the server is idle.
+      const second = settings.idleWalkers > 1 ? await openSession(creds, sessionSettings, 'disabled') : undefined;
       const profile = args.profile ? profileStatements(db) : undefined;
       try {
         const runLog = new RunLog(db, { enabled: true, schema: 'dbmaint', table: 'command_log' }, { task: 'bench', target: 'bench', dryRun: false }, args.verbose ? jsonLineLog() : silentLog);
@@ -308,12 +310,14 @@ async function main(): Promise<void> {
           log: args.verbose ? jsonLineLog() : silentLog,
           runLog,
           ...(reader ? { reader } : {}),
+          ...(second ? { second } : {}),
         });
         if (lastRule.status !== 'completed') throw new Error(`dbmaint ${lastRule.status}: ${lastRule.message ?? ''}`);
       } finally {
         if (profile) say(profile.lines().map((l) => `    ${l}`).join('\n'));
         await db.close();
         await reader?.close();
+        await second?.close();
       }
     };
     const ptDsn = `h=127.0.0.1,P=${server.port},u=${creds.user},p=${creds.password}`;

@@ -294,9 +294,9 @@ describe('two chunks at a time while the server is idle', () => {
   const settings = { initialChunkRows: 300, maxChunkRows: 300 };
   const idleOnTwo = (log: ReturnType<typeof recordingLog>) => log.lines.some((e) => e.message === 'server idle: two chunks at a time');
   const onSecond = (log: ReturnType<typeof recordingLog>) => log.lines.filter((e) => e.message === 'chunk done' && e.fields?.['session'] === 2).length;
-  async function readerIsClean(reader: Awaited<ReturnType<typeof session>>): Promise<void> {
-    expect(Number((await reader.query<{ a: number }>('SELECT @@autocommit AS a'))[0]!.a)).toBe(1);
-    expect(await count('SELECT COUNT(*) n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?', [reader.threadId])).toBe(0);
+  async function secondIsClean(second: Awaited<ReturnType<typeof session>>): Promise<void> {
+    expect(Number((await second.query<{ a: number }>('SELECT @@autocommit AS a'))[0]!.a)).toBe(1);
+    expect(await count('SELECT COUNT(*) n FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = ?', [second.threadId])).toBe(0);
   }
 
   it('removes exactly what one session removes, on integer and CHAR keys; every chunk is in the run log', async () => {
@@ -308,9 +308,9 @@ describe('two chunks at a time while the server is idle', () => {
       const old = await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
       const young = await count(`SELECT COUNT(*) n FROM ${S}.${table}`) - old;
       const log = recordingLog();
-      const reader = await session();
+      const second = await session();
       const now = new Date();
-      const two = await run(rule(S, table), { settings, log, now, reader });
+      const two = await run(rule(S, table), { settings, log, now, second });
       const one = await run(rule(S, twin), { settings: { ...settings, idleWalkers: 1 }, now });
       expect(two).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0, retries: 0 });
       expect(one).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0 });
@@ -319,19 +319,19 @@ describe('two chunks at a time while the server is idle', () => {
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table}`)).toBe(young);
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
       expect(await count(`SELECT COUNT(*) n FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = ? AND error_number IS NULL`, [table])).toBe(two.chunks);
-      await readerIsClean(reader);
-      await reader.close();
+      await secondIsClean(second);
+      await second.close();
     }
   });
 
   it('loses and doubles nothing when the second session is killed mid-chunk; the walk finishes on its own session', async () => {
     await intTable('two_kill', 8000, false);
     const old = await count(`SELECT COUNT(*) n FROM ${S}.two_kill WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
-    const reader = await session();
+    const second = await session();
     const log = recordingLog();
     let killed = false;
     const res = await run(rule(S, 'two_kill', { action: 'archive' }), {
-      reader,
+      second,
       log,
       settings,
       faults: {
@@ -339,12 +339,12 @@ describe('two chunks at a time while the server is idle', () => {
           // The first chunk that runs on the second session while the other is walking too.
           if (!killed && onSecond(log) > 0) {
             killed = true;
-            await admin.query(`KILL ${reader.threadId}`);
+            await admin.query(`KILL ${second.threadId}`);
           }
         },
       },
     });
-    await reader.close();
+    await second.close();
     expect(killed).toBe(true);
     expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsRemaining: 0 });
     expect(log.lines.some((e) => e.level === 'warn' && e.message === 'second session failed; walking on one')).toBe(true);
@@ -357,13 +357,13 @@ describe('two chunks at a time while the server is idle', () => {
     await intTable('two_own', 8000, false);
     const old = await count(`SELECT COUNT(*) n FROM ${S}.two_own WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
     const db = await session();
-    const reader = await session();
+    const second = await session();
     const log = recordingLog();
     let killed = false;
     await expect(
       run(rule(S, 'two_own', { action: 'archive' }), {
         db,
-        reader,
+        second,
         log,
         settings,
         faults: {
@@ -377,8 +377,8 @@ describe('two chunks at a time while the server is idle', () => {
       }),
     ).rejects.toThrow();
     expect(killed).toBe(true);
-    await readerIsClean(reader);
-    await reader.close();
+    await secondIsClean(second);
+    await second.close();
     await db.close().catch(() => undefined);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.two_own`) + (await count(`SELECT COUNT(*) n FROM ${S}.two_own_archive`))).toBe(8000);
     expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.two_own_archive`)).toBe(await count(`SELECT COUNT(*) n FROM ${S}.two_own_archive`));

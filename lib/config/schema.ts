@@ -107,8 +107,8 @@ export const purgeSettingsSchema = z.strictObject({
   /** Read each chunk's boundary on a second connection while the previous chunk runs (one more connection per purge). */
   prefetchBoundaries: z.boolean().default(true),
   /**
-   * Chunks in flight at once while the application is not writing: 2 runs every other chunk on the second connection
-   * (the one for boundary reads); at the first foreground write or row-lock wait the walk goes back to one. 1: never.
+   * Chunks in flight at once while the application is not writing: 2 runs every other chunk on one more connection
+   * (a third, beside the boundary reader); at the first sign of the application the walk goes back to one. 1: never.
    */
   idleWalkers: z.number().int().min(1).max(2).default(2),
   /** With `walk: auto`, walk primary-key ranges when at least this share of the rows in the key range match. */

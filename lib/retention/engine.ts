@@ -77,6 +77,11 @@ export interface EngineOptions {
    * it, or once it fails, boundaries are read on `db` before each chunk.
    */
   readonly reader?: DbSession;
+  /**
+   * A third session that runs every other chunk while the application is not writing (`purge.idleWalkers`). Without
+   * it, or once it fails, chunks run one at a time on `db`.
+   */
+  readonly second?: DbSession;
   /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
   readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
 }
@@ -339,8 +344,8 @@ class BoundaryPrefetch {
     this.pending = { after, size, read: this.walker.nextBoundary(after, size, reader).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
   }
 
-  /** The boundary for a chunk after `after` of about `wanted` rows: the prefetched one when it fits, else read now. */
-  async next(after: readonly unknown[] | undefined, wanted: number): Promise<NextChunk> {
+  /** The boundary for a chunk after `after` of about `wanted` rows: the prefetched one when it fits, else read now on `on`. */
+  async next(after: readonly unknown[] | undefined, wanted: number, on?: DbSession): Promise<NextChunk> {
     const p = this.pending;
     this.pending = undefined;
     if (p) {
@@ -356,12 +361,7 @@ class BoundaryPrefetch {
         this.missed++;
       }
     }
-    return { upTo: await this.walker.nextBoundary(after, wanted), size: wanted };
-  }
-
-  /** Stop reading ahead: the reader session is gone. */
-  dropReader(): void {
-    this.reader = undefined;
+    return { upTo: await this.walker.nextBoundary(after, wanted, on), size: wanted };
   }
 
   /** Wait for a read still in flight, so that the reader session is idle when the walk returns. */
@@ -671,14 +671,13 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const startedAt = new Date();
       if (single) cursor.rewind();
       const claim = await cursor.take(async (after) => {
-        if (single) return prefetch.next(after, sizer.next);
-        const size = sizer.next;
-        return { upTo: await walker.nextBoundary(after, size, session), size };
+        const next = await prefetch.next(after, sizer.next, session);
+        // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
+        if (next.upTo) prefetch.start(next.upTo, Math.max(opts.settings.minChunkRows, Math.round(sizer.forecast() * 0.9)));
+        return next;
       });
       if (!claim) return;
       const { after, upTo, size, no: chunkNo } = claim;
-      // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
-      if (single && upTo) prefetch.start(upTo, Math.max(opts.settings.minChunkRows, Math.round(sizer.forecast() * 0.9)));
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
       const sqlText =
@@ -789,7 +788,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   };
 
   try {
-    const second = opts.reader;
+    const second = opts.second;
     if (second && opts.settings.idleWalkers > 1 && !sizer.contended) {
       // The application is not writing: a second session runs every other chunk, so that two chunks are in flight.
       // Its chunks are transactions like the walk's own, so it runs with the same isolation and autocommit off.
@@ -814,8 +813,8 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       };
       const [own, other] = await Promise.allSettled([lane(db).catch(stopBoth), lane(second).catch(stopBoth)]);
       twoLanes = false;
-      // Back to a session without a transaction and with autocommit on, as the boundary reads expect (a chunk
-      // always ends in COMMIT or ROLLBACK; this is for one cut short).
+      // Back to a session without a transaction and with autocommit on (a chunk always ends in COMMIT or ROLLBACK;
+      // this is for one cut short): the session may serve the next rule.
       const restored = await second
         .exec('ROLLBACK')
         .then(() => second.exec('SET autocommit = 1'))
@@ -826,7 +825,6 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       if (own.status === 'rejected') throw own.reason;
       if (other.status === 'rejected' || !restored) {
         // The walk does not depend on the second session: go on without it.
-        prefetch.dropReader();
         log.warn('second session failed; walking on one', { table: name, error: other.status === 'rejected' ? sqlMessage(other.reason) : 'could not restore autocommit' });
       }
       if (!stopped && (collapse || cursor.behind)) await lane(db);

@@ -45,6 +45,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
   const deadline = ctx.deadline.capped(settings.maxRunSeconds);
   const replicas: { name: string; session: DbSession }[] = [];
   let reader: DbSession | undefined;
+  let second: DbSession | undefined;
   try {
     const probes: LoadProbe[] = [threadsRunningProbe(ctx.db, settings.maxThreadsRunning)];
     if (ctx.db.flavour.kind === 'aurora-mysql') probes.push(auroraLagProbe(ctx.db, settings.maxReplicaLagSeconds));
@@ -55,11 +56,17 @@ export async function runRetention<E extends { dryRun: boolean }>(
       if (replicas.length > 0) probes.push(replicaLagProbe(replicas, settings.maxReplicaLagSeconds));
     }
     const throttle = new Throttle(probes, ctx.log);
-    if (!ctx.event.dryRun && (settings.prefetchBoundaries || settings.idleWalkers > 1) && rules.length > 0) {
-      // The walk reads its next chunk's boundary on this session while a chunk runs, and runs every other chunk on
-      // it while the server is idle; it is an optimisation only.
+    if (!ctx.event.dryRun && settings.prefetchBoundaries && rules.length > 0) {
+      // The walk reads its next chunk's boundary on this session while a chunk runs; it is an optimisation only.
       reader = await openTargetSession(ctx.credentials, ctx.target.secretArn, ctx.config.session, ctx.target.tls).catch((err: unknown) => {
         ctx.log.warn('no second session for boundary reads; reading them between chunks', { error: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      });
+    }
+    if (!ctx.event.dryRun && settings.idleWalkers > 1 && rules.length > 0) {
+      // While the server is idle this session runs every other chunk; also an optimisation only.
+      second = await openTargetSession(ctx.credentials, ctx.target.secretArn, ctx.config.session, ctx.target.tls).catch((err: unknown) => {
+        ctx.log.warn('no session for a second walker; chunks run one at a time', { error: err instanceof Error ? err.message : String(err) });
         return undefined;
       });
     }
@@ -79,6 +86,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
         log: ctx.log,
         runLog: ctx.runLog,
         ...(reader ? { reader } : {}),
+        ...(second ? { second } : {}),
         ...(faults ? { faults } : {}),
       });
       results.push(r);
@@ -122,6 +130,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
     };
   } finally {
     await reader?.close();
+    await second?.close();
     for (const r of replicas) await r.session.close();
   }
 }

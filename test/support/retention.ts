@@ -32,20 +32,22 @@ export function rule(schema: string, table: string, over: Partial<RetentionRule>
 }
 
 /**
- * Run one rule as the cleanup-data task does: with a second session for boundary reads (the default),
- * unless `reader: null` asks for the walk without one.
+ * Run one rule as the cleanup-data task does: with a second session for boundary reads and a third that runs every
+ * other chunk while the server is idle (the defaults), unless `reader: null` / `second: null` ask for the walk without.
  */
 export async function run(
   r: RetentionRule,
-  opts: Partial<Omit<EngineOptions, 'runLog' | 'throttle' | 'settings' | 'reader'>> & {
+  opts: Partial<Omit<EngineOptions, 'runLog' | 'throttle' | 'settings' | 'reader' | 'second'>> & {
     db?: DbSession;
     reader?: DbSession | null;
+    second?: DbSession | null;
     runLogSchema?: string;
     settings?: Partial<EngineOptions['settings']>;
   } = {},
 ): Promise<RuleResult> {
   const db = opts.db ?? (await session());
   const reader = opts.reader === undefined ? await session() : (opts.reader ?? undefined);
+  const second = opts.second === undefined ? await session() : (opts.second ?? undefined);
   try {
     const dryRun = opts.dryRun ?? false;
     const runLog = new RunLog(db, { enabled: true, schema: opts.runLogSchema ?? `${r.schema}_log`, table: 'command_log' }, { task: 'test', target: 't', dryRun }, silentLog);
@@ -59,11 +61,13 @@ export async function run(
       log: opts.log ?? silentLog,
       runLog,
       ...(reader ? { reader } : {}),
+      ...(second ? { second } : {}),
       ...(opts.faults ? { faults: opts.faults } : {}),
     });
   } finally {
     if (!opts.db) await db.close();
     if (opts.reader === undefined) await reader?.close();
+    if (opts.second === undefined) await second?.close();
   }
 }
 
