@@ -643,14 +643,12 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   const rest = new RestBudget(opts.settings.niceRatio);
   const prefetch = new BoundaryPrefetch(walker, opts.settings.prefetchBoundaries ? opts.reader : undefined, log, name);
   const cursor = new WalkCursor(() => result.chunks);
-  // Two sessions walking: set while both lanes run, cleared (`collapse`) to send the walk back to one session.
-  let twoLanes = false;
+  // Set to send two walking sessions back to one (both stop after their chunk).
   let collapse = false;
   let stopped = false;
 
-  /** One session taking chunks from the cursor and running them until the walk ends, stops, or (two lanes) collapses. */
-  const lane = async (session: DbSession): Promise<void> => {
-    const single = !twoLanes;
+  /** One session taking chunks from the cursor and running them until the walk ends, stops, or (`single` false) collapses. */
+  const lane = async (session: DbSession, single: boolean): Promise<void> => {
     for (;;) {
       if (stopped || (!single && collapse)) return;
       const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
@@ -789,6 +787,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
 
   try {
     const second = opts.second;
+    let twoLanes = false;
     if (second && opts.settings.idleWalkers > 1 && !sizer.contended) {
       // The application is not writing: a second session runs every other chunk, so that two chunks are in flight.
       // Its chunks are transactions like the walk's own, so it runs with the same isolation and autocommit off.
@@ -803,7 +802,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
           },
         );
     }
-    if (twoLanes && second) {
+    if (second && twoLanes) {
       log.info('server idle: two chunks at a time', { table: name });
       // A lane that fails stops the other after its chunk: without the walk's own session (which holds the run's lock)
       // nothing may go on, and without the second one the walk goes on alone.
@@ -811,8 +810,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         collapse = true;
         throw err;
       };
-      const [own, other] = await Promise.allSettled([lane(db).catch(stopBoth), lane(second).catch(stopBoth)]);
-      twoLanes = false;
+      const [own, other] = await Promise.allSettled([lane(db, false).catch(stopBoth), lane(second, false).catch(stopBoth)]);
       // Back to a session without a transaction and with autocommit on (a chunk always ends in COMMIT or ROLLBACK;
       // this is for one cut short): the session may serve the next rule.
       const restored = await second
@@ -827,9 +825,9 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         // The walk does not depend on the second session: go on without it.
         log.warn('second session failed; walking on one', { table: name, error: other.status === 'rejected' ? sqlMessage(other.reason) : 'could not restore autocommit' });
       }
-      if (!stopped && (collapse || cursor.behind)) await lane(db);
+      if (!stopped && (collapse || cursor.behind)) await lane(db, true);
     } else {
-      await lane(db);
+      await lane(db, true);
     }
   } finally {
     await prefetch.settle();
