@@ -319,6 +319,9 @@ describe('two chunks at a time while the server is idle', () => {
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table}`)).toBe(young);
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
       expect(await count(`SELECT COUNT(*) n FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = ? AND error_number IS NULL`, [table])).toBe(two.chunks);
+      // Every chunk but the open-ended last ends at its own last key (ORDER BY … LIMIT): see bounded-delete.
+      const limited = await count(`SELECT COUNT(*) n FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = ? AND command LIKE '% LIMIT %'`, [table]);
+      expect(limited).toBeGreaterThan(two.chunks / 2);
       await secondIsClean(second);
       await second.close();
     }

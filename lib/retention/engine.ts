@@ -13,6 +13,7 @@ import { RestBudget } from './nice';
 import { rulePredicate } from './criteria';
 import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
 import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
+import { deleteUpToBound } from './bounded-delete';
 import type { Throttle } from './throttle';
 import { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 
@@ -626,6 +627,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
     minRows: opts.settings.minChunkRows,
     maxRows: opts.settings.maxChunkRows,
   });
+  const keyOrder = plan.key.columns.map(quoteIdentifier).join(', ');
   const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
   // Every chunk statement walks the chosen index. Left to itself the optimizer switches to a full table scan
   // once a chunk's range is a large share of the table's (shrinking) row estimate: the chunk then reads and
@@ -678,13 +680,21 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const { after, upTo, size, no: chunkNo } = claim;
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
+      // Two walkers, key ranges: the chunk's DELETE ends at its `size`-th row (see deleteUpToBound).
+      const counted = rule.action === 'delete' && !single && choice.kind === 'primary-key' && upTo !== undefined && isolation === 'READ COMMITTED';
       const sqlText =
-        rule.action === 'delete' ? `DELETE ${table} FROM ${source} WHERE ${where.sql}` : `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`;
+        rule.action === 'archive'
+          ? `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`
+          : counted
+            ? `DELETE FROM ${table} WHERE ${where.sql} ORDER BY ${keyOrder} LIMIT ${size}`
+            : `DELETE ${table} FROM ${source} WHERE ${where.sql}`;
       let moved: number;
       try {
         moved =
           rule.action === 'delete'
-            ? (await session.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
+            ? counted
+              ? await deleteUpToBound(session, table, source, keyOrder, where, size)
+              : (await session.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
             : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
         const endedAt = new Date();
         const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
