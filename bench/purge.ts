@@ -395,7 +395,7 @@ async function main(): Promise<void> {
           ...(mine.every((r) => r.purgedSeconds !== undefined) ? { purgedSeconds: med(mine.map((r) => r.purgedSeconds!)) } : {}),
           ok: mine.every((r) => r.ok),
           ...(loadRuns[i]!.length > 0 ? { load: summarizeLoad(loadRuns[i]!.map((l) => ({ latencies: l.latencies, errors: l.stats.errors, slowest: l.stats.slowest }))) } : {}),
-          runs: mine.map((r) => ({ seconds: r.seconds, ...(r.load ? { p99: r.load.p99, max: r.load.max } : {}) })),
+          runs: mine.map((r) => ({ seconds: r.seconds, ...(r.load ? { p99: r.load.p99, p999: r.load.p999, max: r.load.max } : {}) })),
         });
       }
     };
@@ -448,7 +448,7 @@ async function main(): Promise<void> {
         ...(noteOf(lastRule) ? { note: noteOf(lastRule)! } : {}),
       };
       if (args.verbose && stats) say(`  slowest foreground ops: ${stats.slowest.map((x) => `${new Date(x.at).toISOString().slice(11, 23)} ${x.kind} ${x.ms.toFixed(0)} ms`).join(', ')}`);
-      say(`  ${t.name.padEnd(8)} ${mode.padEnd(7)} ${c.name.padEnd(32)} ${seconds.toFixed(2).padStart(7)} s${purgedSeconds !== undefined ? ` (purged ${purgedSeconds.toFixed(2)} s)` : ''}  ${out.check}${stats ? `  fg p50 ${stats.p50.toFixed(1)} ms p99 ${stats.p99.toFixed(1)} ms max ${stats.max.toFixed(0)} ms (${stats.ops} ops, ${stats.errors} errors)` : ''}${out.note ? `  [${out.note}]` : ''}`);
+      say(`  ${t.name.padEnd(8)} ${mode.padEnd(7)} ${c.name.padEnd(32)} ${seconds.toFixed(2).padStart(7)} s${purgedSeconds !== undefined ? ` (purged ${purgedSeconds.toFixed(2)} s)` : ''}  ${out.check}${stats ? `  fg p50 ${stats.p50.toFixed(1)} ms p99 ${stats.p99.toFixed(1)} ms p99.9 ${stats.p999.toFixed(1)} ms max ${stats.max.toFixed(0)} ms (${stats.ops} ops, ${stats.errors} errors)` : ''}${out.note ? `  [${out.note}]` : ''}`);
       return { out, ...(loadRun ? { loadRun } : {}) };
     };
 
@@ -496,14 +496,15 @@ function report(results: readonly Outcome[]): void {
       ref?.purgedSeconds !== undefined && r.purgedSeconds !== undefined ? `${(r.purgedSeconds / ref.purgedSeconds).toFixed(2)}×` : '',
       r.load ? r.load.p50.toFixed(1) : '',
       r.load ? r.load.p99.toFixed(1) : '',
+      r.load ? r.load.p999.toFixed(1) : '',
       r.load ? r.load.max.toFixed(0) : '',
       r.ok ? 'ok' : 'FAILED',
     ];
   });
-  say('\n' + textTable(['table', 'mode', 'contender', 'seconds', 'rows/s', 'time ratio', 'until purged s', 'purged ratio', 'fg p50 ms', 'fg p99 ms', 'fg max ms', 'check'], rows));
+  say('\n' + textTable(['table', 'mode', 'contender', 'seconds', 'rows/s', 'time ratio', 'until purged s', 'purged ratio', 'fg p50 ms', 'fg p99 ms', 'fg p99.9 ms', 'fg max ms', 'check'], rows));
   say('time ratio: vs the single DELETE for purges, vs pt-archiver for archives (lower is faster).');
   say('until purged: from the start until InnoDB had purged every delete-marked row (history list empty); without foreground load only.');
-  if (results.some((r) => r.load)) say(`fg p50/p99: over every foreground operation of all ${String(args.repeat)} round(s) of a row; fg max: the worst of them.`);
+  if (results.some((r) => r.load)) say(`fg p50/p99/p99.9: over every foreground operation of all ${String(args.repeat)} round(s) of a row; fg max: the worst of them.`);
   const verdict = targetVerdict(results);
   if (verdict.length > 0) say('\n' + textTable(['target (issue #3)', 'table', 'measured (all rounds)', 'rounds met', 'met'], verdict));
   const file = args.out ?? freshResultPath(path.join(process.cwd(), 'bench', 'results'), 'purge');

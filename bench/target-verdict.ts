@@ -23,6 +23,7 @@ export interface Outcome {
 export interface RunFigures {
   readonly seconds: number;
   readonly p99?: number;
+  readonly p999?: number;
   readonly max?: number;
 }
 
