@@ -69,4 +69,17 @@ describe('deleteUpToBound', () => {
     await db.exec('COMMIT');
     expect(await left()).toEqual([2, 4, 6]);
   });
+
+  it('walks the primary key, without an index hint, for a chunk of most of the table (integer and CHAR keys)', async () => {
+    // The form takes no FORCE INDEX: the optimizer must still pick the key range over the date index or a scan.
+    await admin.query(`CREATE TABLE \`${S}\`.big_int (id INT PRIMARY KEY, created_at DATETIME NOT NULL, KEY ix_created (created_at)) ENGINE=InnoDB`);
+    await admin.query(`CREATE TABLE \`${S}\`.big_char (k CHAR(40) PRIMARY KEY, created_at DATETIME NOT NULL, KEY ix_created (created_at)) ENGINE=InnoDB`);
+    await admin.query(`INSERT INTO \`${S}\`.big_int SELECT seq, UTC_TIMESTAMP() - INTERVAL 40 DAY + INTERVAL seq SECOND FROM \`${S}\`.seq_1_to_20000`);
+    await admin.query(`INSERT INTO \`${S}\`.big_char SELECT SHA1(seq), UTC_TIMESTAMP() - INTERVAL (seq % 60) DAY FROM \`${S}\`.seq_1_to_20000`);
+    await admin.query(`ANALYZE TABLE \`${S}\`.big_int, \`${S}\`.big_char`);
+    const plan = async (sql: string, params: unknown[]) => ((await admin.query<mysql.RowDataPacket[]>(`EXPLAIN ${sql}`, params))[0] as { key: string | null; type: string }[])[0]!;
+    const old = 'created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY';
+    expect(await plan(`DELETE FROM \`${S}\`.big_int WHERE \`id\` > ? AND \`id\` <= ? AND ${old} ORDER BY \`id\` LIMIT ?`, [100, 18000, 17900])).toMatchObject({ key: 'PRIMARY', type: 'range' });
+    expect(await plan(`DELETE FROM \`${S}\`.big_char WHERE \`k\` > ? AND \`k\` <= ? AND ${old} ORDER BY \`k\` LIMIT ?`, ['0', 'e', 17000])).toMatchObject({ key: 'PRIMARY', type: 'range' });
+  });
 });

@@ -680,8 +680,10 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const { after, upTo, size, no: chunkNo } = claim;
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
-      // Two walkers, key ranges: the chunk's DELETE ends at its `size`-th row (see deleteUpToBound).
-      const counted = rule.action === 'delete' && !single && choice.kind === 'primary-key' && upTo !== undefined && isolation === 'READ COMMITTED';
+      // Two walkers, key ranges: the chunk's DELETE ends at its `size`-th row (see deleteUpToBound). Single-column
+      // keys only: that form takes no index hint, and the optimizer's choice was checked on such keys alone.
+      const counted =
+        rule.action === 'delete' && !single && choice.kind === 'primary-key' && plan.key.columns.length === 1 && upTo !== undefined && isolation === 'READ COMMITTED';
       const sqlText =
         rule.action === 'archive'
           ? `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`
