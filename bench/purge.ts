@@ -265,6 +265,8 @@ async function main(): Promise<void> {
      * run at a time. What a walk that overlaps its chunks (a second session while the server is idle) could reach.
      */
     const bareChunksTwoSessions: Contender = { ...bareChunks, name: "dbmaint's chunks, bare, on 2 sessions", run: (t, cutoff) => runBareChunks(t, cutoff, 2) };
+    // The replays of an idle dbmaint run's chunks: run right behind it, and in idle mode only.
+    const replays: ReadonlySet<Contender> = new Set([bareChunks, bareChunksTwoSessions]);
     const runBareChunks = async (t: TableSpec, cutoff: Date, sessions: number) => {
       const chunks = lastChunks.get(t.name);
       if (!chunks || chunks.length === 0) throw new Error('no dbmaint primary-key walk to replay (run dbmaint purge first)');
@@ -374,10 +376,10 @@ async function main(): Promise<void> {
       const runs = chosen.map(() => [] as Outcome[]);
       const loadRuns = chosen.map(() => [] as LoadRun[]);
       for (let round = 0; round < Number(args.repeat); round++) {
-        for (const c of roundOrder(chosen, round, new Map([[bareChunks, dbmaintPurge], [bareChunksTwoSessions, dbmaintPurge]]))) {
+        for (const c of roundOrder(chosen, round, new Map([...replays].map((r) => [r, dbmaintPurge])))) {
           const i = chosen.indexOf(c);
           // The bare replay needs the chunk bounds of an idle dbmaint run (of this round, when dbmaint ran in it).
-          if ((c === bareChunks || c === bareChunksTwoSessions) && !lastChunks.get(t.name)) continue;
+          if (replays.has(c) && !lastChunks.get(t.name)) continue;
           const m = await measureOnce(t, mode, c);
           runs[i]!.push(m.out);
           if (m.loadRun) loadRuns[i]!.push(m.loadRun);
@@ -455,7 +457,7 @@ async function main(): Promise<void> {
     for (const t of tables) {
       // The bare replay needs the chunk bounds of an idle dbmaint run; under load chunks follow that run's contention.
       if (!args['skip-idle']) await measure(t, 'idle', deleters);
-      if (!args['skip-load']) await measure(t, 'load', [loadAlone, ...deleters.filter((d) => d !== bareChunks && d !== bareChunksTwoSessions)]);
+      if (!args['skip-load']) await measure(t, 'load', [loadAlone, ...deleters.filter((d) => !replays.has(d))]);
       if (!args['skip-archive']) {
         const archivers: Contender[] = [
           { name: 'dbmaint archive', run: (tt, cutoff) => runDbmaint(tt, 'archive', cutoff) },

@@ -628,6 +628,9 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
     maxRows: opts.settings.maxChunkRows,
   });
   const keyOrder = plan.key.columns.map(quoteIdentifier).join(', ');
+  // With two walkers on key ranges, a bounded chunk's DELETE ends at its `size`-th row (see deleteUpToBound).
+  // Single-column keys only: that form takes no index hint, and the optimizer's choice was checked on such keys alone.
+  const countedDeletes = rule.action === 'delete' && choice.kind === 'primary-key' && plan.key.columns.length === 1 && isolation === 'READ COMMITTED';
   const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
   // Every chunk statement walks the chosen index. Left to itself the optimizer switches to a full table scan
   // once a chunk's range is a large share of the table's (shrinking) row estimate: the chunk then reads and
@@ -680,10 +683,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const { after, upTo, size, no: chunkNo } = claim;
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
-      // Two walkers, key ranges: the chunk's DELETE ends at its `size`-th row (see deleteUpToBound). Single-column
-      // keys only: that form takes no index hint, and the optimizer's choice was checked on such keys alone.
-      const counted =
-        rule.action === 'delete' && !single && choice.kind === 'primary-key' && plan.key.columns.length === 1 && upTo !== undefined && isolation === 'READ COMMITTED';
+      const counted = countedDeletes && !single && upTo !== undefined;
       const sqlText =
         rule.action === 'archive'
           ? `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`
