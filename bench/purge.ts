@@ -17,7 +17,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import { startLoad, summarizeLoad, type LoadRun } from './foreground-load';
 import { freshResultPath } from './result-file';
-import { roundOrder } from './round-order';
+import { roundOrder, roundsPerCycle } from './round-order';
 import { profileStatements } from './statement-profile';
 import { rowOf, targetVerdict, type Outcome } from './target-verdict';
 
@@ -38,9 +38,9 @@ const { values: args } = parseArgs({
     /** Print where dbmaint's session spent its time, per kind of statement. */
     profile: { type: 'boolean', default: false },
     /**
-     * Rounds: each round runs every contender of a table and mode once, one after the other (in an order rotated
-     * from round to round), so that the machine's drift (this VM's timings vary by ±20%) lands on all of them
-     * alike. Times are the median round's.
+     * Rounds: each round runs every contender of a table and mode once, one after the other (in an order balanced
+     * for position and predecessor, see roundOrder), so that the machine's drift (this VM's timings vary by ±20%)
+     * lands on all of them alike. Times are the median round's.
      */
     repeat: { type: 'string', default: '1' },
     /** A second dbmaint purge in the same rounds, with these purge settings (JSON): an A/B test of a setting. */
@@ -126,6 +126,8 @@ async function main(): Promise<void> {
   const connect = () => mysql.createConnection({ host: creds.host, port: creds.port, user: creds.user, password: creds.password, timezone: 'Z' });
   const admin = await connect();
   const results: Outcome[] = [];
+  /** Per mode, the rounds after which the contender order is balanced. */
+  const balance = new Map<Outcome['mode'], number>();
   try {
     const [[v]] = await admin.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
     say(`MariaDB ${String(v!['v'])}; ${os.cpus().length} cores; ${ROWS.toLocaleString('en')} rows per table`);
@@ -368,11 +370,14 @@ async function main(): Promise<void> {
     };
     const wanted = (c: Contender) => !args.only || String(args.only).split(',').some((w) => c.name.includes(w));
     /**
-     * Every wanted contender once per round, for `--repeat` rounds, the order rotated from round to round (the bare
-     * replay right behind the dbmaint run it replays); then one result row per contender.
+     * Every wanted contender once per round, for `--repeat` rounds, in an order balanced for position and
+     * predecessor (see roundOrder; the bare replay right behind the dbmaint run it replays); then one result row
+     * per contender.
      */
     const measure = async (t: TableSpec, mode: Outcome['mode'], contenders: readonly Contender[]) => {
       const chosen = contenders.filter(wanted);
+      const units = chosen.filter((c) => !replays.has(c) || !chosen.includes(dbmaintPurge)).length;
+      balance.set(mode, roundsPerCycle(units));
       const runs = chosen.map(() => [] as Outcome[]);
       const loadRuns = chosen.map(() => [] as LoadRun[]);
       for (let round = 0; round < Number(args.repeat); round++) {
@@ -481,10 +486,10 @@ async function main(): Promise<void> {
     await server.stop();
     rmSync(snapshot, { recursive: true, force: true });
   }
-  report(results);
+  report(results, balance);
 }
 
-function report(results: readonly Outcome[]): void {
+function report(results: readonly Outcome[], balance: ReadonlyMap<Outcome['mode'], number>): void {
   const rows = results.map((r) => {
     const ref = r.rows === 0 ? undefined : rowOf(results, r.table, r.mode, r.mode === 'archive' ? 'pt-archiver' : 'single DELETE');
     return [
@@ -507,6 +512,9 @@ function report(results: readonly Outcome[]): void {
   say('time ratio: vs the single DELETE for purges, vs pt-archiver for archives (lower is faster).');
   say('until purged: from the start until InnoDB had purged every delete-marked row (history list empty); without foreground load only.');
   if (results.some((r) => r.load)) say(`fg p50/p99/p99.9: over every foreground operation of all ${String(args.repeat)} round(s) of a row; fg max: the worst of them.`);
+  say(
+    `order: a Williams design per round; every contender runs at each position and behind each other one equally often every ${[...balance].map(([m, n]) => `${n} rounds (${m})`).join(', ')}.`,
+  );
   const verdict = targetVerdict(results);
   if (verdict.length > 0) say('\n' + textTable(['target (issue #3)', 'table', 'measured (all rounds)', 'rounds met', 'met'], verdict));
   const file = args.out ?? freshResultPath(path.join(process.cwd(), 'bench', 'results'), 'purge');
