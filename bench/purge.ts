@@ -512,9 +512,11 @@ function report(results: readonly Outcome[], balance: ReadonlyMap<Outcome['mode'
   say('time ratio: vs the single DELETE for purges, vs pt-archiver for archives (lower is faster).');
   say('until purged: from the start until InnoDB had purged every delete-marked row (history list empty); without foreground load only.');
   if (results.some((r) => r.load)) say(`fg p50/p99/p99.9: over every foreground operation of all ${String(args.repeat)} round(s) of a row; fg max: the worst of them.`);
-  say(
-    `order: a Williams design per round; every contender runs at each position and behind each other one equally often every ${[...balance].map(([m, n]) => `${n} rounds (${m})`).join(', ')}.`,
-  );
+  if (balance.size > 0) {
+    say(
+      `order: a Williams design per round, balanced for position and predecessor over a cycle of ${[...balance].map(([m, n]) => `${n} rounds (${m})`).join(', ')}; this run: ${String(args.repeat)} round(s).`,
+    );
+  }
   const verdict = targetVerdict(results);
   if (verdict.length > 0) {
     say('\n' + textTable(['target (issue #3)', 'table', 'measured (all rounds)', 'rounds met', 'met'], verdict));

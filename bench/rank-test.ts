@@ -26,21 +26,24 @@ export interface RankComparison {
   readonly larger: number;
   /** One-sided p: the chance of a U this large or larger if both samples came from the same distribution. */
   readonly p: number;
+  /** The smallest p these sample sizes can give (ours all above theirs): 1 / C(m+n, m). */
+  readonly minP: number;
 }
 
 /**
- * Are `ours` larger than `theirs` beyond chance? Exact for samples without ties; a tie counts half a pair, which
- * leaves p slightly conservative. Used for latency figures where one stall decides a round's maximum: a round-by-round
+ * Are `ours` larger than `theirs` beyond chance? Exact for samples without ties. A tie counts half a pair and p is
+ * then read from the distribution without ties, an approximation that can err either way (the figures compared are
+ * latencies in fractions of a millisecond, where ties are rare). Used for latency figures where one stall decides a round's maximum: a round-by-round
  * majority is a coin toss when both contenders stall alike, while this test says "worse" only when the rounds show it.
  */
 export function rankCompare(ours: readonly number[], theirs: readonly number[]): RankComparison {
   const m = ours.length;
   const n = theirs.length;
-  if (m === 0 || n === 0) return { larger: 0.5, p: 1 };
+  if (m === 0 || n === 0) return { larger: 0.5, p: 1, minP: 1 };
   let u = 0;
   for (const x of ours) for (const y of theirs) u += x > y ? 1 : x === y ? 0.5 : 0;
   const counts = uCounts(m, n);
   const total = counts.reduce((a, b) => a + b, 0);
   const atLeast = counts.reduce((sum, c, k) => (k >= u ? sum + c : sum), 0);
-  return { larger: u / (m * n), p: atLeast / total };
+  return { larger: u / (m * n), p: atLeast / total, minP: counts[m * n]! / total };
 }

@@ -15,12 +15,15 @@ function williamsRow(n: number, k: number): number[] {
  * one: a plain rotation does exactly that (measured: dbmaint, always right behind the single DELETE, saw larger
  * foreground maxima than the same code run behind dbmaint). Rounds follow a Williams design instead: over a cycle
  * of n rounds (2n for odd n, a square and its mirror image interleaved) each contender runs first, second, … equally
- * often and follows every other contender equally often; a shorter run of rounds is as near to that as its length allows.
+ * often and follows every other contender equally often. A run shorter than a cycle is balanced only in part (5 rounds of
+ * 5 contenders: each follows at most two others twice, and positions are not all equal).
  * A contender that needs another's run of the same round (`after`: the bare replay needs dbmaint's chunk bounds)
  * stays right behind it, and the pair counts as one.
  */
 export function roundOrder<T>(items: readonly T[], round: number, after: ReadonlyMap<T, T> = new Map()): T[] {
   const followers = new Set([...after.keys()].filter((f) => items.includes(f) && items.includes(after.get(f)!)));
+  // One level only: a follower's leader leads a unit of its own.
+  for (const f of followers) if (followers.has(after.get(f)!)) throw new Error('roundOrder: a follower cannot itself follow another contender');
   const units = items.filter((x) => !followers.has(x)).map((x) => [x, ...[...followers].filter((f) => after.get(f) === x)]);
   const n = units.length;
   if (n === 0) return [];

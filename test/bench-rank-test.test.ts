@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { rankCompare } from '../bench/rank-test';
 
-/** Every way of splitting the pooled values into samples of the two sizes: the share with a U at least the observed one. */
-function permutationP(a: readonly number[], b: readonly number[]): number {
+/** Every way of splitting the pooled values into samples of the two sizes: the share whose U passes `keep` (default: at least the observed U). */
+function permutationP(a: readonly number[], b: readonly number[], keep?: (u: number, observed: number) => boolean): number {
   const all = [...a, ...b];
   const u = (xs: readonly number[], ys: readonly number[]) => xs.reduce((s, x) => s + ys.reduce((t, y) => t + (x > y ? 1 : x === y ? 0.5 : 0), 0), 0);
   const observed = u(a, b);
@@ -14,7 +14,7 @@ function permutationP(a: readonly number[], b: readonly number[]): number {
       const xs = chosen.map((i) => all[i]!);
       const ys = all.filter((_, i) => !chosen.includes(i));
       total++;
-      if (u(xs, ys) >= observed) hits++;
+      if ((keep ?? ((x, o) => x >= o))(u(xs, ys), observed)) hits++;
       return;
     }
     for (let i = start; i < all.length; i++) pick(i + 1, [...chosen, i]);
@@ -51,7 +51,12 @@ describe('rankCompare', () => {
     const one = rankCompare(a, b);
     const other = rankCompare(b, a);
     expect(one.larger + other.larger).toBeCloseTo(1, 12);
-    // P(U ≥ u) + P(U ≤ u) = 1 + P(U = u) > 1.
-    expect(one.p + other.p).toBeGreaterThan(1);
+    // P(U ≥ u) + P(U ≤ u) = 1 + P(U = u), P(U = u) counted by brute force.
+    expect(one.p + other.p - 1).toBeCloseTo(permutationP(a, b, (x, o) => x === o), 12);
+  });
+
+  it('reports the smallest p the sample sizes allow', () => {
+    expect(rankCompare([1, 2, 3], [4, 5, 6]).minP).toBeCloseTo(1 / 20, 12);
+    expect(rankCompare([1, 2, 3, 4], [5, 6, 7, 8]).minP).toBeCloseTo(1 / 70, 12);
   });
 });

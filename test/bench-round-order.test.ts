@@ -56,6 +56,14 @@ describe('bench round order', () => {
     }
   });
 
+  it('refuses a follower of a follower (it would be dropped from the round)', () => {
+    const after = new Map([
+      ['bare', 'dbmaint'],
+      ['bare2', 'bare'],
+    ]);
+    expect(() => roundOrder(['dbmaint', 'bare', 'bare2', 'pt'], 0, after)).toThrow(/follower cannot itself follow/);
+  });
+
   it('treats a follower whose leader is not running as a contender of its own', () => {
     const after = new Map([['bare', 'dbmaint']]);
     expect([0, 1].map((r) => roundOrder(['single', 'bare'], r, after))).toEqual([
