@@ -376,12 +376,12 @@ async function main(): Promise<void> {
      */
     const measure = async (t: TableSpec, mode: Outcome['mode'], contenders: readonly Contender[]) => {
       const chosen = contenders.filter(wanted);
-      const units = chosen.filter((c) => !replays.has(c) || !chosen.includes(dbmaintPurge)).length;
-      balance.set(mode, roundsPerCycle(units));
+      const leaders = new Map([...replays].map((r) => [r, dbmaintPurge]));
+      balance.set(mode, roundsPerCycle(chosen, leaders));
       const runs = chosen.map(() => [] as Outcome[]);
       const loadRuns = chosen.map(() => [] as LoadRun[]);
       for (let round = 0; round < Number(args.repeat); round++) {
-        for (const c of roundOrder(chosen, round, new Map([...replays].map((r) => [r, dbmaintPurge])))) {
+        for (const c of roundOrder(chosen, round, leaders)) {
           const i = chosen.indexOf(c);
           // The bare replay needs the chunk bounds of an idle dbmaint run (of this round, when dbmaint ran in it).
           if (replays.has(c) && !lastChunks.get(t.name)) continue;

@@ -33,8 +33,9 @@ export interface RankComparison {
 /**
  * Are `ours` larger than `theirs` beyond chance? Exact for samples without ties. A tie counts half a pair and p is
  * then read from the distribution without ties, an approximation that can err either way (the figures compared are
- * latencies in fractions of a millisecond, where ties are rare). Used for latency figures where one stall decides a round's maximum: a round-by-round
- * majority is a coin toss when both contenders stall alike, while this test says "worse" only when the rounds show it.
+ * latencies in fractions of a millisecond, where ties are rare). Used for latency figures where one stall decides a
+ * round's maximum: a round-by-round majority is a coin toss when both contenders stall alike, while this test says
+ * "worse" only when the rounds show it.
  */
 export function rankCompare(ours: readonly number[], theirs: readonly number[]): RankComparison {
   const m = ours.length;

@@ -21,10 +21,7 @@ function williamsRow(n: number, k: number): number[] {
  * stays right behind it, and the pair counts as one.
  */
 export function roundOrder<T>(items: readonly T[], round: number, after: ReadonlyMap<T, T> = new Map()): T[] {
-  const followers = new Set([...after.keys()].filter((f) => items.includes(f) && items.includes(after.get(f)!)));
-  // One level only: a follower's leader leads a unit of its own.
-  for (const f of followers) if (followers.has(after.get(f)!)) throw new Error('roundOrder: a follower cannot itself follow another contender');
-  const units = items.filter((x) => !followers.has(x)).map((x) => [x, ...[...followers].filter((f) => after.get(f) === x)]);
+  const units = unitsOf(items, after);
   const n = units.length;
   if (n === 0) return [];
   const r = ((round % (2 * n)) + 2 * n) % (2 * n);
@@ -32,7 +29,16 @@ export function roundOrder<T>(items: readonly T[], round: number, after: Readonl
   return row.flatMap((i) => units[i]!);
 }
 
-/** Rounds in one full cycle of the design for `n` units: after it, every position and predecessor is balanced. */
-export function roundsPerCycle(n: number): number {
+/** Rounds in one full cycle of the design for these contenders: after it, every position and predecessor is balanced. */
+export function roundsPerCycle<T>(items: readonly T[], after: ReadonlyMap<T, T> = new Map()): number {
+  const n = unitsOf(items, after).length;
   return n % 2 === 0 ? n : 2 * n;
+}
+
+/** The contenders as the design orders them: each with the followers that run right behind it. */
+function unitsOf<T>(items: readonly T[], after: ReadonlyMap<T, T>): T[][] {
+  const followers = new Set([...after.keys()].filter((f) => items.includes(f) && items.includes(after.get(f)!)));
+  // One level only: a follower's leader leads a unit of its own.
+  for (const f of followers) if (followers.has(after.get(f)!)) throw new Error('roundOrder: a follower cannot itself follow another contender');
+  return items.filter((x) => !followers.has(x)).map((x) => [x, ...[...followers].filter((f) => after.get(f) === x)]);
 }

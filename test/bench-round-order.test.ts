@@ -23,7 +23,7 @@ describe('bench round order', () => {
   for (const n of [2, 3, 4, 5, 6]) {
     it(`over one cycle of ${n} contenders, each runs at each position equally often and follows each other one equally often`, () => {
       const items = ['single', 'dbmaint', 'pt', 'naive', 'alone', 'variant'].slice(0, n);
-      const cycle = roundsPerCycle(n);
+      const cycle = roundsPerCycle(items);
       const { positions, pairs } = tally(items, cycle);
       for (const x of items) expect(positions.get(x)).toEqual(Array.from({ length: n }, () => cycle / n));
       for (const a of items) for (const b of items) if (a !== b) expect(pairs.get(`${a}>${b}`), `${a} then ${b}`).toBe(cycle / n);
@@ -44,12 +44,13 @@ describe('bench round order', () => {
   it('keeps a follower right behind the contender it needs, and orders the pair as one', () => {
     const items = ['single', 'dbmaint', 'bare', 'pt', 'naive'];
     const after = new Map([['bare', 'dbmaint']]);
-    for (let r = 0; r < roundsPerCycle(4); r++) {
+    expect(roundsPerCycle(items, after)).toBe(4);
+    for (let r = 0; r < roundsPerCycle(items, after); r++) {
       const order = roundOrder(items, r, after);
       expect(order[order.indexOf('dbmaint') + 1], `round ${r}: ${order.join(' ')}`).toBe('bare');
     }
     // As four units, the pair follows (and is followed by) each other contender equally often.
-    const { pairs } = tally(items, roundsPerCycle(4), after);
+    const { pairs } = tally(items, roundsPerCycle(items, after), after);
     for (const x of ['single', 'pt', 'naive']) {
       expect(pairs.get(`${x}>dbmaint`)).toBe(1);
       expect(pairs.get(`bare>${x}`)).toBe(1);
