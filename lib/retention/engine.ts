@@ -684,19 +684,20 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
       const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
       const counted = countedDeletes && !single && upTo !== undefined;
+      const rangeDelete = `DELETE ${table} FROM ${source} WHERE ${where.sql}`;
       const sqlText =
         rule.action === 'archive'
-          ? `INSERT INTO … SELECT … / DELETE ${table} FROM ${source} WHERE ${where.sql}`
+          ? `INSERT INTO … SELECT … / ${rangeDelete}`
           : counted
             ? `DELETE FROM ${table} WHERE ${where.sql} ORDER BY ${keyOrder} LIMIT ${size}`
-            : `DELETE ${table} FROM ${source} WHERE ${where.sql}`;
+            : rangeDelete;
       let moved: number;
       try {
         moved =
           rule.action === 'delete'
             ? counted
               ? await deleteUpToBound(session, table, source, keyOrder, where, size)
-              : (await session.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows
+              : (await session.exec(rangeDelete, where.params)).affectedRows
             : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
         const endedAt = new Date();
         const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
