@@ -14,6 +14,7 @@ import { SERVICE_NAME } from '../lib/metrics/names';
 import { SesMailSender, type MailSender } from '../lib/reporting/mail/sender';
 import { Deadline } from '../lib/runtime/deadline';
 import type { Log } from '../lib/runtime/log';
+import { boundRunResult } from '../lib/tasks/bounded-result';
 import { runTask, type TaskRunResult } from '../lib/tasks/run-task';
 
 /** Reserved at the end of an invocation for closing the session, publishing metrics and returning. */
@@ -87,7 +88,8 @@ export function makeHandler(taskId: TaskId) {
   const base = async (event: unknown, context: Context): Promise<TaskRunResult> => {
     const deps = dependencies();
     const deadline = Deadline.fromRemaining(context.getRemainingTimeInMillis(), DEADLINE_SAFETY_MS);
-    return runTask(taskId, event, { ...deps, deadline });
+    // The response goes to Step Functions (256 KiB per state) and the console: bounded, whatever the database's size.
+    return boundRunResult(await runTask(taskId, event, { ...deps, deadline }));
   };
   return middy(base).use(injectLambdaContext(powertoolsLogger, { resetKeys: true }));
 }

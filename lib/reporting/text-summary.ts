@@ -81,5 +81,10 @@ export function renderTaskSummary(run: TaskRunResult): string {
     body = `Subject   ${r.subject}\nDelivery  ${r.headline}`;
   }
   if (run.status === 'skipped' && run.result) body = `Skipped: ${(run.result as { headline: string }).headline}`;
+  const omitted = Object.entries(run.omitted ?? {});
+  if (omitted.length > 0) {
+    const where = run.runLogTable ? `the run log ${run.runLogTable} (run id ${run.runId ?? '-'}) and the structured log` : 'the structured log';
+    body += `\n\nNot in this result (the most important items are kept): ${omitted.map(([k, n]) => `${k} ${n.toLocaleString('en')} more`).join(', ')}; the detail is in ${where}.`;
+  }
   return `${head}\n\n${body}`.trimEnd();
 }

@@ -42,6 +42,8 @@ export interface TaskRunResult<R = unknown> {
   readonly error?: string;
   readonly metrics: readonly MetricPoint[];
   readonly runLogTable?: string;
+  /** Set on what a function returns: items left out per list (path → count); see lib/tasks/bounded-result.ts. */
+  readonly omitted?: Readonly<Record<string, number>>;
 }
 
 /** What a task implementation gets: an open session and everything resolved from config and event. */
