@@ -82,10 +82,11 @@ export function recommendationsSummary(r: RecommendationsResult): string {
 }
 
 export function preflightSummary(r: PreflightResult): string {
-  const rows = r.capabilities.map((c) => [c.capability, c.ok ? 'ok' : 'MISSING', c.tasks.join(', '), [...c.missing, ...c.notes].join('; ')]);
+  const rows = r.capabilities.map((c) => [c.capability, c.ok ? 'ok' : c.status.toUpperCase(), c.tasks.join(', ') || 'all (none blocked)', [...c.missing, ...c.notes].join('; ')]);
   const fixes = r.capabilities.flatMap((c) => c.fix);
   return [
     `User ${r.user}; performance_schema ${r.settings['performance_schema']}, innodb_file_per_table ${r.settings['innodb_file_per_table']}`,
+    `Rating ${r.rating}`,
     textTable(['capability', 'status', 'tasks', 'missing / notes'], rows),
     r.blockedTasks.length ? `Blocked (a routine skips them): ${r.blockedTasks.join(', ')}` : 'Nothing blocked.',
     ...(fixes.length ? ['', 'To fix:', ...fixes.map((f) => `  ${f}`)] : []),

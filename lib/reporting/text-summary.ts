@@ -81,5 +81,6 @@ export function renderTaskSummary(run: TaskRunResult): string {
     body = `Subject   ${r.subject}\nDelivery  ${r.headline}`;
   }
   if (run.status === 'skipped' && run.result) body = `Skipped: ${(run.result as { headline: string }).headline}`;
-  return `${head}\n\n${body}`.trimEnd();
+  const notes = run.notes?.length ? `\n\nRun log (what this run could not record or read):\n${run.notes.map((n) => `  ${n}`).join('\n')}` : '';
+  return `${head}\n\n${body}`.trimEnd() + notes;
 }

@@ -21,7 +21,9 @@ export interface RetentionResult {
  * such runs in a row before it pages.
  */
 async function fallingBehind<E>(ctx: TaskContext<E>, results: readonly RuleResult[]): Promise<string[]> {
-  const previous = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log).since(ctx.target.name, new Date(ctx.now.getTime() - 8 * 86_400_000), [ctx.runLog.context.task]))
+  const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
+  const earlier = await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 8 * 86_400_000), [ctx.runLog.context.task], 'no earlier run to compare with: tables falling behind are not detected');
+  const previous = earlier
     .filter((r) => !r.dryRun && r.runId !== ctx.runLog.runId)
     .pop();
   if (!previous) return [];

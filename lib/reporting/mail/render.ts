@@ -87,6 +87,12 @@ function runBlocks(run: TaskRunDigest): Block[] {
   return blocks;
 }
 
+/** Said near the top: a report built without dbmaint's own tables is missing parts, and the GRANT fixes it. */
+function notesBlocks(notes: readonly string[] | undefined): Block[] {
+  if (!notes?.length) return [];
+  return [{ kind: 'heading', text: 'Run log' }, ...notes.map((n): Block => ({ kind: 'paragraph', cell: { text: n, tone: 'warn' } }))];
+}
+
 function databaseBlock(db: DatabaseFigures): Block {
   const limit = db.storageLimitBytes;
   return {
@@ -120,6 +126,7 @@ export function renderDailyReport(d: DailyReportData): RenderedMail {
   const blocks: Block[] = [
     { kind: 'title', text: `Daily maintenance report: ${d.target}` },
     header(d),
+    ...notesBlocks(d.notes),
     { kind: 'heading', text: `Task runs (${d.runs.length})` },
     ...(d.runs.length ? d.runs.flatMap(runBlocks) : [{ kind: 'paragraph', cell: 'No task ran in this period.' } as const]),
     ...(d.database ? [{ kind: 'heading', text: 'Database' } as const, databaseBlock(d.database)] : []),
@@ -183,6 +190,7 @@ export function renderWeeklyReport(d: WeeklyReportData): RenderedMail {
   const blocks: Block[] = [
     { kind: 'title', text: `Weekly maintenance summary: ${d.target}` },
     header(d),
+    ...notesBlocks(d.notes),
     { kind: 'heading', text: `Task runs (${d.runs.length}${failed ? `, ${failed} failed` : ''})` },
     weekRunsBlock(d.runs),
     { kind: 'heading', text: 'Database size and capacity' },
