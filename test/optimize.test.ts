@@ -10,6 +10,7 @@ import { silentLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { recordingMetrics } from './support/recording-metrics';
+import { sameTable } from '../lib/maintenance/table-identity';
 
 const SCHEMA = 'optimize_t';
 const LOG_SCHEMA = 'optimize_t_log';
@@ -275,5 +276,18 @@ describe('rebuild-indexes', () => {
     await expect(runTask('rebuild-indexes', {}, env())).rejects.toThrow(/configures no rebuildTables/);
     const after = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${LOG_SCHEMA}\`.command_log`);
     expect(after[0][0]!['n']).toBe(before[0][0]!['n']);
+  });
+});
+
+describe('sameTable', () => {
+  it('compares table ids when both sides have one, else CREATE_TIME, else cannot tell', () => {
+    expect(sameTable({ tableId: 7, createTime: 100 }, { tableId: 7, createTime: 999 })).toBe(true);
+    expect(sameTable({ tableId: 7, createTime: 100 }, { tableId: 8, createTime: 100 })).toBe(false);
+    // Without PROCESS now: the CREATE_TIME recorded with it decides.
+    expect(sameTable({ tableId: 7, createTime: 100 }, { tableId: null, createTime: 100 })).toBe(true);
+    expect(sameTable({ tableId: null, createTime: 100 }, { tableId: 7, createTime: 101 })).toBe(false);
+    // A rebuild logged before identities were recorded: the interval applies by name, as it did.
+    expect(sameTable(undefined, { tableId: 7, createTime: 100 })).toBeUndefined();
+    expect(sameTable({ tableId: 'x' }, { tableId: 7, createTime: null })).toBeUndefined();
   });
 });
