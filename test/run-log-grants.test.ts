@@ -222,6 +222,9 @@ describe('without any grant on the run-log schema', () => {
     expect(mail.text).toContain('Run log');
     expect(mail.text).toMatch(/task runs \(grants_t_log\.task_run\) not readable: .*the report lists only this routine's step outcomes/);
     expect(mail.text).toContain(`GRANT SELECT ON \`${LOG}\`.* TO 'rl_none'@'%';`);
+    // The latest recommendations come from the task runs: not read is not "none open".
+    expect(mail.text).toContain('Not known: the task-run table cannot be read');
+    expect(mail.text).not.toContain('No open recommendations.');
   });
 
   it('the daily routine runs every step to success', async () => {

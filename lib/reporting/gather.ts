@@ -97,10 +97,20 @@ async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | un
 /** What both reports start with: the target, the period and the runs in it. */
 async function period(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[]) {
   const start = new Date(ctx.now.getTime() - periodHours * HOUR);
-  const runs = await runsSince(ctx, start, steps);
+  let unreadable = false;
+  const seen: GatherContext = {
+    ...ctx,
+    problems: (p) => {
+      unreadable = true;
+      ctx.problems?.(p);
+    },
+  };
+  const runs = await runsSince(seen, start, steps);
   return {
     start,
-    head: { target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs },
+    head: {
+      // The recommendations come from the recorded runs: none read is not "none open".
+      ...(unreadable ? { recommendationsUnknown: true } : {}), target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs },
   };
 }
 

@@ -55,6 +55,8 @@ export interface DailyReportData {
   readonly recommendations: readonly Recommendation[];
   /** What the report could not read or record in dbmaint's own tables, each with its GRANT. */
   readonly notes?: readonly string[];
+  /** The task-run table could not be read: the latest recommendations are not known. */
+  readonly recommendationsUnknown?: boolean;
 }
 
 export interface TableGrowth {
@@ -78,6 +80,7 @@ export interface WeeklyReportData {
   readonly capacity?: { readonly limitBytes: number; readonly usedPercent: number; readonly daysToLimit: number | null };
   readonly recommendations: readonly Recommendation[];
   readonly notes?: readonly string[];
+  readonly recommendationsUnknown?: boolean;
 }
 
 export interface AlertCondition {

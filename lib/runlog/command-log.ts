@@ -165,9 +165,9 @@ export class RunLog {
     return this.problems.some((p) => p.store === store && p.use === use);
   }
 
-  /** Record a problem once: in the run's notes (with the GRANT) and as one warning in the JSON log. */
+  /** Record a problem once per thing it costs: in the run's notes (with the GRANT) and as one warning in the JSON log. */
   note(problem: StoreProblem): void {
-    if (this.unusable(problem.store, problem.use)) return;
+    if (this.problems.some((p) => p.store === problem.store && p.use === problem.use && p.consequence === problem.consequence)) return;
     this.problems.push(problem);
     const text = problemNote(problem, this.user);
     this.noted.push(text);

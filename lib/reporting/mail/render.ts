@@ -31,7 +31,8 @@ function byPriority(recs: readonly Recommendation[]): Recommendation[] {
   return [...recs].sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority));
 }
 
-function recommendationBlocks(recs: readonly Recommendation[]): Block[] {
+function recommendationBlocks(recs: readonly Recommendation[], unknown = false): Block[] {
+  if (recs.length === 0 && unknown) return [{ kind: 'paragraph', cell: { text: 'Not known: the task-run table cannot be read (see Run log above).', tone: 'warn' } }];
   if (recs.length === 0) return [{ kind: 'paragraph', cell: 'No open recommendations.' }];
   const rows = byPriority(recs).map((r): CellInput[] => [
     { text: r.priority, tone: PRIORITY_TONE[r.priority] },
@@ -131,7 +132,7 @@ export function renderDailyReport(d: DailyReportData): RenderedMail {
     ...(d.runs.length ? d.runs.flatMap(runBlocks) : [{ kind: 'paragraph', cell: 'No task ran in this period.' } as const]),
     ...(d.database ? [{ kind: 'heading', text: 'Database' } as const, databaseBlock(d.database)] : []),
     { kind: 'heading', text: 'Top recommendations' },
-    ...recommendationBlocks(d.recommendations),
+    ...recommendationBlocks(d.recommendations, d.recommendationsUnknown),
   ];
   return mail(`[dbmaint] ${d.target}: daily maintenance — ${summary}`, blocks);
 }
@@ -198,7 +199,7 @@ export function renderWeeklyReport(d: WeeklyReportData): RenderedMail {
     { kind: 'heading', text: 'Top tables by growth' },
     topTablesBlock(d),
     { kind: 'heading', text: 'Open recommendations' },
-    ...recommendationBlocks(d.recommendations),
+    ...recommendationBlocks(d.recommendations, d.recommendationsUnknown),
   ];
   return mail(`[dbmaint] ${d.target}: weekly summary — ${size}${failed ? `, ${plural(failed, 'failed run')}` : ''}`, blocks);
 }
