@@ -10,6 +10,7 @@ import { silentLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { recordingMetrics } from './support/recording-metrics';
+import { sameTable } from '../lib/maintenance/table-identity';
 
 const SCHEMA = 'optimize_t';
 const LOG_SCHEMA = 'optimize_t_log';
@@ -140,6 +141,34 @@ describe('optimize-tables', () => {
     expect((forced.result as OptimizeResult).tables[0]!.action).toBe('rebuilt');
   });
 
+  it('a table dropped and recreated since its last rebuild is another table: rebuilt, not skipped', async () => {
+    await makeTable('reborn', 100_000, 10);
+    await settle(['reborn']);
+    const small = { extra: { thresholds: { optimizeMinSizeMb: 0.5, fragmentationPercent: 50 }, optimize: { lockWaitTimeoutSeconds: 1 } } };
+    const first = await runTask('optimize-tables', { tables: ['reborn'] }, env(small));
+    expect((first.result as OptimizeResult).tables[0]!.action).toBe('rebuilt');
+    // The identity recorded is the table's after our rebuild (the rebuild itself gives it a new one).
+    const [[row]] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT extra FROM \`${LOG_SCHEMA}\`.command_log WHERE run_id = ? AND command_type = 'REBUILD'`,
+      [first.runId],
+    );
+    const [[dict]] = await admin.query<mysql.RowDataPacket[]>('SELECT TABLE_ID AS id FROM information_schema.INNODB_SYS_TABLES WHERE NAME = ?', [`${SCHEMA}/reborn`]);
+    expect(JSON.parse(String(row!['extra'])).identity.tableId).toBe(Number(dict!['id']));
+    // Dropped and created again under the same name (a migration, a restore), and fragmented: a different table.
+    await admin.query(`DROP TABLE \`${SCHEMA}\`.reborn`);
+    await makeTable('reborn', 100_000, 10);
+    await settle(['reborn']);
+    const again = await runTask('optimize-tables', { tables: ['reborn'] }, env(small));
+    const t = (again.result as OptimizeResult).tables[0]!;
+    expect(t.action).toBe('rebuilt');
+    expect(t.detail).toMatch(/^a table of this name was rebuilt 0\.0 days ago, but this one was created since \(table id \d+\): not the same table$/);
+    // Fragmented again without being recreated: the interval applies to it, as before.
+    await admin.query(`DELETE FROM \`${SCHEMA}\`.reborn WHERE id % 100 <> 0`);
+    await settle(['reborn']);
+    const third = await runTask('optimize-tables', { tables: ['reborn'] }, env(small));
+    expect((third.result as OptimizeResult).tables[0]!.detail).toMatch(/^rebuilt 0\.0 days ago; optimize waits 7 days/);
+  });
+
   it('gives up on a table another transaction holds within lock_wait_timeout, and the application is not left queued behind it', async () => {
     await admin.query(`DELETE FROM \`${SCHEMA}\`.dense WHERE id % 10 <> 0`);
     await settle(['dense']);
@@ -247,5 +276,18 @@ describe('rebuild-indexes', () => {
     await expect(runTask('rebuild-indexes', {}, env())).rejects.toThrow(/configures no rebuildTables/);
     const after = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${LOG_SCHEMA}\`.command_log`);
     expect(after[0][0]!['n']).toBe(before[0][0]!['n']);
+  });
+});
+
+describe('sameTable', () => {
+  it('compares table ids when both sides have one, else CREATE_TIME, else cannot tell', () => {
+    expect(sameTable({ tableId: 7, createTime: 100 }, { tableId: 7, createTime: 999 })).toBe(true);
+    expect(sameTable({ tableId: 7, createTime: 100 }, { tableId: 8, createTime: 100 })).toBe(false);
+    // Without PROCESS now: the CREATE_TIME recorded with it decides.
+    expect(sameTable({ tableId: 7, createTime: 100 }, { tableId: null, createTime: 100 })).toBe(true);
+    expect(sameTable({ tableId: null, createTime: 100 }, { tableId: 7, createTime: 101 })).toBe(false);
+    // A rebuild logged before identities were recorded: the interval applies by name, as it did.
+    expect(sameTable(undefined, { tableId: 7, createTime: 100 })).toBeUndefined();
+    expect(sameTable({ tableId: 'x' }, { tableId: 7, createTime: null })).toBeUndefined();
   });
 });

@@ -15,3 +15,21 @@ const PRIVILEGE_ERRNOS = new Set([1044, 1142, 1143, 1227]);
 export function isPrivilegeError(err: unknown): boolean {
   return PRIVILEGE_ERRNOS.has(Number((err as { errno?: unknown }).errno));
 }
+
+/** CURRENT_USER() as `user@host` (the account whose grants apply, not the connecting host). */
+export async function currentUser(db: { query<T>(sql: string): Promise<T[]> }): Promise<string> {
+  const [me] = await db.query<{ u: string }>('SELECT CURRENT_USER() AS u');
+  return String(me?.u ?? '');
+}
+
+/** `'user'@'host'` from CURRENT_USER()'s `user@host`, quotes doubled. */
+export function granteeOf(user: string): string {
+  const at = user.lastIndexOf('@');
+  const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+  return at < 0 ? q(user) : `${q(user.slice(0, at))}@${q(user.slice(at + 1))}`;
+}
+
+/** The GRANT statement that gives `user` these privileges on `on` (`\`schema\`.*` or a qualified table, already quoted). */
+export function grantStatement(privileges: readonly string[], on: string, user: string): string {
+  return `GRANT ${privileges.join(', ')} ON ${on} TO ${granteeOf(user)};`;
+}

@@ -4,12 +4,21 @@ import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import type { RetentionRule } from '../retention/engine';
 import { archiveOrdersRule, cleanupRule } from '../retention/rules';
+import { grantStatement } from '../db/privileges';
+import { dbmaintTableNeeds } from '../runlog/table-needs';
 
 export type Capability = 'run-log' | 'analyze' | 'statistics' | 'purge' | 'archive' | 'rebuild';
+
+/** `degraded`: the tasks run, with less (the run log: JSON-only, no records, no trends); `missing`: they cannot work. */
+export type CapabilityStatus = 'ok' | 'degraded' | 'missing';
+
+/** `blocked`: some task cannot work here; `degraded`: everything runs, but something is missing; `ok`: nothing is. */
+export type PreflightRating = 'ok' | 'degraded' | 'blocked';
 
 export interface CapabilityCheck {
   readonly capability: Capability;
   readonly ok: boolean;
+  readonly status: CapabilityStatus;
   /** What is missing, one line each (a grant, a setting, an index). */
   readonly missing: readonly string[];
   /** What works less well without something (optional grants, settings): never blocks. */
@@ -27,6 +36,7 @@ export interface PreflightResult {
   readonly capabilities: readonly CapabilityCheck[];
   /** Tasks that cannot work at all here: a routine skips them after preflight. */
   readonly blockedTasks: readonly string[];
+  readonly rating: PreflightRating;
 }
 
 interface Privileges {
@@ -66,10 +76,7 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function grant(privs: readonly string[], on: string, user: string): string {
-  const at = user.lastIndexOf('@');
-  return `GRANT ${privs.join(', ')} ON ${on} TO '${user.slice(0, at)}'@'${user.slice(at + 1)}';`;
-}
+const grant = grantStatement;
 
 /** Does an index lead with this column (the retention engine needs one to walk)? */
 async function leadingIndex(db: DbSession, schema: string, table: string, column: string): Promise<boolean> {
@@ -81,11 +88,49 @@ async function tableExists(db: DbSession, schema: string, table: string): Promis
   return (await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, table])).length > 0;
 }
 
-function check(capability: Capability, tasks: readonly string[], missing: string[], fix: string[], notes: string[] = []): CapabilityCheck {
-  return { capability, ok: missing.length === 0, missing, notes, fix: [...new Set(fix)], tasks };
+function check(capability: Capability, tasks: readonly string[], missing: string[], fix: string[], notes: string[] = [], whenMissing: CapabilityStatus = 'missing'): CapabilityCheck {
+  const status = missing.length === 0 ? 'ok' : whenMissing;
+  return { capability, ok: status === 'ok', status, missing, notes, fix: [...new Set(fix)], tasks };
 }
 
-export async function preflight(db: DbSession, config: DbMaintConfig, target: TargetConfig): Promise<PreflightResult> {
+/**
+ * dbmaint's own tables, per schema: each table's privileges (what the code runs on it), CREATE while
+ * one is missing, and what the tasks lose without them. Blocks nothing: every task still runs.
+ * `probed`: what this run found when it tried the run log's writes (a read-only server, a role not
+ * followed here): named when the grants look complete.
+ */
+async function runLogCheck(
+  db: DbSession,
+  config: DbMaintConfig,
+  user: string,
+  missingOn: (privs: string[], schema: string, table?: string) => string[],
+  probed: readonly string[],
+): Promise<CapabilityCheck> {
+  if (!config.runLog.enabled) return check('run-log', [], [], [], ['runLog.enabled is false: commands are logged as JSON only, by configuration']);
+  const missing: string[] = [];
+  const fix: string[] = [];
+  for (const { schema, tables } of dbmaintTableNeeds(config)) {
+    const privs = new Set<string>();
+    const absent: string[] = [];
+    for (const t of tables) {
+      if (!(await tableExists(db, schema, t.table))) absent.push(t.table);
+      const m = missingOn([...t.privileges], schema, t.table);
+      if (m.length) missing.push(`${m.join(', ')} on ${schema}.${t.table} (${t.purpose})`);
+      m.forEach((p) => privs.add(p));
+    }
+    // information_schema shows only tables the user has a privilege on: ungranted ones look absent, and CREATE is asked for.
+    if (absent.length && missingOn(['CREATE'], schema).length) {
+      missing.push(`CREATE on ${schema}.* (${absent.map((t) => `${schema}.${t}`).join(', ')} not created yet)`);
+      privs.add('CREATE');
+    }
+    if (privs.size) fix.push(grant(['CREATE', 'INSERT', 'UPDATE', 'SELECT', 'DELETE'].filter((p) => privs.has(p)), `${quoteIdentifier(schema)}.*`, user));
+  }
+  if (missing.length === 0) missing.push(...probed);
+  const notes = missing.length ? ['every task still runs: commands are logged as JSON only; no task-run records, statistics history (trends) or alert de-duplication'] : [];
+  return check('run-log', [], missing, fix, notes, 'degraded');
+}
+
+export async function preflight(db: DbSession, config: DbMaintConfig, target: TargetConfig, probed: readonly string[] = []): Promise<PreflightResult> {
   const { user, privileges } = await readPrivileges(db);
   const [s] = await db.query<{ ps: number; fpt: number; version: string }>('SELECT @@performance_schema AS ps, @@innodb_file_per_table AS fpt, VERSION() AS version');
   const settings = { performance_schema: Number(s?.ps ?? 0) ? 'ON' : 'OFF', innodb_file_per_table: Number(s?.fpt ?? 0) ? 'ON' : 'OFF', version: s?.version ?? null };
@@ -93,13 +138,8 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
   const schemas = target.schemas;
   const missingOn = (privs: string[], schema: string, table?: string) => privs.filter((p) => !privileges.has(p, schema, table));
 
-  // The run log: without it tasks still run, logging as JSON only — so it blocks nothing.
-  const logSchema = config.runLog.schema;
-  const logMissing = config.runLog.enabled ? missingOn(['CREATE', 'SELECT', 'INSERT', 'UPDATE', 'DELETE'], logSchema) : [];
-  caps.push({
-    ...check('run-log', [], [], logMissing.length ? [grant(logMissing, `${quoteIdentifier(logSchema)}.*`, user)] : []),
-    notes: logMissing.length ? [`${logMissing.join(', ')} on ${logSchema}.*: commands are logged as JSON only; no task-run records, history or alert state`] : [],
-  });
+  // The run log and the other tables of dbmaint: without them tasks still run, logging as JSON only — so they block nothing.
+  caps.push(await runLogCheck(db, config, user, missingOn, probed));
 
   {
     const missing: string[] = [];
@@ -198,5 +238,6 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
     const mine = rules.filter((r) => r.task === task);
     if (mine.length && mine.every((r) => badRules.has(r.rule))) blocked.add(task);
   }
-  return { user, server: db.describe(), settings, capabilities: caps, blockedTasks: [...blocked] };
+  const rating: PreflightRating = blocked.size ? 'blocked' : caps.some((c) => !c.ok) ? 'degraded' : 'ok';
+  return { user, server: db.describe(), settings, capabilities: caps, blockedTasks: [...blocked], rating };
 }

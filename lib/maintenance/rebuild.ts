@@ -6,6 +6,7 @@ import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { readTableSizes, type TableSize } from '../stats/sizes';
+import { describeIdentity, readTableIdentity, sameTable } from './table-identity';
 import { blockingHolders, describeHolder, lockVisibility, longTransactions, tableLockHolders, type LockVisibility } from './metadata-locks';
 
 export type RebuildAction = 'rebuilt' | 'would-rebuild' | 'skipped' | 'deferred' | 'failed';
@@ -112,10 +113,18 @@ export async function rebuildTables(
   requests: readonly RebuildRequest[],
   opts: RebuildOptions,
 ): Promise<RebuildResult> {
-  const history = await runLog.history('REBUILD', 500);
+  const history = await runLog.history(
+    'REBUILD',
+    500,
+    opts.minDaysBetweenRebuilds ? `no measured rebuild rate, and optimize.minDaysBetweenRebuilds cannot be applied: a fragmented table is rebuilt on every run` : 'no measured rebuild rate (the default is used)',
+  );
   const rate = rebuildRate(history, opts.settings);
-  const lastRebuilt = new Map<string, Date>();
-  for (const h of history) if (h.schema && h.table && !lastRebuilt.has(`${h.schema}.${h.table}`)) lastRebuilt.set(`${h.schema}.${h.table}`, h.startedAt);
+  // By name, with the identity the table had right after that rebuild: a table recreated under the name since is another table.
+  const lastRebuilt = new Map<string, { at: Date; identity: unknown }>();
+  for (const h of history) {
+    const name = `${h.schema}.${h.table}`;
+    if (h.schema && h.table && !lastRebuilt.has(name)) lastRebuilt.set(name, { at: h.startedAt, identity: h.extra?.['identity'] });
+  }
   const visibility = opts.lockVisibility ?? (await lockVisibility(db));
   const results: RebuildTableResult[] = [];
   const remaining: string[] = [];
@@ -136,9 +145,15 @@ export async function rebuildTables(
       }
       const last = lastRebuilt.get(name);
       const minDays = opts.minDaysBetweenRebuilds ?? 0;
-      if (last && minDays > 0 && opts.now && opts.now.getTime() - last.getTime() < minDays * 86_400_000) {
-        skip(`rebuilt ${((opts.now.getTime() - last.getTime()) / 86_400_000).toFixed(1)} days ago; optimize waits ${minDays} days between rebuilds of a table`);
-        continue;
+      let recreated: string | undefined;
+      if (last && minDays > 0 && opts.now && opts.now.getTime() - last.at.getTime() < minDays * 86_400_000) {
+        const ago = `${((opts.now.getTime() - last.at.getTime()) / 86_400_000).toFixed(1)} days ago`;
+        const now = await readTableIdentity(db, t.schema, t.table);
+        if (sameTable(last.identity, now) !== false) {
+          skip(`rebuilt ${ago}; optimize waits ${minDays} days between rebuilds of a table`);
+          continue;
+        }
+        recreated = `a table of this name was rebuilt ${ago}, but this one was created since (${describeIdentity(now)}): not the same table`;
       }
       if (t.sharedTablespace && opts.skipSharedTablespace) {
         skip('in the system or a general tablespace: a rebuild returns no space to the operating system');
@@ -194,6 +209,9 @@ export async function rebuildTables(
         await runLog.command(
           { type: 'REBUILD', sql, schema: t.schema, table: t.table, extra: { reason, totalBytes: t.totalBytes, freeBytes: t.freeBytes, estimatedSeconds } },
           () => db.exec(sql),
+          undefined,
+          // The rebuild itself gives the table a new id and CREATE_TIME: what is recorded is the table as we left it.
+          async () => ({ identity: await readTableIdentity(db, t.schema, t.table) }),
         );
       } catch (err) {
         const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
@@ -212,7 +230,16 @@ export async function rebuildTables(
       const [afterSize] = await readTableSizes(db, { schemas: [t.schema], only: [{ schema: t.schema, table: t.table }] });
       const after = afterSize ? snapshot(afterSize) : undefined;
       const reclaimedBytes = after ? Math.max(0, t.totalBytes - after.totalBytes) : undefined;
-      results.push({ ...base, action: 'rebuilt', statement, estimatedSeconds, durationSeconds, ...(after ? { after } : {}), ...(reclaimedBytes !== undefined ? { reclaimedBytes } : {}) });
+      results.push({
+        ...base,
+        action: 'rebuilt',
+        statement,
+        estimatedSeconds,
+        durationSeconds,
+        ...(after ? { after } : {}),
+        ...(reclaimedBytes !== undefined ? { reclaimedBytes } : {}),
+        ...(recreated ? { detail: recreated } : {}),
+      });
       log.info('table rebuilt', { table: name, durationSeconds, reclaimedBytes });
     }
   } finally {

@@ -24,7 +24,8 @@ export interface CheckContext {
   sizes(): Promise<readonly TableSize[]>;
   indexes(): Promise<ReadonlyMap<string, TableIndexes>>;
   performanceSchema(): Promise<boolean>;
-  historyExists(): Promise<boolean>;
+  /** Undefined when the statistics history can be read; else why not (errno 1146: not created yet). */
+  historyReadable(): Promise<{ readonly errno: number; readonly reason: string } | undefined>;
 }
 
 /** Lazily computed and shared; a rejection is shared too, so every dependent check reports the same reason. */

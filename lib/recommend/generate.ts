@@ -2,7 +2,8 @@
 import type { RecommendationSettings, Thresholds } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import type { RetentionRule } from '../retention/engine';
-import { historyExists } from '../stats/history';
+import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
+import type { StoreProblem } from '../runlog/store-access';
 import { readTableSizes } from '../stats/sizes';
 import { isPrivilegeError } from '../db/privileges';
 import { errorText, once, type Check, type CheckContext, type CheckOutcome } from './check';
@@ -28,6 +29,8 @@ export interface RecommendOptions {
   readonly growthWindowDays: number;
   readonly minHistoryHours: number;
   readonly now: Date;
+  /** Where an unreadable statistics history is reported (the run's notes); the growth checks say "skipped". */
+  readonly problems?: (p: StoreProblem) => void;
 }
 
 /** In this order within a priority. */
@@ -61,7 +64,14 @@ function context(db: DbSession, opts: RecommendOptions): CheckContext {
       const [row] = await db.query<{ on: number | string }>('SELECT @@performance_schema AS `on`');
       return ['1', 'ON'].includes(String(row?.on ?? '0').toUpperCase());
     }),
-    historyExists: once(() => historyExists(db, opts.historySchema)),
+    historyReadable: once(async () => {
+      const why = await new StatisticsHistory(db, opts.historySchema, opts.target).readable();
+      if (why && why.errno !== 1146) {
+        const consequence = 'the growth and storage-horizon checks are skipped';
+        opts.problems?.({ store: 'statistics history', use: 'read', schema: opts.historySchema, tables: [TABLE_HISTORY, SCHEMA_HISTORY], reason: why.reason, privileges: ['SELECT'], consequence });
+      }
+      return why;
+    }),
   };
 }
 

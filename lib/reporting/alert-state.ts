@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import type { AlertCondition } from './report-data';
+import type { StoreSpec } from '../runlog/store-access';
 
 export const ALERT_STATE_TABLE = 'alert_state';
 
@@ -34,6 +35,27 @@ export function storedConditionKey(key: string): string {
   return `${chars.slice(0, KEY_CHARS - hash.length - 1).join('')}#${hash}`;
 }
 
+function upsertSql(schema: string, rows: number): string {
+  return `INSERT INTO ${qualifiedName(schema, ALERT_STATE_TABLE)} (target, condition_key, last_sent_at)
+       VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}
+       ON DUPLICATE KEY UPDATE last_sent_at = VALUES(last_sent_at)`;
+}
+
+export function alertStateStore(schema: string, target: string): StoreSpec {
+  return {
+    store: 'alert state',
+    schema,
+    tables: [ALERT_STATE_TABLE],
+    ddl: alertStateDdl(schema),
+    writePrivileges: ['SELECT', 'INSERT', 'UPDATE'],
+    consequence: 'alerts are not de-duplicated: every run mails every condition it finds',
+    async probe(db) {
+      await db.query(`SELECT condition_key FROM ${qualifiedName(schema, ALERT_STATE_TABLE)} WHERE target = ? LIMIT 0`, [target]);
+      await db.exec(upsertSql(schema, 1), [target, 'probe (rolled back)', new Date()]);
+    },
+  };
+}
+
 export class AlertState {
   constructor(
     private readonly db: DbSession,
@@ -47,6 +69,11 @@ export class AlertState {
 
   async prepare(): Promise<void> {
     for (const ddl of alertStateDdl(this.schema)) await this.db.exec(ddl);
+  }
+
+  /** As a store: created if missing; the read of `due` and the upsert of `markSent` probed (rolled back). */
+  store(): StoreSpec {
+    return alertStateStore(this.schema, this.target);
   }
 
   /**
@@ -76,9 +103,7 @@ export class AlertState {
     const stored = [...new Set(keys.map(storedConditionKey))];
     if (stored.length === 0) return;
     await this.db.exec(
-      `INSERT INTO ${qualifiedName(this.schema, ALERT_STATE_TABLE)} (target, condition_key, last_sent_at)
-       VALUES ${stored.map(() => '(?, ?, ?)').join(', ')}
-       ON DUPLICATE KEY UPDATE last_sent_at = VALUES(last_sent_at)`,
+      upsertSql(this.schema, stored.length),
       stored.flatMap((k) => [this.target, k, now]),
     );
   }

@@ -6,6 +6,7 @@ import { AlertState } from './alert-state';
 import { renderAlert } from './mail/render';
 import { sendReport, type MailSender } from './mail/sender';
 import type { AlertCondition } from './report-data';
+import { ensureWritable, type StoreProblem } from '../runlog/store-access';
 
 export interface AlertOutcome {
   /** Conditions found now, and those due to be mailed (the rest were mailed within the period). */
@@ -23,16 +24,19 @@ export async function sendAlerts(
   log: Log,
   now: Date,
   conditions: readonly AlertCondition[],
+  problems: (p: StoreProblem) => void = () => undefined,
 ): Promise<AlertOutcome> {
   const reports = config.reports;
   if (!reports?.sendMaintenanceAlerts || conditions.length === 0) return { conditions: conditions.length, due: 0, sent: false };
   const state = new AlertState(db, config.runLog.schema, target);
-  await state.prepare();
-  const due = await state.due(conditions, reports.alertPeriodHours, now);
+  // Without a usable alert state the alert still goes out: repeated rather than lost.
+  const problem = await ensureWritable(db, state.store());
+  if (problem) problems(problem);
+  const due = problem ? [...new Map(conditions.map((c) => [c.key, c] as const)).values()] : await state.due(conditions, reports.alertPeriodHours, now);
   if (due.length === 0) return { conditions: conditions.length, due: 0, sent: false };
   const mail = renderAlert({ target, generatedAt: now.toISOString(), conditions: due });
   const out = await sendReport(mailer, { ...mail, from: reports.from, to: reports.to }, log);
   // Only a delivered alert counts as sent: a failed send is tried again by the next run.
-  if (out.sent) await state.markSent(due.map((c) => c.key), now);
+  if (out.sent && !problem) await state.markSent(due.map((c) => c.key), now);
   return { conditions: conditions.length, due: due.length, sent: out.sent, ...(out.error ? { error: out.error } : {}) };
 }

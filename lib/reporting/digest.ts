@@ -58,10 +58,12 @@ function collectDigest(r: CollectResult): { headline: string; rows: TaskDigestRo
 }
 
 function preflightDigest(r: PreflightResult): { headline: string; rows: TaskDigestRow[]; recommendations: Recommendation[]; blockedTasks: readonly string[] } {
-  const bad = r.capabilities.filter((c) => !c.ok);
+  const missing = r.capabilities.filter((c) => c.status === 'missing').map((c) => c.capability);
+  const degraded = r.capabilities.filter((c) => c.status === 'degraded').map((c) => c.capability);
+  const parts = [...(missing.length ? [`missing: ${missing.join(', ')}`] : []), ...(degraded.length ? [`degraded: ${degraded.join(', ')}`] : [])];
   return {
-    headline: bad.length ? `missing: ${bad.map((c) => c.capability).join(', ')}; blocked: ${r.blockedTasks.join(', ') || 'none'}` : `all capabilities present for ${r.user}`,
-    rows: r.capabilities.map((c) => ({ table: c.capability, action: c.ok ? 'ok' : 'missing', ...(c.missing.length || c.notes.length ? { detail: [...c.missing, ...c.notes].join('; ') } : {}) })),
+    headline: parts.length ? `${parts.join('; ')}; blocked: ${r.blockedTasks.join(', ') || 'none'}` : `all capabilities present for ${r.user}`,
+    rows: r.capabilities.map((c) => ({ table: c.capability, action: c.status, ...(c.missing.length || c.notes.length ? { detail: [...c.missing, ...c.notes].join('; ') } : {}) })),
     recommendations: preflightRecommendations(r),
     blockedTasks: r.blockedTasks,
   };
@@ -75,7 +77,10 @@ export function preflightRecommendations(r: PreflightResult): Recommendation[] {
       code: `PREFLIGHT_${c.capability.toUpperCase().replace(/-/g, '_')}`,
       priority: 'high' as const,
       object: 'server',
-      message: `${c.tasks.join(', ') || c.capability} cannot work as configured: ${c.missing.join('; ')}`,
+      message:
+        c.status === 'degraded'
+          ? `every task runs, degraded (${c.capability}): ${c.missing.join('; ')}`
+          : `${c.tasks.join(', ') || c.capability} cannot work as configured: ${c.missing.join('; ')}`,
       evidence: { user: r.user, missing: c.missing.length },
       ...(c.fix.length ? { fix: c.fix.join('\n') } : {}),
     }));

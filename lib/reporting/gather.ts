@@ -5,7 +5,8 @@ import type { StepOutcome } from '../events/schema';
 import type { Recommendation } from '../recommend/types';
 import { TaskRuns } from '../runlog/task-runs';
 import { silentLog } from '../runtime/log';
-import { historyExists, StatisticsHistory } from '../stats/history';
+import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
+import type { StoreProblem } from '../runlog/store-access';
 import { daysUntil, slopeFromSums } from '../stats/trend';
 import type { DailyReportData, DatabaseFigures, TaskRunDigest, WeeklyReportData } from './report-data';
 
@@ -20,6 +21,8 @@ export interface GatherContext {
   readonly target: TargetConfig;
   readonly now: Date;
   readonly server?: string;
+  /** Where an unreadable task-run table or history is reported (the run's notes); the report goes out without that part. */
+  readonly problems?: (p: StoreProblem) => void;
 }
 
 function historySchema(ctx: GatherContext): string {
@@ -35,7 +38,8 @@ function history(ctx: GatherContext): StatisticsHistory {
  * that never reached the database: its failure is known only from the routine's state).
  */
 export async function runsSince(ctx: GatherContext, since: Date, steps: readonly StepOutcome[]): Promise<TaskRunDigest[]> {
-  const recorded = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, silentLog).since(ctx.target.name, since)).filter((r) => !REPORT_TASKS.includes(r.task));
+  const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, silentLog, ctx.problems);
+  const recorded = (await runs.since(ctx.target.name, since, undefined, "the report lists only this routine's step outcomes")).filter((r) => !REPORT_TASKS.includes(r.task));
   const known = new Set(recorded.map((r) => r.runId));
   const unrecorded = steps
     .filter((s) => s.status !== 'skipped' && !REPORT_TASKS.includes(s.task) && (s.runId == null || !known.has(s.runId)))
@@ -63,8 +67,16 @@ export function latestRecommendations(runs: readonly TaskRunDigest[]): readonly 
 }
 
 async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | undefined> {
-  if (!(await historyExists(ctx.db, historySchema(ctx)))) return undefined;
   const h = history(ctx);
+  const why = await h.readable();
+  if (why) {
+    // 1146: collect-statistics has not run yet; anything else is a grant (or a read-only server).
+    if (why.errno !== 1146) {
+      const consequence = 'the report has no database size, growth or capacity';
+      ctx.problems?.({ store: 'statistics history', use: 'read', schema: historySchema(ctx), tables: [TABLE_HISTORY, SCHEMA_HISTORY], reason: why.reason, privileges: ['SELECT'], consequence });
+    }
+    return undefined;
+  }
   const s = ctx.config.statistics;
   const since = new Date(ctx.now.getTime() - s.growthWindowDays * DAY);
   const totals = await h.totalsSince(ctx.target.schemas, since);
@@ -85,10 +97,20 @@ async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | un
 /** What both reports start with: the target, the period and the runs in it. */
 async function period(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[]) {
   const start = new Date(ctx.now.getTime() - periodHours * HOUR);
-  const runs = await runsSince(ctx, start, steps);
+  let unreadable = false;
+  const seen: GatherContext = {
+    ...ctx,
+    problems: (p) => {
+      unreadable = true;
+      ctx.problems?.(p);
+    },
+  };
+  const runs = await runsSince(seen, start, steps);
   return {
     start,
-    head: { target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs },
+    head: {
+      // The recommendations come from the recorded runs: none read is not "none open".
+      ...(unreadable ? { recommendationsUnknown: true } : {}), target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs },
   };
 }
 

@@ -44,7 +44,7 @@ export function statisticsSummary(r: CollectResult, maxTables = 15): string {
   if (r.topGrowers.length) {
     lines.push('', 'Top growers', textTable(['table', 'per day', 'rows/day', 'size'], r.topGrowers.map((g) => [g.table, formatBytes(g.bytesPerDay), g.rowsPerDay.toLocaleString('en'), formatBytes(g.totalBytes)])));
   }
-  lines.push('', r.history.written ? `Snapshot written to ${r.history.tables}` : 'Dry run: no snapshot written');
+  lines.push('', r.history.written ? `Snapshot written to ${r.history.tables}` : `No snapshot written to ${r.history.tables} (a dry run, or the history cannot be written: see the run log notes)`);
   return lines.join('\n');
 }
 
@@ -82,11 +82,17 @@ export function recommendationsSummary(r: RecommendationsResult): string {
 }
 
 export function preflightSummary(r: PreflightResult): string {
-  const rows = r.capabilities.map((c) => [c.capability, c.ok ? 'ok' : 'MISSING', c.tasks.join(', '), [...c.missing, ...c.notes].join('; ')]);
+  // A long list (the run log's tables) goes under the table, one line each, rather than into one wide cell.
+  const LONG = 160;
+  const text = (c: PreflightResult['capabilities'][number]) => [...c.missing, ...c.notes].join('; ');
+  const rows = r.capabilities.map((c) => [c.capability, c.ok ? 'ok' : c.status.toUpperCase(), c.tasks.join(', ') || 'all (none blocked)', text(c).length > LONG ? 'see below' : text(c)]);
+  const details = r.capabilities.filter((c) => text(c).length > LONG).flatMap((c) => ['', `${c.capability}:`, ...[...c.missing, ...c.notes].map((l) => `  ${l}`)]);
   const fixes = r.capabilities.flatMap((c) => c.fix);
   return [
     `User ${r.user}; performance_schema ${r.settings['performance_schema']}, innodb_file_per_table ${r.settings['innodb_file_per_table']}`,
+    `Rating ${r.rating}`,
     textTable(['capability', 'status', 'tasks', 'missing / notes'], rows),
+    ...(details.length ? [...details, ''] : []),
     r.blockedTasks.length ? `Blocked (a routine skips them): ${r.blockedTasks.join(', ')}` : 'Nothing blocked.',
     ...(fixes.length ? ['', 'To fix:', ...fixes.map((f) => `  ${f}`)] : []),
   ].join('\n');

@@ -53,6 +53,10 @@ export interface DailyReportData {
   readonly database?: DatabaseFigures;
   /** Top recommendations, high first. */
   readonly recommendations: readonly Recommendation[];
+  /** What the report could not read or record in dbmaint's own tables, each with its GRANT. */
+  readonly notes?: readonly string[];
+  /** The task-run table could not be read: the latest recommendations are not known. */
+  readonly recommendationsUnknown?: boolean;
 }
 
 export interface TableGrowth {
@@ -75,6 +79,8 @@ export interface WeeklyReportData {
   readonly topTables: readonly TableGrowth[];
   readonly capacity?: { readonly limitBytes: number; readonly usedPercent: number; readonly daysToLimit: number | null };
   readonly recommendations: readonly Recommendation[];
+  readonly notes?: readonly string[];
+  readonly recommendationsUnknown?: boolean;
 }
 
 export interface AlertCondition {

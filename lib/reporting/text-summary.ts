@@ -86,5 +86,6 @@ export function renderTaskSummary(run: TaskRunResult): string {
     const where = run.runLogTable ? `the run log ${run.runLogTable} (run id ${run.runId ?? '-'}) and the structured log` : 'the structured log';
     body += `\n\nNot in this result (the most important items are kept): ${omitted.map(([k, n]) => `${k} ${n.toLocaleString('en')} more`).join(', ')}; the detail is in ${where}.`;
   }
-  return `${head}\n\n${body}`.trimEnd();
+  const notes = run.notes?.length ? `\n\nRun log (what this run could not record or read):\n${run.notes.map((n) => `  ${n}`).join('\n')}` : '';
+  return `${head}\n\n${body}`.trimEnd() + notes;
 }

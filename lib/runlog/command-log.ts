@@ -2,7 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import { currentUser } from '../db/privileges';
 import type { Log } from '../runtime/log';
+import { ensureWritable, errorReason, isStoreUnavailable, problemNote, type StoreProblem, type StoreSpec } from './store-access';
 
 export interface CommandSpec {
   readonly type: string;
@@ -57,6 +59,36 @@ export function commandLogDdl(schema: string, table: string): string[] {
   ];
 }
 
+function insertSql(schema: string, table: string): string {
+  return `INSERT INTO ${qualifiedName(schema, table)}
+           (run_id, task, target, schema_name, table_name, command_type, command, started_at, ended_at, rows_affected, error_number, error_message, extra)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+}
+
+function updateSql(schema: string, table: string): string {
+  return `UPDATE ${qualifiedName(schema, table)}
+            SET ended_at = ?, rows_affected = ?, error_number = ?, error_message = ?, extra = COALESCE(?, extra)
+          WHERE id = ?`;
+}
+
+/** The run log as a store: its DDL, and the INSERT and UPDATE every logged command runs (probed, rolled back). */
+export function commandLogStore(opts: RunLogOptions): StoreSpec {
+  return {
+    store: 'run log',
+    schema: opts.schema,
+    tables: [opts.table],
+    ddl: commandLogDdl(opts.schema, opts.table),
+    // UPDATE … WHERE id = ? reads `id`: SELECT too.
+    writePrivileges: ['INSERT', 'UPDATE', 'SELECT'],
+    consequence: 'commands are logged as JSON only',
+    async probe(db) {
+      const now = new Date();
+      const res = await db.exec(insertSql(opts.schema, opts.table), [randomUUID(), 'probe', 'probe', null, null, 'PROBE', 'probe (rolled back)', now, null, null, null, null, null]);
+      await db.exec(updateSql(opts.schema, opts.table), [now, null, null, null, null, res.insertId]);
+    },
+  };
+}
+
 /** Deadlock, lock wait timeout, query interrupted (KILL QUERY), statement time limit (MariaDB, MySQL). */
 const RETHROWN_IN_TRANSACTION = new Set([1213, 1205, 1317, 1969, 3024]);
 
@@ -72,7 +104,11 @@ function sqlError(err: unknown): { errorNumber?: number; errorMessage: string } 
 export class RunLog {
   readonly runId = randomUUID();
   readonly records: CommandRecord[] = [];
+  /** dbmaint's own tables this run could not use (run log, task runs, history, alert state), each once. */
+  readonly problems: StoreProblem[] = [];
+  private readonly noted: string[] = [];
   private tableReady: boolean;
+  private user = '';
 
   constructor(
     private readonly session: DbSession,
@@ -93,17 +129,49 @@ export class RunLog {
     return `${this.opts.schema}.${this.opts.table}`;
   }
 
-  async prepare(): Promise<void> {
+  /** The account whose grants apply (CURRENT_USER()), for the GRANT in a note. */
+  get grantee(): string {
+    return this.user;
+  }
+
+  /** One line per problem: what could not be used, why, what the run does instead, and the GRANT. */
+  get notes(): readonly string[] {
+    return this.noted;
+  }
+
+  /**
+   * Before the task does anything: create the log table if missing and run the writes every command
+   * will run, rolled back. Afterwards the table is known to work, or the run is JSON-only from the
+   * start — never half-way, inside a purge chunk's transaction. `alsoWritable`: more stores this run
+   * writes (the task-run record), probed the same way.
+   */
+  async prepare(alsoWritable: readonly StoreSpec[] = []): Promise<void> {
+    if (!this.opts.enabled) return;
+    this.user = await currentUser(this.session).catch(() => '');
     if (!this.tableReady) return;
-    try {
-      for (const ddl of commandLogDdl(this.opts.schema, this.opts.table)) await this.session.exec(ddl);
-    } catch (err) {
+    const problem = await ensureWritable(this.session, commandLogStore(this.opts));
+    if (problem) {
       this.tableReady = false;
-      this.log.warn('run log table unavailable; commands are logged as JSON only', {
-        runLogTable: this.tableName,
-        ...sqlError(err),
-      });
+      this.note(problem);
     }
+    for (const spec of alsoWritable) {
+      const p = await ensureWritable(this.session, spec);
+      if (p) this.note(p);
+    }
+  }
+
+  /** Whether a store was found unusable for this use (e.g. the task-run record: then it is not attempted). */
+  unusable(store: StoreProblem['store'], use: StoreProblem['use']): boolean {
+    return this.problems.some((p) => p.store === store && p.use === use);
+  }
+
+  /** Record a problem once per thing it costs: in the run's notes (with the GRANT) and as one warning in the JSON log. */
+  note(problem: StoreProblem): void {
+    if (this.problems.some((p) => p.store === problem.store && p.use === problem.use && p.consequence === problem.consequence)) return;
+    this.problems.push(problem);
+    const text = problemNote(problem, this.user);
+    this.noted.push(text);
+    this.log.warn('dbmaint table unavailable', { store: problem.store, use: problem.use, schema: problem.schema, tables: problem.tables, reason: problem.reason, note: text });
   }
 
   /**
@@ -113,6 +181,7 @@ export class RunLog {
   async history(
     type: string,
     limit: number,
+    consequence = 'earlier runs of this target are not known',
   ): Promise<{ durationMs: number; extra: Record<string, unknown> | null; schema: string | null; table: string | null; startedAt: Date }[]> {
     if (!this.opts.enabled) return [];
     try {
@@ -131,25 +200,44 @@ export class RunLog {
         startedAt: r.startedAt,
       }));
     } catch (err) {
-      this.log.warn('run log history unreadable', { runLogTable: this.tableName, ...sqlError(err) });
+      // Not created yet (a dry run before the first run): nothing to read, nothing wrong.
+      if ((err as { errno?: number }).errno === 1146) return [];
+      if (!isStoreUnavailable(err)) {
+        this.log.warn('run log history unreadable', { runLogTable: this.tableName, ...sqlError(err) });
+        return [];
+      }
+      this.note({ store: 'run log', use: 'read', schema: this.opts.schema, tables: [this.opts.table], reason: errorReason(err), privileges: ['SELECT'], consequence });
       return [];
     }
   }
 
-  /** Run `fn` as one logged command: a row is inserted before it starts and completed after it ends. */
-  async command<T>(spec: CommandSpec, fn: () => Promise<T>, rowsOf?: (result: T) => number | undefined): Promise<T> {
+  /**
+   * Run `fn` as one logged command: a row is inserted before it starts and completed after it ends.
+   * `extraAfter`: facts known only once it succeeded (a rebuilt table's new identity), added to the row's `extra`;
+   * read after the end time is taken, so they do not count in its duration.
+   */
+  async command<T>(
+    spec: CommandSpec,
+    fn: () => Promise<T>,
+    rowsOf?: (result: T) => number | undefined,
+    extraAfter?: () => Promise<Record<string, unknown> | undefined>,
+  ): Promise<T> {
     const startedAt = new Date();
     const rowId = await this.insertStart(spec, startedAt);
     this.log.info('command started', { runId: this.runId, type: spec.type, schema: spec.schema, table: spec.table, sql: spec.sql });
+    let result: T;
     try {
-      const result = await fn();
-      const rows = rowsOf?.(result);
-      await this.finish(spec, startedAt, rowId, { ...(rows !== undefined ? { rowsAffected: rows } : {}) });
-      return result;
+      result = await fn();
     } catch (err) {
-      await this.finish(spec, startedAt, rowId, sqlError(err));
+      await this.finish(spec, startedAt, new Date(), rowId, sqlError(err));
       throw err;
     }
+    const endedAt = new Date();
+    const rows = rowsOf?.(result);
+    // The command succeeded: a failed read of these facts must not lose its record.
+    const more = extraAfter ? await extraAfter().catch(() => undefined) : undefined;
+    await this.finish(more ? { ...spec, extra: { ...spec.extra, ...more } } : spec, startedAt, endedAt, rowId, { ...(rows !== undefined ? { rowsAffected: rows } : {}) }, more !== undefined);
+    return result;
   }
 
   /**
@@ -192,11 +280,7 @@ export class RunLog {
   ): Promise<number | undefined> {
     if (!this.tableReady) return undefined;
     try {
-      const res = await on.exec(
-        `INSERT INTO ${qualifiedName(this.opts.schema, this.opts.table)}
-           (run_id, task, target, schema_name, table_name, command_type, command, started_at, ended_at, rows_affected, error_number, error_message, extra)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
+      const res = await on.exec(insertSql(this.opts.schema, this.opts.table), [
           this.runId,
           this.context.task,
           this.context.target,
@@ -209,9 +293,8 @@ export class RunLog {
           outcome.rowsAffected ?? null,
           outcome.errorNumber ?? null,
           outcome.errorMessage ?? null,
-          spec.extra ? JSON.stringify(spec.extra) : null,
-        ],
-      );
+        spec.extra ? JSON.stringify(spec.extra) : null,
+      ]);
       return res.insertId;
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
@@ -230,22 +313,12 @@ export class RunLog {
     else this.log.info('command finished', fields);
   }
 
-  private async finish(
-    spec: CommandSpec,
-    startedAt: Date,
-    rowId: number | undefined,
-    outcome: { rowsAffected?: number; errorNumber?: number; errorMessage?: string },
-  ): Promise<void> {
-    const endedAt = new Date();
+  private async finish(spec: CommandSpec, startedAt: Date, endedAt: Date, rowId: number | undefined, outcome: CommandOutcome, extraChanged = false): Promise<void> {
     this.remember(spec, startedAt, endedAt, outcome);
     if (rowId === undefined) return;
     try {
-      await this.session.exec(
-        `UPDATE ${qualifiedName(this.opts.schema, this.opts.table)}
-            SET ended_at = ?, rows_affected = ?, error_number = ?, error_message = ?
-          WHERE id = ?`,
-        [endedAt, outcome.rowsAffected ?? null, outcome.errorNumber ?? null, outcome.errorMessage ?? null, rowId],
-      );
+      const extra = extraChanged && spec.extra ? JSON.stringify(spec.extra) : null;
+      await this.session.exec(updateSql(this.opts.schema, this.opts.table), [endedAt, outcome.rowsAffected ?? null, outcome.errorNumber ?? null, outcome.errorMessage ?? null, extra, rowId]);
     } catch (err) {
       // The session itself may be what failed (killed connection); the JSON line above is the record then.
       this.log.warn('run log update failed', { runLogTable: this.tableName, ...sqlError(err) });

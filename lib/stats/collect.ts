@@ -4,7 +4,8 @@ import type { DbSession } from '../db/connection';
 import { qualifiedName } from '../db/identifiers';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { historyExists, schemaTotals, StatisticsHistory, totalsOf, type SchemaTotals } from './history';
+import { SCHEMA_HISTORY, schemaTotals, StatisticsHistory, TABLE_HISTORY, totalsOf, type SchemaTotals } from './history';
+import { ensureWritable, type StoreProblem } from '../runlog/store-access';
 import { readTableSizes, type TableSize } from './sizes';
 import { daysUntil, slopeFromSums, type Trend } from './trend';
 
@@ -23,6 +24,8 @@ export interface CollectOptions {
   /** Dry run: measure and compute, write no snapshot. */
   readonly dryRun: boolean;
   readonly now: Date;
+  /** Where a history that cannot be written, pruned or read is reported (the run's notes); the run goes on without it. */
+  readonly problems?: (p: StoreProblem) => void;
 }
 
 export interface DatabaseStatistics extends Omit<SchemaTotals, 'schema'> {
@@ -109,18 +112,32 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
   const database = summarise(tables, opts.fragmentationFloorBytes);
 
   const history = new StatisticsHistory(db, opts.historySchema, opts.target);
+  /** True when there was a problem (reported). */
+  const problem = (p: StoreProblem | undefined): boolean => {
+    if (p) opts.problems?.(p);
+    return p !== undefined;
+  };
   let pruned = 0;
-  if (!opts.dryRun) {
-    await history.prepare();
+  let written = false;
+  // The measurements are the task's result; the history only adds trends. Without grants on it the run still succeeds.
+  if (!opts.dryRun && !problem(await ensureWritable(db, history.store()))) {
     await history.append(opts.runId, opts.now, tables, totals);
-    pruned = await history.prune(new Date(opts.now.getTime() - opts.settings.historyRetentionDays * DAY_MS));
+    written = true;
+    if (!problem(await ensureWritable(db, history.pruneStore()))) pruned = await history.prune(new Date(opts.now.getTime() - opts.settings.historyRetentionDays * DAY_MS));
   }
 
   const since = new Date(opts.now.getTime() - opts.settings.growthWindowDays * DAY_MS);
   const minSpanDays = opts.settings.minHistoryHours / 24;
-  const readable = opts.dryRun ? await historyExists(db, opts.historySchema) : true;
+  const unreadable = await history.readable();
+  // 1146: not created yet (a dry run before the first run). Anything else is a grant or a read-only server.
+  if (unreadable && unreadable.errno !== 1146) {
+    problem({ store: 'statistics history', use: 'read', schema: opts.historySchema, tables: [TABLE_HISTORY, SCHEMA_HISTORY], reason: unreadable.reason, privileges: ['SELECT'], consequence: 'no growth trend, capacity projection or top growers' });
+  }
+  const readable = !unreadable;
   const targetSums = readable ? await history.targetSums(opts.schemas, since) : undefined;
-  const noHistory: Trend = { notEnoughHistory: 'no snapshot history yet (a dry run writes none)' };
+  const noHistory: Trend = {
+    notEnoughHistory: unreadable && unreadable.errno !== 1146 ? `statistics history not readable (${unreadable.reason})` : 'no snapshot history yet (a dry run writes none)',
+  };
   const bytesTrend = targetSums ? slopeFromSums(targetSums.bytes, minSpanDays) : noHistory;
   const rowsTrend = targetSums ? slopeFromSums(targetSums.rows, minSpanDays) : noHistory;
 
@@ -156,7 +173,7 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
     growth: { windowDays: opts.settings.growthWindowDays, bytes: bytesTrend, rows: rowsTrend },
     ...(capacity ? { capacity } : {}),
     topGrowers: growers,
-    history: { written: !opts.dryRun, tables: history.tables, pruned },
+    history: { written, tables: history.tables, pruned },
     exactCounts: { counted: counts.counted, skippedAtDeadline: counts.skipped },
     readSeconds,
   };

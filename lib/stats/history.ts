@@ -2,6 +2,7 @@
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import { sumsOf, type Sums } from './trend';
+import { probeReadable, type StoreSpec } from '../runlog/store-access';
 import type { TableSize } from './sizes';
 
 export const TABLE_HISTORY = 'table_size_history';
@@ -81,6 +82,53 @@ export async function historyExists(db: DbSession, schema: string): Promise<bool
 
 const INSERT_BATCH = 500;
 
+function insertTablesSql(schema: string): string {
+  return `INSERT INTO ${qualifiedName(schema, TABLE_HISTORY)}
+             (target, schema_name, table_name, captured_at, run_id, engine, rows_estimate, rows_exact, data_bytes, index_bytes,
+              free_bytes, total_bytes, file_bytes, fragmentation_percent, auto_increment_percent) VALUES ?`;
+}
+
+function insertSchemasSql(schema: string): string {
+  return `INSERT INTO ${qualifiedName(schema, SCHEMA_HISTORY)}
+             (target, schema_name, captured_at, run_id, table_count, rows_estimate, data_bytes, index_bytes, free_bytes, total_bytes) VALUES ?`;
+}
+
+function pruneSql(schema: string, table: string, limit: number): string {
+  return `DELETE FROM ${qualifiedName(schema, table)} WHERE target = ? AND captured_at < ? LIMIT ${limit}`;
+}
+
+export function historyStore(schema: string): StoreSpec {
+  return {
+    store: 'statistics history',
+    schema,
+    tables: [TABLE_HISTORY, SCHEMA_HISTORY],
+    ddl: historyDdl(schema),
+    writePrivileges: ['INSERT'],
+    consequence: 'no snapshot is kept, so no growth trend builds up',
+    async probe(db) {
+      const at = new Date();
+      await db.exec(insertTablesSql(schema), [[['probe (rolled back)', 'probe', 'probe', at, 'probe', null, 0, null, 0, 0, 0, 0, null, null, null]]]);
+      await db.exec(insertSchemasSql(schema), [[['probe (rolled back)', 'probe', at, 'probe', 0, 0, 0, 0, 0, 0]]]);
+    },
+  };
+}
+
+/** The prune's DELETE needs DELETE, and SELECT for its WHERE. */
+export function historyPruneStore(schema: string, target: string): StoreSpec {
+  return {
+    store: 'statistics history',
+    use: 'prune',
+    schema,
+    tables: [TABLE_HISTORY, SCHEMA_HISTORY],
+    ddl: [],
+    writePrivileges: ['DELETE', 'SELECT'],
+    consequence: 'snapshots older than the retention are kept',
+    async probe(db) {
+      for (const table of [TABLE_HISTORY, SCHEMA_HISTORY]) await db.exec(pruneSql(schema, table, 0), [target, new Date(0)]);
+    },
+  };
+}
+
 export class StatisticsHistory {
   constructor(
     private readonly db: DbSession,
@@ -96,30 +144,38 @@ export class StatisticsHistory {
     for (const ddl of historyDdl(this.schema)) await this.db.exec(ddl);
   }
 
+  /** As a store: created if missing, and one snapshot row per table inserted (rolled back). */
+  store(): StoreSpec {
+    return historyStore(this.schema);
+  }
+
+  /** The DELETE of old snapshots, probed on its own: without it snapshots are still kept. */
+  pruneStore(): StoreSpec {
+    return historyPruneStore(this.schema, this.target);
+  }
+
+  /** Undefined when both tables can be read; else why not (1146: not created yet). */
+  readable(): Promise<{ readonly errno: number; readonly reason: string } | undefined> {
+    return probeReadable(this.db, this.schema, [TABLE_HISTORY, SCHEMA_HISTORY]);
+  }
+
   /** One snapshot in one transaction: a trend never sees half a run. */
   async append(runId: string, capturedAt: Date, tables: readonly TableSize[], totals: readonly SchemaTotals[]): Promise<void> {
     await this.db.exec('START TRANSACTION');
     try {
       for (let i = 0; i < tables.length; i += INSERT_BATCH) {
         const batch = tables.slice(i, i + INSERT_BATCH);
-        await this.db.exec(
-          `INSERT INTO ${qualifiedName(this.schema, TABLE_HISTORY)}
-             (target, schema_name, table_name, captured_at, run_id, engine, rows_estimate, rows_exact, data_bytes, index_bytes,
-              free_bytes, total_bytes, file_bytes, fragmentation_percent, auto_increment_percent) VALUES ?`,
-          [
+        await this.db.exec(insertTablesSql(this.schema), [
             batch.map((t) => [
               this.target, t.schema, t.table, capturedAt, runId, t.engine, t.rowsEstimate, t.rowsExact ?? null, t.dataBytes, t.indexBytes,
               t.freeBytes, t.totalBytes, t.fileBytes, t.fragmentationPercent, t.autoIncrement?.usedPercent ?? null,
             ]),
-          ],
-        );
+        ]);
       }
       if (totals.length) {
-        await this.db.exec(
-          `INSERT INTO ${qualifiedName(this.schema, SCHEMA_HISTORY)}
-             (target, schema_name, captured_at, run_id, table_count, rows_estimate, data_bytes, index_bytes, free_bytes, total_bytes) VALUES ?`,
-          [totals.map((s) => [this.target, s.schema, capturedAt, runId, s.tableCount, s.rowsEstimate, s.dataBytes, s.indexBytes, s.freeBytes, s.totalBytes])],
-        );
+        await this.db.exec(insertSchemasSql(this.schema), [
+          totals.map((s) => [this.target, s.schema, capturedAt, runId, s.tableCount, s.rowsEstimate, s.dataBytes, s.indexBytes, s.freeBytes, s.totalBytes]),
+        ]);
       }
       await this.db.exec('COMMIT');
     } catch (err) {
@@ -132,7 +188,7 @@ export class StatisticsHistory {
   async prune(before: Date): Promise<number> {
     let n = 0;
     for (const table of [TABLE_HISTORY, SCHEMA_HISTORY]) {
-      n += (await this.db.exec(`DELETE FROM ${qualifiedName(this.schema, table)} WHERE target = ? AND captured_at < ? LIMIT 50000`, [this.target, before])).affectedRows;
+      n += (await this.db.exec(pruneSql(this.schema, table, 50_000), [this.target, before])).affectedRows;
     }
     return n;
   }

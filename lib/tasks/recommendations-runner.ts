@@ -28,9 +28,11 @@ export async function runRecommendations(ctx: TaskContext<RecommendationsEvent>)
     growthWindowDays: s.growthWindowDays,
     minHistoryHours: s.minHistoryHours,
     now: ctx.now,
+    problems: (p) => ctx.runLog.note(p),
   });
   // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
-  const check = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log).since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), ['preflight'])).pop();
+  const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
+  const check = (await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), ['preflight'], "preflight's findings are not listed")).pop();
   const found = check?.recommendations ?? [];
   if (found.length) {
     result = { ...result, items: [...found, ...result.items], counts: { ...result.counts, high: result.counts.high + found.length } };
@@ -40,7 +42,7 @@ export async function runRecommendations(ctx: TaskContext<RecommendationsEvent>)
     const high = result.items
       .filter((i) => i.priority === 'high')
       .map((i) => ({ key: `rec:${i.code}:${i.object}`, kind: 'recommendation' as const, title: `${i.code}: ${i.object}`, detail: i.fix ? `${i.message}\nFix: ${i.fix}` : i.message }));
-    alert = await sendAlerts(ctx.db, ctx.config, ctx.target.name, ctx.mailer, ctx.log, ctx.now, high);
+    alert = await sendAlerts(ctx.db, ctx.config, ctx.target.name, ctx.mailer, ctx.log, ctx.now, high, (p) => ctx.runLog.note(p));
   }
   return {
     result: { ...result, ...(alert ? { alert } : {}) },

@@ -140,7 +140,8 @@ const rebuildIndexesRunner: TaskRunner<RebuildIndexesEvent, RebuildResult> = {
 const preflightRunner: TaskRunner<PreflightEvent, PreflightResult> = {
   parse: (raw) => parseEvent(preflightEventSchema, raw, 'preflight'),
   async run(ctx) {
-    const result = await preflight(ctx.db, ctx.config, ctx.target);
+    // What this run found when it probed the run log's writes: preflight names it when the grants look complete.
+    const result = await preflight(ctx.db, ctx.config, ctx.target, ctx.runLog.notes);
     return {
       result,
       // Missing grants are findings, not a failure of the check itself.

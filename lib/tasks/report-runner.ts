@@ -7,6 +7,7 @@ import { renderDailyReport, renderWeeklyReport } from '../reporting/mail/render'
 import { sendReport } from '../reporting/mail/sender';
 import type { AlertCondition, RenderedMail } from '../reporting/report-data';
 import type { TaskContext, TaskOutcome } from './run-task';
+import type { StoreProblem } from '../runlog/store-access';
 
 export interface ReportResult {
   readonly headline: string;
@@ -48,18 +49,29 @@ async function deliver(ctx: TaskContext<ReportEvent>, mail: RenderedMail, enable
   };
 }
 
+function withNotes<D extends { notes?: readonly string[] }>(data: D, notes: readonly string[]): D {
+  return notes.length ? { ...data, notes: [...notes] } : data;
+}
+
 export async function runDailyReport(ctx: TaskContext<ReportEvent>): Promise<TaskOutcome<ReportResult>> {
   const { reports, mailer } = reportsOf(ctx);
-  const data = await gatherDaily({ db: ctx.db, config: ctx.config, target: ctx.target, now: ctx.now, server: ctx.db.describe() }, ctx.event.periodHours ?? 24, ctx.event.steps, reports.topRecommendations);
+  const problems = (p: StoreProblem) => ctx.runLog.note(p);
+  const data = await gatherDaily(
+    { db: ctx.db, config: ctx.config, target: ctx.target, now: ctx.now, server: ctx.db.describe(), problems },
+    ctx.event.periodHours ?? 24,
+    ctx.event.steps,
+    reports.topRecommendations,
+  );
   const failures: AlertCondition[] = data.runs
     .filter((r) => r.status === 'failed' && !r.dryRun)
     .map((r) => ({ key: `failed:${r.task}`, kind: 'task-failed', title: `${r.task} failed on ${r.target}`, detail: r.error ?? r.headline }));
-  const alert = ctx.event.dryRun ? undefined : await sendAlerts(ctx.db, ctx.config, ctx.target.name, mailer, ctx.log, ctx.now, failures);
-  return deliver(ctx, renderDailyReport(data), reports.sendMaintenanceReports, alert);
+  const alert = ctx.event.dryRun ? undefined : await sendAlerts(ctx.db, ctx.config, ctx.target.name, mailer, ctx.log, ctx.now, failures, problems);
+  return deliver(ctx, renderDailyReport(withNotes(data, ctx.runLog.notes)), reports.sendMaintenanceReports, alert);
 }
 
 export async function runWeeklyReport(ctx: TaskContext<ReportEvent>): Promise<TaskOutcome<ReportResult>> {
   const { reports } = reportsOf(ctx);
-  const data = await gatherWeekly({ db: ctx.db, config: ctx.config, target: ctx.target, now: ctx.now, server: ctx.db.describe() }, ctx.event.periodHours ?? 168, ctx.event.steps);
-  return deliver(ctx, renderWeeklyReport(data), reports.sendWeeklyReports);
+  const problems = (p: StoreProblem) => ctx.runLog.note(p);
+  const data = await gatherWeekly({ db: ctx.db, config: ctx.config, target: ctx.target, now: ctx.now, server: ctx.db.describe(), problems }, ctx.event.periodHours ?? 168, ctx.event.steps);
+  return deliver(ctx, renderWeeklyReport(withNotes(data, ctx.runLog.notes)), reports.sendWeeklyReports);
 }

@@ -18,10 +18,17 @@ export interface RetentionResult {
 /**
  * Rules that still leave rows behind and left at least as many as the previous recorded run of the
  * same task: the input grows as fast as the purge removes it (or faster). The alarm wants several
- * such runs in a row before it pages.
+ * such runs in a row before it pages. Undefined when the earlier runs cannot be read: not known is not "none".
  */
-async function fallingBehind<E>(ctx: TaskContext<E>, results: readonly RuleResult[]): Promise<string[]> {
-  const previous = (await new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log).since(ctx.target.name, new Date(ctx.now.getTime() - 8 * 86_400_000), [ctx.runLog.context.task]))
+async function fallingBehind<E>(ctx: TaskContext<E>, results: readonly RuleResult[]): Promise<string[] | undefined> {
+  let unreadable = false;
+  const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => {
+    unreadable = true;
+    ctx.runLog.note(p);
+  });
+  const earlier = await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 8 * 86_400_000), [ctx.runLog.context.task], 'no earlier run to compare with: tables falling behind are not detected');
+  if (unreadable) return undefined;
+  const previous = earlier
     .filter((r) => !r.dryRun && r.runId !== ctx.runLog.runId)
     .pop();
   if (!previous) return [];
@@ -116,14 +123,15 @@ export async function runRetention<E extends { dryRun: boolean }>(
         rowsDeleted: sum((r) => r.rowsDeleted),
         rowsArchived: sum((r) => r.rowsArchived),
         throttledSeconds: Math.round(throttle.throttledSeconds * 10) / 10,
-        ...(behind.length ? { fallingBehind: behind } : {}),
+        ...(behind?.length ? { fallingBehind: behind } : {}),
       },
       status,
       metrics: [
         point(METRIC.RowsDeleted, sum((r) => r.rowsDeleted)),
         point(METRIC.RowsArchived, sum((r) => r.rowsArchived)),
         point(METRIC.RulesFailed, failed),
-        ...(ctx.event.dryRun ? [] : [point(METRIC.TablesFallingBehind, behind.length)]),
+        // No zero an alarm would read as "keeping up" when the earlier runs could not be read.
+        ...(ctx.event.dryRun || behind === undefined ? [] : [point(METRIC.TablesFallingBehind, behind.length)]),
         point(METRIC.ThrottledSeconds, Math.round(throttle.throttledSeconds * 10) / 10),
       ],
       tableMetrics,

@@ -12,7 +12,8 @@ import { resolveTarget } from './target';
 import { TASK_RUNNERS } from './registry';
 import { appliesTo, getTask, type TaskId } from '../catalogue';
 import { digestOf } from '../reporting/digest';
-import { TaskRuns } from '../runlog/task-runs';
+import { TaskRuns, taskRunStore } from '../runlog/task-runs';
+import type { StoreProblem } from '../runlog/store-access';
 import type { MailSender } from '../reporting/mail/sender';
 
 export interface TaskEnvironment {
@@ -44,6 +45,8 @@ export interface TaskRunResult<R = unknown> {
   readonly runLogTable?: string;
   /** Set on what a function returns: items left out per list (path → count); see lib/tasks/bounded-result.ts. */
   readonly omitted?: Readonly<Record<string, number>>;
+  /** What this run could not record or read in dbmaint's own tables, each with the GRANT that fixes it. */
+  readonly notes?: readonly string[];
 }
 
 /** What a task implementation gets: an open session and everything resolved from config and event. */
@@ -86,12 +89,33 @@ function routineSkip(taskId: TaskId, event: { routine?: unknown }, target: Targe
   return undefined;
 }
 
-/** In a routine, the preflight step of the same execution may have found that this task cannot work here. */
-async function preflightBlock(db: DbSession, config: DbMaintConfig, target: string, taskId: TaskId, execution: string | undefined, now: Date): Promise<string | undefined> {
+/**
+ * In a routine, the preflight step of the same execution may have found that this task cannot work here.
+ * Without a readable task-run table the step runs anyway (and fails on its own if it cannot work).
+ */
+async function preflightBlock(
+  db: DbSession,
+  config: DbMaintConfig,
+  target: string,
+  taskId: TaskId,
+  execution: string | undefined,
+  now: Date,
+  problems: (p: StoreProblem) => void,
+): Promise<string | undefined> {
   if (!execution || taskId === 'preflight') return undefined;
-  const runs = await new TaskRuns(db, config.runLog.schema, silentLog).since(target, new Date(now.getTime() - 24 * 3_600_000), ['preflight']);
+  const runs = await new TaskRuns(db, config.runLog.schema, silentLog, problems).since(
+    target,
+    new Date(now.getTime() - 24 * 3_600_000),
+    ['preflight'],
+    'this routine step cannot see what preflight found, and runs whatever it found',
+  );
   const check = runs.reverse().find((r) => r.routineExecution === execution);
   return check?.blockedTasks?.includes(taskId) ? `preflight: ${check.headline}` : undefined;
+}
+
+/** A run's record goes to the task-run table when it was probed before the run (not a dry run) and works. */
+function recordsRuns(runLog: RunLog, config: DbMaintConfig): boolean {
+  return config.runLog.enabled && !runLog.context.dryRun && !runLog.unusable('task runs', 'write');
 }
 
 export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
@@ -121,13 +145,16 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
   let tableMetrics: readonly { table: string; points: readonly MetricPoint[] }[] = [];
   try {
     db = await openTargetSession(env.credentials, target.secretArn, env.config.session, target.tls);
-    const blocked = await preflightBlock(db, env.config, target.name, taskId, event.routine?.execution, startedAt);
+    const early: StoreProblem[] = [];
+    const blocked = await preflightBlock(db, env.config, target.name, taskId, event.routine?.execution, startedAt, (p) => early.push(p));
     if (blocked) {
       await db.close();
       return skipped(blocked);
     }
     runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
-    await runLog.prepare();
+    // Before the task moves a row: the run log and the task-run record either work, or the run is JSON-only from the start.
+    await runLog.prepare([taskRunStore(env.config.runLog.schema)]);
+    for (const p of early) runLog.note(p);
     const outcome = await runner.run({
       db,
       credentials: env.credentials,
@@ -148,6 +175,7 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
       point(METRIC.TaskFailed, failed ? 1 : 0),
       point(METRIC.DurationSeconds, durationSeconds),
       point(METRIC.StoppedAtDeadline, outcome.status === 'stopped-at-deadline' ? 1 : 0),
+      ...(env.config.runLog.enabled ? [point(METRIC.RunLogUnavailable, runLog.problems.length > 0 ? 1 : 0)] : []),
       ...outcome.metrics,
     ];
     result = {
@@ -158,9 +186,11 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
       server: db.describe(),
       result: outcome.result,
       metrics,
-      ...(env.config.runLog.enabled ? { runLogTable: runLog.tableName } : {}),
+      // Only where the commands really are: a run log that could not be written is named in the notes instead.
+      ...(env.config.runLog.enabled && !runLog.unusable('run log', 'write') ? { runLogTable: runLog.tableName } : {}),
+      ...(runLog.notes.length ? { notes: [...runLog.notes] } : {}),
     };
-    if (runLog.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result, event.routine?.execution));
+    if (recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result, event.routine?.execution));
   } catch (err) {
     if (err instanceof EventValidationError) {
       // A named table that does not exist is an input error found after connecting: no run, but the session must not leak.
@@ -172,9 +202,10 @@ export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnviro
     const message = (err as Error).message;
     log.error('task failed', { ...base, error: message, errorName: (err as Error).name });
     env.metrics.publish(taskId, target.name, metrics);
-    const failed: TaskRunResult = { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics };
+    const notes = runLog?.notes.length ? { notes: [...runLog.notes] } : {};
+    const failed: TaskRunResult = { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics, ...notes };
     // The session may be what failed; then the report learns of this run from the routine's step outcomes instead.
-    if (db && runLog?.writesTable) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(failed, event.routine?.execution));
+    if (db && runLog && recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(failed, event.routine?.execution));
     await db?.close();
     throw Object.assign(err as Error, { taskResult: failed });
   }

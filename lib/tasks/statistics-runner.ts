@@ -20,6 +20,7 @@ export async function runCollectStatistics(ctx: TaskContext<CollectStatisticsEve
     fragmentationFloorBytes: thresholdsFor(ctx.config, ctx.target).optimizeMinSizeMb * 1024 * 1024,
     dryRun: ctx.event.dryRun,
     now: ctx.now,
+    problems: (p) => ctx.runLog.note(p),
   });
   const db = result.database;
   const metrics: MetricPoint[] = [

@@ -4,8 +4,13 @@ import { daysUntil, slopeFromSums } from '../../stats/trend';
 import { DAY_MS, item, MIB, mib, round, tableKey, type Check, type CheckContext } from '../check';
 import type { Recommendation } from '../types';
 
-function noHistory(ctx: CheckContext, table: string): string {
-  return `no statistics history: ${ctx.opts.historySchema}.${table} does not exist yet (collect-statistics creates it)`;
+/** Why the history cannot be used, or undefined when it can. */
+async function noHistory(ctx: CheckContext, table: string): Promise<string | undefined> {
+  const why = await ctx.historyReadable();
+  if (!why) return undefined;
+  return why.errno === 1146
+    ? `no statistics history: ${ctx.opts.historySchema}.${table} does not exist yet (collect-statistics creates it)`
+    : `statistics history not readable (${why.reason}); needs SELECT on ${ctx.opts.historySchema}.*`;
 }
 
 function window(ctx: CheckContext): { since: Date; minSpanDays: number } {
@@ -15,7 +20,8 @@ function window(ctx: CheckContext): { since: Date; minSpanDays: number } {
 export const rapidGrowth: Check = {
   code: 'RAPID_GROWTH',
   async run(ctx) {
-    if (!(await ctx.historyExists())) return { skipped: noHistory(ctx, TABLE_HISTORY) };
+    const missing = await noHistory(ctx, TABLE_HISTORY);
+    if (missing) return { skipped: missing };
     const { since, minSpanDays } = window(ctx);
     const history = new StatisticsHistory(ctx.db, ctx.opts.historySchema, ctx.opts.target);
     const sums = await history.tableSums(ctx.opts.schemas, since);
@@ -85,7 +91,8 @@ export const storageHorizon: Check = {
         { ...evidence, bytesPerDay: perDay === null ? null : Math.round(perDay), daysToLimit: days },
       );
     if (current >= limit) return { items: [found(0, null)] };
-    if (!(await ctx.historyExists())) return { skipped: noHistory(ctx, SCHEMA_HISTORY) };
+    const missing = await noHistory(ctx, SCHEMA_HISTORY);
+    if (missing) return { skipped: missing };
     const { since, minSpanDays } = window(ctx);
     const sums = await new StatisticsHistory(ctx.db, ctx.opts.historySchema, ctx.opts.target).targetSums(ctx.opts.schemas, since);
     const trend = slopeFromSums(sums.bytes, minSpanDays);

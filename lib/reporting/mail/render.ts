@@ -31,7 +31,8 @@ function byPriority(recs: readonly Recommendation[]): Recommendation[] {
   return [...recs].sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority));
 }
 
-function recommendationBlocks(recs: readonly Recommendation[]): Block[] {
+function recommendationBlocks(recs: readonly Recommendation[], unknown = false): Block[] {
+  if (recs.length === 0 && unknown) return [{ kind: 'paragraph', cell: { text: 'Not known: the task-run table cannot be read (see Run log above).', tone: 'warn' } }];
   if (recs.length === 0) return [{ kind: 'paragraph', cell: 'No open recommendations.' }];
   const rows = byPriority(recs).map((r): CellInput[] => [
     { text: r.priority, tone: PRIORITY_TONE[r.priority] },
@@ -87,6 +88,12 @@ function runBlocks(run: TaskRunDigest): Block[] {
   return blocks;
 }
 
+/** Said near the top: a report built without dbmaint's own tables is missing parts, and the GRANT fixes it. */
+function notesBlocks(notes: readonly string[] | undefined): Block[] {
+  if (!notes?.length) return [];
+  return [{ kind: 'heading', text: 'Run log' }, ...notes.map((n): Block => ({ kind: 'paragraph', cell: { text: n, tone: 'warn' } }))];
+}
+
 function databaseBlock(db: DatabaseFigures): Block {
   const limit = db.storageLimitBytes;
   return {
@@ -120,11 +127,12 @@ export function renderDailyReport(d: DailyReportData): RenderedMail {
   const blocks: Block[] = [
     { kind: 'title', text: `Daily maintenance report: ${d.target}` },
     header(d),
+    ...notesBlocks(d.notes),
     { kind: 'heading', text: `Task runs (${d.runs.length})` },
     ...(d.runs.length ? d.runs.flatMap(runBlocks) : [{ kind: 'paragraph', cell: 'No task ran in this period.' } as const]),
     ...(d.database ? [{ kind: 'heading', text: 'Database' } as const, databaseBlock(d.database)] : []),
     { kind: 'heading', text: 'Top recommendations' },
-    ...recommendationBlocks(d.recommendations),
+    ...recommendationBlocks(d.recommendations, d.recommendationsUnknown),
   ];
   return mail(`[dbmaint] ${d.target}: daily maintenance — ${summary}`, blocks);
 }
@@ -183,6 +191,7 @@ export function renderWeeklyReport(d: WeeklyReportData): RenderedMail {
   const blocks: Block[] = [
     { kind: 'title', text: `Weekly maintenance summary: ${d.target}` },
     header(d),
+    ...notesBlocks(d.notes),
     { kind: 'heading', text: `Task runs (${d.runs.length}${failed ? `, ${failed} failed` : ''})` },
     weekRunsBlock(d.runs),
     { kind: 'heading', text: 'Database size and capacity' },
@@ -190,7 +199,7 @@ export function renderWeeklyReport(d: WeeklyReportData): RenderedMail {
     { kind: 'heading', text: 'Top tables by growth' },
     topTablesBlock(d),
     { kind: 'heading', text: 'Open recommendations' },
-    ...recommendationBlocks(d.recommendations),
+    ...recommendationBlocks(d.recommendations, d.recommendationsUnknown),
   ];
   return mail(`[dbmaint] ${d.target}: weekly summary — ${size}${failed ? `, ${plural(failed, 'failed run')}` : ''}`, blocks);
 }
