@@ -101,7 +101,8 @@ export class LockWatch {
     } catch (err) {
       await stop();
       const kind = lockErrorKind(err);
-      if (!kind) throw err;
+      // A statement watched inside another watched one: the inner watch has said it already.
+      if (!kind || err instanceof LockWaitError) throw err;
       throw new LockWaitError(err, await this.diagnose(waiter, ctx, kind, last, startedAt));
     }
     await stop();

@@ -89,6 +89,11 @@ export interface EngineOptions {
    * it, or once it fails, chunks run one at a time on `db`.
    */
   readonly second?: DbSession;
+  /**
+   * Watches chunk statements (and the walk's reads) that wait for locks, from a session of its own: one that gives up
+   * names the lock and its holder. Without it the holder is looked for after the timeout, on the walk's session.
+   */
+  readonly lockWatch?: LockWatch;
   /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
   readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
 }
@@ -262,6 +267,11 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
     reason: `${matching} matching rows are sparse in their key range (${inRange > cap ? `more than ${cap}` : inRange} rows ${how}, under ${pct(settings.pkWalkMinMatchRatio)} match): walking ${plan.dateIndex.name}`,
     index: plan.dateIndex,
   };
+}
+
+/** What the walk's reads of the table wait for: its metadata lock only (consistent reads take no row locks). */
+function readingTable(rule: RetentionRule): { tables: { schema: string; table: string }[]; wants: 'read' } {
+  return { tables: [{ schema: rule.schema, table: rule.table }], wants: 'read' };
 }
 
 /** The first chunk and the cap on every chunk: the configured rows, lowered to what purge.maxChunkBytes allows at the rows' size. */
@@ -489,6 +499,8 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     if (isFatal(err) || errno(err) === undefined) throw err;
     result.status = 'failed';
     result.message = sqlMessage(err);
+    const blocker = diagnosisOf(err);
+    if (blocker) result.blocker = blocker;
     log.error('retention rule failed', { table: name, errno: errno(err), error: sqlMessage(err) });
     return finish();
   } finally {
@@ -522,7 +534,8 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const isolation = await chooseIsolation(db);
   // Counters before the walk is chosen: the time that takes tells whether the application is live.
   const beforeChoice = await serverActivity(db);
-  const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+  // The walk's first reads of the table wait behind LOCK TABLES … WRITE or a pending ALTER like its chunks would.
+  const choice = await (opts.lockWatch ?? new LockWatch(undefined, log)).during(db, readingTable(rule), () => chooseWalk(db, rule, plan, opts.settings, cutoff));
   if (!choice) {
     result.walkReason = 'no rows older than the cutoff';
     result.rowsRemaining = 0;
@@ -637,7 +650,9 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   // The throttle is shared by the rules of a run: this rule reports only its own waiting.
   const throttledBefore = opts.throttle.throttledSeconds;
   const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
-  const sizing = await plannedChunkSizing(db, rule, plan, opts.settings, cutoff);
+  // A chunk that gives up on a lock says which lock and who held it.
+  const locks = opts.lockWatch ?? new LockWatch(undefined, log);
+  const sizing = await locks.during(db, readingTable(rule), () => plannedChunkSizing(db, rule, plan, opts.settings, cutoff));
   result.chunkSizing = sizing;
   const sizer = new ChunkSizer({
     targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
@@ -649,8 +664,6 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
     ...(sizing.rowBytes !== null ? { rowBytes: sizing.rowBytes } : {}),
   });
   log.info('chunk sizing', { table: name, ...sizing });
-  // A chunk that gives up on a lock says which lock and who held it: watched from the boundary reader while it waits.
-  const locks = new LockWatch(opts.reader, log);
   const keyOrder = plan.key.columns.map(quoteIdentifier).join(', ');
   // With two walkers on key ranges, a bounded chunk's DELETE ends at its `size`-th row (see deleteUpToBound).
   // Single-column keys only: that form takes no index hint, and the optimizer's choice was checked on such keys alone.
@@ -702,7 +715,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const startedAt = new Date();
       if (single) cursor.rewind();
       const claim = await cursor.take(async (after) => {
-        const next = await prefetch.next(after, sizer.next, session, sizer.maxRows);
+        const next = await locks.during(session, readingTable(rule), () => prefetch.next(after, sizer.next, session, sizer.maxRows));
         // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
         if (next.upTo) prefetch.start(next.upTo, Math.max(sizer.minRows, Math.round(sizer.forecast() * 0.9)));
         return next;
