@@ -1,4 +1,4 @@
-// Lock diagnostics against a real MariaDB of its own (the METADATA_LOCK_INFO plugin is installed and removed here):
+// Lock diagnostics against a real MariaDB of its own (METADATA_LOCK_INFO and performance_schema's MDL instrument are switched here):
 // a purge chunk, an ANALYZE and a rebuild that give up on a lock say which lock it was and who held it.
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,7 +92,8 @@ async function waitFor(sql: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  srv = await startLocalMariaDb();
+  // performance_schema on, its metadata-lock instrument off (MariaDB's default): a test turns it on, as MySQL 8 has it.
+  srv = await startLocalMariaDb({ extraArgs: ['--performance-schema=ON'] });
   admin = await adminConnection(srv.url);
   await freshSchema(admin, S);
   await admin.query(`USE ${S}`); // seq_1_to_N needs a current schema
@@ -180,6 +181,39 @@ describe('a purge chunk that gives up on a lock', () => {
     expect(res.message).toContain(`"ALTER TABLE ${S}.queued COMMENT 'x'"`);
     expect(res.message).toContain(`possibly held by connection ${reader.threadId} (`);
     expect(res.message).toContain("not visible: metadata lock holders: shown by MariaDB's METADATA_LOCK_INFO plugin (INSTALL SONAME 'metadata_lock_info')");
+  });
+
+  it('behind a pending ALTER, with performance_schema.metadata_locks (MySQL 8’s source): names the ALTER queued ahead and the transaction holding the table', async () => {
+    await table('psq');
+    const reader = await app();
+    const ddl = await app();
+    let alter: Promise<unknown> | undefined;
+    await admin.query("UPDATE performance_schema.setup_instruments SET ENABLED = 'YES' WHERE NAME = 'wait/lock/metadata/sql/mdl'");
+    try {
+      const db = interceptStatements(await session(), {
+        after: async (e) => {
+          if (e.kind === 'commit' && !alter) {
+            await reader.query('START TRANSACTION');
+            await reader.query(`SELECT id FROM ${S}.psq LIMIT 1`);
+            await ddl.query('SET SESSION lock_wait_timeout = 60');
+            alter = ddl.query(`ALTER TABLE ${S}.psq COMMENT 'x'`);
+            await waitFor(`SELECT 1 FROM information_schema.PROCESSLIST WHERE ID = ${ddl.threadId} AND STATE = 'Waiting for table metadata lock'`);
+          }
+        },
+      });
+      const res = await purge('psq', db);
+      await reader.query('ROLLBACK');
+      await alter;
+      expect(res).toMatchObject({ status: 'failed', chunks: 1 });
+      expect(res.blocker).toMatchObject({ kind: 'metadata lock', object: `\`${S}\`.\`psq\``, observed: 'while waiting', unseen: [] });
+      expect(res.blocker!.blockers).toMatchObject([
+        { connectionId: ddl.threadId, role: 'queued ahead', lock: 'EXCLUSIVE' },
+        { connectionId: reader.threadId, role: 'holds', lock: 'SHARED_READ' },
+      ]);
+      expect(res.message).toContain(`held by connection ${reader.threadId} (`);
+    } finally {
+      await admin.query("UPDATE performance_schema.setup_instruments SET ENABLED = 'NO' WHERE NAME = 'wait/lock/metadata/sql/mdl'");
+    }
   });
 });
 
