@@ -45,6 +45,16 @@ export class LockWatch {
     else this.observer = source;
   }
 
+  /**
+   * The observer if it is open; else start opening it (once) and return undefined: a statement under watch never
+   * waits for a connect (a slow one would hold up every statement it watches).
+   */
+  private ready(): DbSession | undefined {
+    if (this.broken) return undefined;
+    if (!this.observer) void this.session();
+    return this.observer;
+  }
+
   private async session(): Promise<DbSession | undefined> {
     if (this.broken) return undefined;
     if (this.observer) return this.observer;
@@ -116,7 +126,7 @@ export class LockWatch {
 
   /** One look at `waiter`: undefined unless it waits for a lock now. Never throws. */
   private async observe(waiter: DbSession, ctx: WaitContext, startedAt: number): Promise<Observation | undefined> {
-    const db = await this.session();
+    const db = this.ready();
     if (!db) return undefined;
     try {
       const now = await waiterState(db, waiter.threadId, ctx.wants === 'write').catch((err: unknown) => {
@@ -140,7 +150,7 @@ export class LockWatch {
 
   /** The diagnosis of a lock error: the last observation while waiting, else what can still be seen (and that it was not seen waiting). */
   private async diagnose(waiter: DbSession, ctx: WaitContext, kind: 'timeout' | 'deadlock', last: Observation | undefined, startedAt: number): Promise<LockDiagnosis> {
-    const observer = await this.session();
+    const observer = this.ready();
     // Without an observer, look from the waiter itself: its statement has ended, and these reads take no locks.
     const db = observer ?? waiter;
     const main = ctx.tables[0];
@@ -148,13 +158,26 @@ export class LockWatch {
     try {
       if (kind === 'deadlock') {
         const d = await readDeadlock(db, waiter.threadId);
-        return lockDiagnosis({ kind: 'deadlock', object: d.object ?? table, observed: 'after the error', seenAtSeconds: null, blockers: d.blockers, unseen: d.unseen });
+        return lockDiagnosis({
+          kind: 'deadlock',
+          object: d.object ?? table,
+          observed: d.blockers.length ? 'deadlock report' : 'after the error',
+          seenAtSeconds: null,
+          blockers: d.blockers,
+          unseen: d.unseen,
+        });
       }
       if (last) {
         const { seenAtSeconds, ...reading } = last;
         return lockDiagnosis({ ...reading, observed: 'while waiting', seenAtSeconds });
       }
-      const unseen = [observer ? 'the wait itself: it ended before the first look (0.25 s)' : 'the wait itself: no second session was there to watch it'];
+      const unseen = [
+        observer
+          ? 'the wait itself: it ended before a look saw it'
+          : this.open && !this.broken
+            ? 'the wait itself: it ended before the watching session was open'
+            : 'the wait itself: no second session was there to watch it',
+      ];
       const elapsed = Math.floor((Date.now() - startedAt) / 1000);
       if (ctx.wants !== 'write') {
         // ANALYZE and ALTER wait for metadata locks only: the kind is certain, the holders are who still holds the table.

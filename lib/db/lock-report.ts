@@ -23,8 +23,11 @@ export interface LockDiagnosis {
   readonly kind: LockKind;
   /** `schema`.`table` (and index) the lock is on, when known. */
   readonly object: string | null;
-  /** `while waiting`: read from another session during the wait; `after the error`: only what was left to see. */
-  readonly observed: 'while waiting' | 'after the error';
+  /**
+   * `while waiting`: read from another session during the wait; `deadlock report`: InnoDB's report of the deadlock;
+   * `after the error`: the wait was not seen, only what was left to see.
+   */
+  readonly observed: 'while waiting' | 'deadlock report' | 'after the error';
   /** Seconds into the statement at the last look that saw it waiting. */
   readonly seenAtSeconds: number | null;
   readonly blockers: readonly BlockingSession[];
@@ -39,7 +42,8 @@ function describeSession(b: BlockingSession): string {
     b.user !== null ? `${b.user}@${b.host ?? '?'}` : null,
     b.command !== null ? `${b.command} ${b.seconds ?? '?'} s` : null,
     b.transactionSeconds !== null ? `transaction open ${b.transactionSeconds} s` : null,
-    b.statement !== null && b.command !== 'Sleep' ? `"${b.statement}"` : null,
+    b.statement !== null && b.role === 'deadlocked with' ? `ran "${b.statement}"` : null,
+    b.statement !== null && b.command !== 'Sleep' && b.role !== 'deadlocked with' ? `"${b.statement}"` : null,
     b.lock !== null ? (b.role === 'holds' ? `holds ${b.lock}` : b.role === 'queued ahead' ? `wants ${b.lock}` : b.lock) : null,
   ].filter((p): p is string => p !== null);
   return `connection ${b.connectionId}${parts.length ? ` (${parts.join(', ')})` : ''}`;
@@ -62,7 +66,12 @@ export function summarize(d: Omit<LockDiagnosis, 'summary'>): string {
     })
     .filter((g): g is string => g !== null);
   const who = groups.length ? groups.join('; ') : 'holder not seen';
-  const seen = d.observed === 'while waiting' ? `seen while waiting${d.seenAtSeconds !== null ? `, ${d.seenAtSeconds} s in` : ''}` : 'not seen while waiting';
+  const seen =
+    d.observed === 'while waiting'
+      ? `seen while waiting${d.seenAtSeconds !== null ? `, ${d.seenAtSeconds} s in` : ''}`
+      : d.observed === 'deadlock report'
+        ? "from InnoDB's deadlock report"
+        : 'not seen while waiting';
   const unseen = d.unseen.length ? `; not visible: ${d.unseen.join('; ')}` : '';
   return `${head}, ${who} (${seen})${unseen}`;
 }
