@@ -84,7 +84,7 @@ export function metadataLockHint(flavour: ServerFlavour): string {
     : "metadata lock holders: shown by performance_schema.metadata_locks once its instrument is on (UPDATE performance_schema.setup_instruments SET ENABLED = 'YES' WHERE NAME = 'wait/lock/metadata/sql/mdl') to a user with SELECT on performance_schema";
 }
 
-interface Candidate {
+export interface Candidate {
   readonly connectionId: number;
   readonly role: BlockingSession['role'];
   readonly lock: string | null;
