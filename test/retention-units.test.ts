@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { rulePredicate } from '../lib/retention/criteria';
 import { ChunkSizer } from '../lib/retention/chunk-size';
+import { chunkSizing } from '../lib/retention/row-bytes';
 import { lockName } from '../lib/retention/engine';
 import { and, keyAfter, keyAtMost, TRUE_PART } from '../lib/retention/keyset';
 import { RestBudget } from '../lib/retention/nice';
@@ -98,6 +99,42 @@ describe('chunk sizing', () => {
   });
 });
 
+
+describe('chunks bounded in bytes', () => {
+  const opts = { targetSeconds: 0.5, contendedSeconds: 0.02, initialRows: 5000, minRows: 100, maxRows: 250_000 };
+  it('caps the first chunk and every later one at maxBytes / rowBytes, below minRows too (then shrinking to one row)', () => {
+    const s = new ChunkSizer({ ...opts, maxBytes: 16 * 1024 * 1024, rowBytes: 1_000_000 });
+    expect([s.next, s.minRows, s.maxRows]).toEqual([16, 1, 16]);
+    s.observe(16, 0.01); // fast: would grow x4
+    expect(s.next).toBe(16);
+    s.shrink();
+    expect(s.next).toBe(8);
+    s.startContended();
+    expect(s.next).toBe(1); // a tenth, at least one row
+    s.shrink();
+    expect(s.next).toBe(1);
+    for (let i = 0; i < 20; i++) s.observe(s.next, 0.001);
+    expect(s.next).toBeLessThanOrEqual(16);
+  });
+  it('leaves the rows bounds alone when rows are small, or their size is unknown', () => {
+    expect(new ChunkSizer({ ...opts, maxBytes: 16 * 1024 * 1024, rowBytes: 100 }).maxRows).toBe(167_772);
+    expect(new ChunkSizer({ ...opts, maxBytes: 16 * 1024 * 1024 }).maxRows).toBe(250_000);
+  });
+  it('says why the first chunk has its size', () => {
+    const rows = { initialRows: 5000, minRows: 100, maxRows: 250_000 };
+    const big = chunkSizing(rows, 16 * 1024 * 1024, { rowBytes: 1_000_030, sampledBytes: 1_000_030, sampledRows: 10, statisticsBytes: 64_337 });
+    expect(big).toMatchObject({ firstChunkRows: 16, maxChunkRows: 16, rowBytes: 1_000_030 });
+    expect(big.reason).toBe(
+      'first chunk 16 rows, not purge.initialChunkRows 5,000: ~976.6 KiB a row (976.6 KiB in the first 10 rows of the walk, 62.8 KiB by table statistics; the larger counts), and purge.maxChunkBytes 16.0 MiB allows 16 rows a chunk',
+    );
+    const small = chunkSizing(rows, 16 * 1024 * 1024, { rowBytes: 120, sampledBytes: 80, sampledRows: 10, statisticsBytes: 120 });
+    expect(small).toMatchObject({ firstChunkRows: 5000, maxChunkRows: 139_810 });
+    expect(small.reason).toMatch(/^first chunk 5,000 rows \(purge\.initialChunkRows\); ~120 B a row .*: purge\.maxChunkBytes 16\.0 MiB allows 139,810 rows a chunk \(the cap on every chunk\)$/);
+    const unknown = chunkSizing(rows, 16 * 1024 * 1024, { rowBytes: null, sampledBytes: null, sampledRows: 0, statisticsBytes: null });
+    expect(unknown).toMatchObject({ firstChunkRows: 5000, maxChunkRows: 250_000 });
+    expect(unknown.reason).toMatch(/row size unknown/);
+  });
+});
 describe('rest between contended chunks (nice ratio)', () => {
   it('owes a fraction of each chunk and asks for it in whole milliseconds, crediting oversleep', () => {
     const r = new RestBudget(0.05);

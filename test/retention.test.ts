@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockName } from '../lib/retention/engine';
 import { adminConnection, freshSchema } from './support/db';
 import { recordingLog } from './support/recording-log';
-import { CountingDeadline, rule, run, session } from './support/retention';
+import { CountingDeadline, rule, run, session, SETTINGS } from './support/retention';
 
 const S = 'ret_t';
 let admin: mysql.Connection;
@@ -414,6 +414,24 @@ describe('two chunks at a time while the server is idle', () => {
     expect(await count(`SELECT COUNT(*) n FROM ${S}.two_retry_archive`)).toBe(old);
     expect(await count(`SELECT COUNT(DISTINCT id) n FROM ${S}.two_retry_archive`)).toBe(old);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.two_retry WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
+    // Chunk numbers in the run log: each once, 1..N with none skipped (committed and failed ones), and the range the
+    // failed chunk had is walked again under a new, higher number that says whose range it is.
+    const [logged] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT id, error_number AS err, JSON_VALUE(extra, '$.chunk') AS chunk, JSON_VALUE(extra, '$.retryOf') AS retryOf
+         FROM ${S}_log.command_log WHERE command_type = 'ARCHIVE-CHUNK' AND table_name = 'two_retry' ORDER BY id`,
+    );
+    const numbers = logged.map((r) => Number(r['chunk']));
+    expect(new Set(numbers).size).toBe(numbers.length);
+    expect([...numbers].sort((a, b) => a - b)).toEqual(numbers.map((_, i) => i + 1));
+    expect(logged.filter((r) => r['err'] === null).length).toBe(res.chunks);
+    const failedNo = Number(logged.find((r) => r['err'] !== null)!['chunk']);
+    const again = logged.findIndex((r) => r['retryOf'] !== null);
+    expect(Number(logged[again]!['retryOf'])).toBe(failedNo);
+    // From the retry on, one session walks: numbers rise with every row, all above those before the rollback.
+    const before = numbers.slice(0, again);
+    const after = numbers.slice(again);
+    expect(Math.min(...after)).toBeGreaterThan(Math.max(...before));
+    expect(after).toEqual([...after].sort((a, b) => a - b));
   });
 
   it('walks on one session as soon as the application writes', async () => {
@@ -447,6 +465,31 @@ describe('two chunks at a time while the server is idle', () => {
     // After the switch no chunk ran on the second session (the one in flight at the switch may still finish).
     expect(log.lines.slice(back).filter((e) => e.message === 'chunk done' && e.fields?.['session'] === 2).length).toBeLessThanOrEqual(1);
     expect(await count(`SELECT COUNT(*) n FROM ${S}.two_live_archive`)).toBe(old);
+  });
+});
+
+describe('chunks bounded in bytes', () => {
+  it('sizes the first chunk and caps every chunk by purge.maxChunkBytes on a table of 1 MB rows; the dry run says the same', async () => {
+    const ROW = 1_000_000;
+    await admin.query(`DROP TABLE IF EXISTS ${S}.blobs`);
+    await admin.query(`CREATE TABLE ${S}.blobs (id INT AUTO_INCREMENT PRIMARY KEY, created_at DATETIME NOT NULL, body LONGBLOB NOT NULL, KEY ix_created (created_at)) ENGINE=InnoDB`);
+    // Right after the insert InnoDB's statistics are far too low (its DATA_LENGTH counts a fraction of the BLOB pages yet).
+    await admin.query(`INSERT INTO ${S}.blobs (created_at, body) SELECT UTC_TIMESTAMP() - INTERVAL IF(seq <= 36, 40, 1) DAY, REPEAT('b', ${ROW}) FROM seq_1_to_48`);
+    const now = new Date();
+    const dry = await run(rule(S, 'blobs'), { dryRun: true, now });
+    const res = await run(rule(S, 'blobs'), { now });
+    expect(res).toMatchObject({ status: 'completed', rowsDeleted: 36, rowsRemaining: 0 });
+    const max = 16 * 1024 * 1024; // the default of purge.maxChunkBytes
+    const [chunks] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT JSON_VALUE(extra, '$.chunkRows') AS chunkRows FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = 'blobs'`,
+    );
+    expect(chunks.length).toBe(res.chunks);
+    for (const c of chunks) expect(Number(c['chunkRows']) * ROW).toBeLessThanOrEqual(max);
+    expect(SETTINGS.maxChunkBytes).toBe(max);
+    const cap = Math.floor(max / ROW);
+    expect(res.chunkSizing).toMatchObject({ firstChunkRows: cap, maxChunkRows: cap });
+    expect(res.chunkSizing!.reason).toMatch(/^first chunk 16 rows, not purge\.initialChunkRows 5,000: ~\d+(\.\d)? KiB a row .*purge\.maxChunkBytes 16\.0 MiB allows 16 rows a chunk/);
+    expect(dry.chunkSizing).toEqual(res.chunkSizing);
   });
 });
 

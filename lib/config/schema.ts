@@ -98,6 +98,12 @@ export const purgeSettingsSchema = z.strictObject({
   initialChunkRows: z.number().int().min(1).max(1_000_000).default(5000),
   minChunkRows: z.number().int().min(1).max(1_000_000).default(100),
   maxChunkRows: z.number().int().min(1).max(1_000_000).default(250_000),
+  /**
+   * Bytes one chunk may move at most, from the rows' size (sampled, and table statistics): the first chunk and every
+   * later one stay under it, below minChunkRows too. 16 MiB: about chunkTimeSeconds (0.5 s) at the ~35 MB/s a chunk of
+   * large rows moves, one binlog transaction a replica applies at once, far under redo and group-replication limits.
+   */
+  maxChunkBytes: z.number().int().min(65_536).max(1_073_741_824).default(16 * 1024 * 1024),
   /** Pause while the server's Threads_running is above this. */
   maxThreadsRunning: z.number().int().min(1).max(100_000).default(40),
   /** Pause while replica lag (Aurora replicas, or the replicas listed on the target) is above this. */

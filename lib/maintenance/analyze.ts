@@ -6,6 +6,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { baseTableName, dictionaryPattern, parseDictionaryName } from '../stats/innodb-names';
 import { isMissingProcessPrivilege } from '../db/privileges';
+import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
 
 export type AnalyzeReason = 'never-collected' | 'stale' | 'modified' | 'forced';
 export type AnalyzeAction = 'analyzed' | 'would-analyze' | 'fresh' | 'skipped' | 'failed' | 'deferred';
@@ -23,6 +24,8 @@ export interface AnalyzeTableResult {
   readonly action: AnalyzeAction;
   readonly detail?: string;
   readonly durationMs?: number;
+  /** An ANALYZE that gave up on its metadata lock: who held the table. */
+  readonly blocker?: LockDiagnosis;
 }
 
 export interface AnalyzeOptions {
@@ -39,6 +42,8 @@ export interface AnalyzeOptions {
   readonly now: Date;
   /** Do not start another ANALYZE with less than this left before the deadline. */
   readonly minRemainingMs?: number;
+  /** Watches each ANALYZE's lock wait from another session, to name the holder when it times out. */
+  readonly lockWatch?: LockWatch;
 }
 
 export interface AnalyzeResult {
@@ -213,6 +218,7 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
   candidates.sort((a, b) => (a.statsAt?.getTime() ?? -Infinity) - (b.statsAt?.getTime() ?? -Infinity));
 
   const minRemainingMs = opts.minRemainingMs ?? 10_000;
+  const watch = opts.lockWatch ?? new LockWatch(undefined, log);
   let stoppedAtDeadline = false;
   const remaining: string[] = [];
   for (const c of candidates) {
@@ -239,17 +245,23 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
     const sql = `ANALYZE TABLE ${qualifiedName(c.row.schemaName, c.row.tableName)}`;
     const started = Date.now();
     try {
-      const rows = await runLog.command({ type: 'ANALYZE', sql, schema: c.row.schemaName, table: c.row.tableName, extra: { reason: c.reason } }, async () => {
-        const out = await db.query<{ Msg_type: string; Msg_text: string }>(sql);
-        const error = out.find((r) => String(r.Msg_type).toLowerCase() === 'error');
-        if (error) throw Object.assign(new Error(String(error.Msg_text)), { sqlMessage: String(error.Msg_text) });
-        return out;
-      });
+      // ANALYZE waits only for the table's metadata lock (behind LOCK TABLES, or an ALTER waiting for it); it reports the
+      // timeout as a result row, which is thrown here so that the watch can say who held the table.
+      const lockContext = { tables: [{ schema: c.row.schemaName, table: c.row.tableName }], wants: 'read' as const };
+      const rows = await runLog.command({ type: 'ANALYZE', sql, schema: c.row.schemaName, table: c.row.tableName, extra: { reason: c.reason } }, () =>
+        watch.during(db, lockContext, async () => {
+          const out = await db.query<{ Msg_type: string; Msg_text: string }>(sql);
+          const error = out.find((r) => String(r.Msg_type).toLowerCase() === 'error');
+          if (error) throw Object.assign(new Error(String(error.Msg_text)), { sqlMessage: String(error.Msg_text) });
+          return out;
+        }),
+      );
       const note = rows.map((r) => String(r.Msg_text)).filter((t) => t !== 'OK').join('; ');
       results.push({ ...base, action: 'analyzed', durationMs: Date.now() - started, ...(note ? { detail: note } : {}) });
     } catch (err) {
       const e = err as { sqlMessage?: string; message: string };
-      results.push({ ...base, action: 'failed', durationMs: Date.now() - started, detail: e.sqlMessage ?? e.message });
+      const blocker = diagnosisOf(err);
+      results.push({ ...base, action: 'failed', durationMs: Date.now() - started, detail: e.sqlMessage ?? e.message, ...(blocker ? { blocker } : {}) });
     }
   }
 

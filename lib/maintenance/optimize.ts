@@ -6,6 +6,7 @@ import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { readTableSizes, type TableSize } from '../stats/sizes';
+import type { LockWatch } from '../db/lock-diagnostics';
 import { rebuildTables, type RebuildRequest, type RebuildResult } from './rebuild';
 
 const MB = 1024 * 1024;
@@ -21,6 +22,8 @@ export interface OptimizeOptions {
   readonly dryRun: boolean;
   readonly settings: OptimizeSettings;
   readonly now: Date;
+  /** Watches each ALTER's lock wait from another session (see rebuildTables). */
+  readonly lockWatch?: LockWatch;
 }
 
 export interface OptimizeResult extends RebuildResult {
@@ -84,6 +87,7 @@ export async function optimizeTables(db: DbSession, runLog: RunLog, deadline: De
     // A table named with force is rebuilt whatever its last rebuild.
     minDaysBetweenRebuilds: opts.force && opts.tables ? 0 : opts.settings.minDaysBetweenRebuilds,
     now: opts.now,
+    ...(opts.lockWatch ? { lockWatch: opts.lockWatch } : {}),
   });
   return {
     ...result,

@@ -8,6 +8,7 @@ import type { Log } from '../runtime/log';
 import { readTableSizes, type TableSize } from '../stats/sizes';
 import { describeIdentity, readTableIdentity, sameTable } from './table-identity';
 import { blockingHolders, describeHolder, lockVisibility, longTransactions, tableLockHolders, type LockVisibility } from './metadata-locks';
+import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
 
 export type RebuildAction = 'rebuilt' | 'would-rebuild' | 'skipped' | 'deferred' | 'failed';
 
@@ -36,6 +37,8 @@ export interface RebuildTableResult {
   readonly after?: SpaceSnapshot;
   /** totalBytes before − after (the tablespace file shrinks by this much). */
   readonly reclaimedBytes?: number;
+  /** An ALTER that gave up on its metadata lock: who held the table. */
+  readonly blocker?: LockDiagnosis;
 }
 
 export interface RebuildResult {
@@ -64,6 +67,8 @@ export interface RebuildOptions {
   readonly now?: Date;
   /** Test hook: ignore metadata-lock visibility (as on a server without it). */
   readonly lockVisibility?: LockVisibility;
+  /** Watches each ALTER's lock wait from another session, to name the holder when it times out. */
+  readonly lockWatch?: LockWatch;
 }
 
 const MB = 1024 * 1024;
@@ -126,6 +131,7 @@ export async function rebuildTables(
     if (h.schema && h.table && !lastRebuilt.has(name)) lastRebuilt.set(name, { at: h.startedAt, identity: h.extra?.['identity'] });
   }
   const visibility = opts.lockVisibility ?? (await lockVisibility(db));
+  const watch = opts.lockWatch ?? new LockWatch(undefined, log);
   const results: RebuildTableResult[] = [];
   const remaining: string[] = [];
   let stoppedAtDeadline = false;
@@ -208,7 +214,7 @@ export async function rebuildTables(
       try {
         await runLog.command(
           { type: 'REBUILD', sql, schema: t.schema, table: t.table, extra: { reason, totalBytes: t.totalBytes, freeBytes: t.freeBytes, estimatedSeconds } },
-          () => db.exec(sql),
+          () => watch.during(db, { tables: [{ schema: t.schema, table: t.table }], wants: 'ddl' }, () => db.exec(sql)),
           undefined,
           // The rebuild itself gives the table a new id and CREATE_TIME: what is recorded is the table as we left it.
           async () => ({ identity: await readTableIdentity(db, t.schema, t.table) }),
@@ -216,8 +222,15 @@ export async function rebuildTables(
       } catch (err) {
         const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
         const n = errno(err);
-        if (n === 1205) skip(`busy: metadata lock not granted within ${opts.settings.lockWaitTimeoutSeconds} s (lock_wait_timeout); nothing changed`, { busy: true, statement, durationSeconds });
-        else if (n === 1845 || n === 1846) skip(`online rebuild impossible: ${message(err)}`, { statement, durationSeconds });
+        const blocker = diagnosisOf(err);
+        if (n === 1205) {
+          skip(`busy: metadata lock not granted within ${opts.settings.lockWaitTimeoutSeconds} s (lock_wait_timeout); nothing changed${blocker ? `: ${blocker.summary}` : ''}`, {
+            busy: true,
+            statement,
+            durationSeconds,
+            ...(blocker ? { blocker } : {}),
+          });
+        } else if (n === 1845 || n === 1846) skip(`online rebuild impossible: ${message(err)}`, { statement, durationSeconds });
         else if (n === 1969) {
           stoppedAtDeadline = true;
           remaining.push(name);

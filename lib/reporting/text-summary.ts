@@ -51,6 +51,7 @@ function retentionSummary(r: RetentionResult): string {
   ]);
   const notes = r.rules.flatMap((x) => [
     ...(x.walkReason ? [`${x.table}: ${x.walkReason}`] : []),
+    ...(x.chunkSizing ? [`${x.table}: ${x.chunkSizing.reason}`] : []),
     ...(x.message ? [x.message.startsWith(x.table) ? x.message : `${x.table}: ${x.message}`] : []),
     ...(x.childTables.length ? [`${x.table}: referenced by ${x.childTables.map((c) => `${c.schema}.${c.table} (ON DELETE ${c.deleteRule})`).join(', ')}`] : []),
   ]);

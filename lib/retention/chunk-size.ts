@@ -10,6 +10,17 @@ export interface ChunkSizerOptions {
   readonly initialRows: number;
   readonly minRows: number;
   readonly maxRows: number;
+  /**
+   * Bytes one chunk may move (purge.maxChunkBytes) and the estimated bytes of a row: together they cap every chunk,
+   * below `minRows` too, so that no transaction (its undo, redo and binlog events, a replica's apply) outgrows them.
+   */
+  readonly maxBytes?: number;
+  readonly rowBytes?: number;
+}
+
+/** Rows a chunk may hold within `maxBytes` at `rowBytes` a row (at least 1); Infinity when either is unknown. */
+export function rowsWithinBytes(maxBytes: number | undefined, rowBytes: number | undefined): number {
+  return maxBytes && rowBytes && rowBytes > 0 ? Math.max(1, Math.floor(maxBytes / rowBytes)) : Infinity;
 }
 
 /**
@@ -20,13 +31,19 @@ export interface ChunkSizerOptions {
  * chunks each time: idle servers get large, fast chunks, busy ones short lock holds.
  */
 export class ChunkSizer {
+  /** The row bounds in force: the configured ones, both lowered to the byte cap. */
+  readonly minRows: number;
+  readonly maxRows: number;
   private rows: number;
   private rate: number | undefined;
   private target: number;
   private cleanSeconds = 0;
 
   constructor(private readonly opts: ChunkSizerOptions) {
-    this.rows = clamp(opts.initialRows, opts.minRows, opts.maxRows);
+    this.maxRows = Math.min(opts.maxRows, rowsWithinBytes(opts.maxBytes, opts.rowBytes));
+    // Rows too large for minRows of them: a chunk's overhead is nothing beside its rows, so it may shrink to one.
+    this.minRows = this.maxRows < opts.minRows ? 1 : opts.minRows;
+    this.rows = clamp(opts.initialRows, this.minRows, this.maxRows);
     this.target = opts.targetSeconds;
   }
 
@@ -69,14 +86,14 @@ export class ChunkSizer {
   startContended(): void {
     this.cleanSeconds = 0;
     this.target = Math.min(this.target, this.opts.contendedSeconds);
-    this.rows = clamp(Math.round(this.rows / 10), this.opts.minRows, this.opts.maxRows);
+    this.rows = clamp(Math.round(this.rows / 10), this.minRows, this.maxRows);
   }
 
   /** After a lock wait timeout or deadlock: halve, and treat the server as contended. */
   shrink(): void {
     this.cleanSeconds = 0;
     this.target = Math.min(this.target, this.opts.contendedSeconds);
-    this.rows = clamp(Math.floor(this.rows / 2), this.opts.minRows, this.opts.maxRows);
+    this.rows = clamp(Math.floor(this.rows / 2), this.minRows, this.maxRows);
   }
 
   /**
@@ -90,7 +107,7 @@ export class ChunkSizer {
   /** The size to follow the current chunk: the current rate at the current target, at most x4 (no rate yet: x4). */
   private nextSize(): number {
     const ideal = this.rate === undefined ? Infinity : this.rate * this.target;
-    return clamp(Math.round(Math.min(ideal, this.rows * 4)), this.opts.minRows, this.opts.maxRows);
+    return clamp(Math.round(Math.min(ideal, this.rows * 4)), this.minRows, this.maxRows);
   }
 
   /** Expected duration of the next chunk, for deadline checks. */

@@ -9,6 +9,8 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { checkArchiveTable, ensureArchiveTable } from './archive-table';
 import { ChunkSizer } from './chunk-size';
+import { chunkSizing, estimateRowBytes, type ChunkSizing } from './row-bytes';
+import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
 import { RestBudget } from './nice';
 import { rulePredicate } from './criteria';
 import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
@@ -62,6 +64,10 @@ export interface RuleResult {
   childTables: readonly ChildTable[];
   archiveTable?: string;
   archiveTableCreated?: boolean;
+  /** The first chunk's size and the cap on every chunk, and why (row size against purge.maxChunkBytes). */
+  chunkSizing?: ChunkSizing;
+  /** A chunk that gave up on a lock: which lock, and who held it. */
+  blocker?: LockDiagnosis;
 }
 
 export interface EngineOptions {
@@ -83,6 +89,11 @@ export interface EngineOptions {
    * it, or once it fails, chunks run one at a time on `db`.
    */
   readonly second?: DbSession;
+  /**
+   * Watches chunk statements (and the walk's reads) that wait for locks, from a session of its own: one that gives up
+   * names the lock and its holder. Without it the holder is looked for after the timeout, on the walk's session.
+   */
+  readonly lockWatch?: LockWatch;
   /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
   readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
 }
@@ -258,6 +269,17 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
   };
 }
 
+/** What the walk's reads of the table wait for: its metadata lock only (consistent reads take no row locks). */
+function readingTable(rule: RetentionRule): { tables: { schema: string; table: string }[]; wants: 'read' } {
+  return { tables: [{ schema: rule.schema, table: rule.table }], wants: 'read' };
+}
+
+/** The first chunk and the cap on every chunk: the configured rows, lowered to what purge.maxChunkBytes allows at the rows' size. */
+async function plannedChunkSizing(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings, cutoff: Date): Promise<ChunkSizing> {
+  const estimate = await estimateRowBytes(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.key, rule.dateColumn, plan.dateIndex, cutoff);
+  return chunkSizing({ initialRows: settings.initialChunkRows, minRows: settings.minChunkRows, maxRows: settings.maxChunkRows }, settings.maxChunkBytes, estimate);
+}
+
 /** Rows of a chunk: scanned from the walked index, bounded by the previous and the next key. */
 interface ChunkBounds {
   readonly after?: readonly unknown[];
@@ -345,8 +367,8 @@ class BoundaryPrefetch {
     this.pending = { after, size, read: this.walker.nextBoundary(after, size, reader).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
   }
 
-  /** The boundary for a chunk after `after` of about `wanted` rows: the prefetched one when it fits, else read now on `on`. */
-  async next(after: readonly unknown[] | undefined, wanted: number, on?: DbSession): Promise<NextChunk> {
+  /** The boundary for a chunk after `after` of about `wanted` rows (never more than `cap`): the prefetched one when it fits, else read now on `on`. */
+  async next(after: readonly unknown[] | undefined, wanted: number, on?: DbSession, cap = Infinity): Promise<NextChunk> {
     const p = this.pending;
     this.pending = undefined;
     if (p) {
@@ -355,7 +377,7 @@ class BoundaryPrefetch {
         // The walk does not depend on the reader: drop it and go on reading boundaries on the walk's session.
         this.reader = undefined;
         this.log.warn('boundary reader failed; reading boundaries on the walk session', { table: this.table, error: got.message });
-      } else if (p.after === after && p.size <= wanted * 1.1 && p.size >= wanted * 0.5) {
+      } else if (p.after === after && p.size <= Math.min(wanted * 1.1, cap) && p.size >= wanted * 0.5) {
         this.used++;
         return { upTo: got, size: p.size };
       } else {
@@ -449,6 +471,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       result.rowsRemainingEstimated = count.estimated;
       if (choice) Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
       else result.walkReason = 'no rows older than the cutoff';
+      if (choice) result.chunkSizing = await plannedChunkSizing(db, rule, plan, opts.settings, cutoff);
       if (rule.action === 'archive') {
         const state = await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable);
         result.message = state === 'ok' ? 'archive table exists' : 'archive table would be created';
@@ -476,6 +499,8 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     if (isFatal(err) || errno(err) === undefined) throw err;
     result.status = 'failed';
     result.message = sqlMessage(err);
+    const blocker = diagnosisOf(err);
+    if (blocker) result.blocker = blocker;
     log.error('retention rule failed', { table: name, errno: errno(err), error: sqlMessage(err) });
     return finish();
   } finally {
@@ -509,7 +534,8 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const isolation = await chooseIsolation(db);
   // Counters before the walk is chosen: the time that takes tells whether the application is live.
   const beforeChoice = await serverActivity(db);
-  const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+  // The walk's first reads of the table wait behind LOCK TABLES … WRITE or a pending ALTER like its chunks would.
+  const choice = await (opts.lockWatch ?? new LockWatch(undefined, log)).during(db, readingTable(rule), () => chooseWalk(db, rule, plan, opts.settings, cutoff));
   if (!choice) {
     result.walkReason = 'no rows older than the cutoff';
     result.rowsRemaining = 0;
@@ -549,8 +575,10 @@ interface Claim {
   readonly after: readonly unknown[] | undefined;
   readonly upTo: unknown[] | undefined;
   readonly size: number;
-  /** The chunk's number in the run log and the logs. */
+  /** The chunk's number in the run log and the logs: unique in the run, in the order chunks are taken. */
   readonly no: number;
+  /** The failed chunk whose range this one walks again (after a rollback the walk goes back to its lower bound). */
+  readonly retryOf?: number;
   state: 'running' | 'committed' | 'failed';
 }
 
@@ -566,8 +594,9 @@ class WalkCursor {
   /** Chunks taken and not yet behind a run of committed ones, in key order. */
   private open: Claim[] = [];
   private taking: Promise<unknown> = Promise.resolve();
-
-  constructor(private readonly committedChunks: () => number) {}
+  /** Chunks taken so far: a retried range gets the next number, so no number repeats in the run log. */
+  private taken = 0;
+  private retrying: number | undefined;
 
   /** Take the next chunk, its upper boundary read by `read` (one at a time, in order); undefined at the end of the walk. */
   take(read: (after: readonly unknown[] | undefined) => Promise<NextChunk>): Promise<Claim | undefined> {
@@ -575,8 +604,8 @@ class WalkCursor {
       if (this.atEnd) return undefined;
       const after = this.after;
       const { upTo, size } = await read(after);
-      const running = this.open.filter((c) => c.state === 'running').length;
-      const claim: Claim = { after, upTo, size, no: this.committedChunks() + running + 1, state: 'running' };
+      const claim: Claim = { after, upTo, size, no: ++this.taken, ...(this.retrying !== undefined ? { retryOf: this.retrying } : {}), state: 'running' };
+      this.retrying = undefined;
       this.after = upTo;
       this.atEnd = upTo === undefined;
       this.open.push(claim);
@@ -606,6 +635,7 @@ class WalkCursor {
     if (!this.behind) return;
     if (this.open.some((c) => c.state === 'running')) throw new Error('walk rewound while a chunk was running');
     this.after = this.open[0]!.after;
+    this.retrying = this.open[0]!.no;
     this.atEnd = false;
     this.open = [];
   }
@@ -620,13 +650,20 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   // The throttle is shared by the rules of a run: this rule reports only its own waiting.
   const throttledBefore = opts.throttle.throttledSeconds;
   const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
+  // A chunk that gives up on a lock says which lock and who held it.
+  const locks = opts.lockWatch ?? new LockWatch(undefined, log);
+  const sizing = await locks.during(db, readingTable(rule), () => plannedChunkSizing(db, rule, plan, opts.settings, cutoff));
+  result.chunkSizing = sizing;
   const sizer = new ChunkSizer({
     targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
     contendedSeconds: Math.min(opts.settings.contendedChunkTimeSeconds, rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds),
     initialRows: opts.settings.initialChunkRows,
     minRows: opts.settings.minChunkRows,
     maxRows: opts.settings.maxChunkRows,
+    maxBytes: opts.settings.maxChunkBytes,
+    ...(sizing.rowBytes !== null ? { rowBytes: sizing.rowBytes } : {}),
   });
+  log.info('chunk sizing', { table: name, ...sizing });
   const keyOrder = plan.key.columns.map(quoteIdentifier).join(', ');
   // With two walkers on key ranges, a bounded chunk's DELETE ends at its `size`-th row (see deleteUpToBound).
   // Single-column keys only: that form takes no index hint, and the optimizer's choice was checked on such keys alone.
@@ -638,6 +675,10 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   // accept index hints in DELETE only in the multi-table form.
   const source = `${table} FORCE INDEX (${quoteIdentifier(choice.index.name)})`;
   const type = rule.action === 'delete' ? 'PURGE-CHUNK' : 'ARCHIVE-CHUNK';
+  const lockContext = {
+    tables: [{ schema: rule.schema, table: rule.table }, ...(rule.action === 'archive' ? [{ schema: rule.archiveSchema, table: rule.archiveTable }] : [])],
+    wants: 'write' as const,
+  };
   let retries = 0;
   let activity = await serverActivity(db);
   if (activity.lockWaits > beforeChoice.lockWaits || activity.writes > beforeChoice.writes) sizer.startContended();
@@ -647,7 +688,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   let ownWrites = 0;
   const rest = new RestBudget(opts.settings.niceRatio);
   const prefetch = new BoundaryPrefetch(walker, opts.settings.prefetchBoundaries ? opts.reader : undefined, log, name);
-  const cursor = new WalkCursor(() => result.chunks);
+  const cursor = new WalkCursor();
   // Set to send two walking sessions back to one (both stop after their chunk).
   let collapse = false;
   let stopped = false;
@@ -674,15 +715,15 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       const startedAt = new Date();
       if (single) cursor.rewind();
       const claim = await cursor.take(async (after) => {
-        const next = await prefetch.next(after, sizer.next, session);
+        const next = await locks.during(session, readingTable(rule), () => prefetch.next(after, sizer.next, session, sizer.maxRows));
         // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
-        if (next.upTo) prefetch.start(next.upTo, Math.max(opts.settings.minChunkRows, Math.round(sizer.forecast() * 0.9)));
+        if (next.upTo) prefetch.start(next.upTo, Math.max(sizer.minRows, Math.round(sizer.forecast() * 0.9)));
         return next;
       });
       if (!claim) return;
       const { after, upTo, size, no: chunkNo } = claim;
       const where = walker.chunkWhere({ ...(after ? { after } : {}), ...(upTo ? { upTo } : {}) });
-      const extra = { chunk: chunkNo, chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
+      const extra = { chunk: chunkNo, ...(claim.retryOf !== undefined ? { retryOf: claim.retryOf } : {}), chunkRows: size, walk: choice.kind, after: after ?? null, upTo: upTo ?? null };
       const counted = countedDeletes && !single && upTo !== undefined;
       const rangeDelete = `DELETE ${table} FROM ${source} WHERE ${where.sql}`;
       const sqlText =
@@ -693,12 +734,13 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
             : rangeDelete;
       let moved: number;
       try {
-        moved =
+        moved = await locks.during(session, lockContext, async () =>
           rule.action === 'delete'
             ? counted
               ? await deleteUpToBound(session, table, source, keyOrder, where, size)
               : (await session.exec(rangeDelete, where.params)).affectedRows
-            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts),
+        );
         const endedAt = new Date();
         const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
         // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
@@ -722,10 +764,13 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
           sizer.shrink();
           // Two lanes: both stop, and the walk goes on on one session from this chunk's lower bound.
           if (!single) collapse = true;
-          log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next });
+          const blocker = diagnosisOf(err);
+          log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next, ...(blocker ? { blocker } : {}) });
           continue;
         }
         result.status = 'failed';
+        const blocker = diagnosisOf(err);
+        if (blocker) result.blocker = blocker;
         result.message =
           code !== undefined && FK_ERRORS.has(code)
             ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`

@@ -30,6 +30,11 @@ export interface TableShape {
   readonly engine: string | null;
   readonly tableType: string;
   readonly rowsEstimate: number;
+  /**
+   * Average bytes of a row from the table's statistics (DATA_LENGTH / TABLE_ROWS; InnoDB counts off-page BLOB pages
+   * in DATA_LENGTH); null when the statistics have no rows. An estimate, and stale until statistics are recalculated.
+   */
+  readonly avgRowBytes: number | null;
   readonly columns: readonly ColumnInfo[];
   readonly indexes: readonly IndexInfo[];
   /** The primary key, or the first unique index on NOT NULL columns; undefined when there is none. */
@@ -38,8 +43,8 @@ export interface TableShape {
 }
 
 export async function inspectTable(db: DbSession, schema: string, table: string): Promise<TableShape | undefined> {
-  const [info] = await db.query<{ engine: string | null; tableType: string; rows: number | null }>(
-    `SELECT ENGINE AS engine, TABLE_TYPE AS tableType, TABLE_ROWS AS \`rows\`
+  const [info] = await db.query<{ engine: string | null; tableType: string; rows: number | null; dataLength: number | null }>(
+    `SELECT ENGINE AS engine, TABLE_TYPE AS tableType, TABLE_ROWS AS \`rows\`, DATA_LENGTH AS dataLength
        FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
     [schema, table],
   );
@@ -97,6 +102,7 @@ export async function inspectTable(db: DbSession, schema: string, table: string)
     engine: info.engine,
     tableType: info.tableType,
     rowsEstimate: Number(info.rows ?? 0),
+    avgRowBytes: Number(info.rows ?? 0) > 0 && Number(info.dataLength ?? 0) > 0 ? Math.round(Number(info.dataLength) / Number(info.rows)) : null,
     columns: columns.map((c) => ({
       name: c.name,
       columnType: c.columnType,

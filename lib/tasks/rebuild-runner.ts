@@ -8,6 +8,7 @@ import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
 import { assertTablesExist, resolveTableRefs } from './target';
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
+import { withLockWatch } from './lock-watch';
 
 function statusOf(r: RebuildResult): TaskStatus {
   return r.counts.failed > 0 ? 'failed' : r.stoppedAtDeadline ? 'stopped-at-deadline' : 'succeeded';
@@ -36,17 +37,20 @@ export async function runOptimize(ctx: TaskContext<OptimizeEvent>): Promise<Task
   const refs = resolveTableRefs(ctx.target, ctx.event.tables);
   if (refs) await resolveExisting(ctx, refs, 'event.tables');
   const th = thresholdsFor(ctx.config, ctx.target);
-  const result = await optimizeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
-    schemas: ctx.target.schemas,
-    ...(refs ? { tables: refs } : {}),
-    excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
-    fragmentationPercent: th.fragmentationPercent,
-    minSizeMb: th.optimizeMinSizeMb,
-    force: ctx.event.force,
-    dryRun: ctx.event.dryRun,
-    settings: ctx.config.optimize,
-    now: ctx.now,
-  });
+  const result = await withLockWatch(ctx, (lockWatch) =>
+    optimizeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
+      schemas: ctx.target.schemas,
+      ...(refs ? { tables: refs } : {}),
+      excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
+      fragmentationPercent: th.fragmentationPercent,
+      minSizeMb: th.optimizeMinSizeMb,
+      force: ctx.event.force,
+      dryRun: ctx.event.dryRun,
+      settings: ctx.config.optimize,
+      now: ctx.now,
+      lockWatch,
+    }),
+  );
   return outcome(result, METRIC.TablesOptimized);
 }
 
@@ -83,10 +87,13 @@ export async function runRebuildIndexes(ctx: TaskContext<RebuildIndexesEvent>): 
   const tables = await resolveExisting(ctx, refs, field);
   const sizes = await readTableSizes(ctx.db, { schemas: ctx.target.schemas, only: tables });
   const requests = sizes.map((size) => ({ size, reason: `named in ${field}` }));
-  const result = await rebuildTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, requests, {
-    settings: ctx.config.optimize,
-    dryRun: ctx.event.dryRun,
-    skipSharedTablespace: false,
-  });
+  const result = await withLockWatch(ctx, (lockWatch) =>
+    rebuildTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, requests, {
+      settings: ctx.config.optimize,
+      dryRun: ctx.event.dryRun,
+      skipSharedTablespace: false,
+      lockWatch,
+    }),
+  );
   return outcome(result, METRIC.TablesRebuilt);
 }

@@ -37,6 +37,7 @@ import type { RebuildResult } from '../maintenance/rebuild';
 import { runRecommendations } from './recommendations-runner';
 import { preflight, type PreflightResult } from '../maintenance/preflight';
 import { runDailyReport, runWeeklyReport, type ReportResult } from './report-runner';
+import { withLockWatch } from './lock-watch';
 
 export interface BaseEvent {
   readonly target?: string;
@@ -65,16 +66,19 @@ const analyzeRunner: TaskRunner<AnalyzeEvent, AnalyzeResult> = {
       );
       assertTablesExist(refs, existing, ctx.target);
     }
-    const result = await analyzeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
-      schemas: ctx.target.schemas,
-      ...(refs ? { tables: refs } : {}),
-      excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
-      analyzeAfterDays: thresholdsFor(ctx.config, ctx.target).analyzeAfterDays,
-      analyzeModifiedPercent: thresholdsFor(ctx.config, ctx.target).analyzeModifiedPercent,
-      force: ctx.event.force,
-      dryRun: ctx.event.dryRun,
-      now: ctx.now,
-    });
+    const result = await withLockWatch(ctx, (lockWatch) =>
+      analyzeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
+        schemas: ctx.target.schemas,
+        ...(refs ? { tables: refs } : {}),
+        excludeTables: resolveTableRefs(ctx.target, ctx.target.excludeTables, 'config.excludeTables') ?? [],
+        analyzeAfterDays: thresholdsFor(ctx.config, ctx.target).analyzeAfterDays,
+        analyzeModifiedPercent: thresholdsFor(ctx.config, ctx.target).analyzeModifiedPercent,
+        force: ctx.event.force,
+        dryRun: ctx.event.dryRun,
+        now: ctx.now,
+        lockWatch,
+      }),
+    );
     const c = result.counts;
     return {
       result,

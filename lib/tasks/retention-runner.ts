@@ -5,6 +5,7 @@ import { initialRuleResult, runRule, type RetentionRule, type RuleResult } from 
 import { auroraLagProbe, replicaLagProbe, Throttle, threadsRunningProbe, type LoadProbe } from '../retention/throttle';
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
 import { TaskRuns } from '../runlog/task-runs';
+import { LockWatch } from '../db/lock-diagnostics';
 
 export interface RetentionResult {
   readonly rules: readonly RuleResult[];
@@ -53,6 +54,8 @@ export async function runRetention<E extends { dryRun: boolean }>(
   const replicas: { name: string; session: DbSession }[] = [];
   let reader: DbSession | undefined;
   let second: DbSession | undefined;
+  // Opens its session only once a chunk statement has run a quarter second (it may be waiting for a lock).
+  const lockWatch = new LockWatch(() => openTargetSession(ctx.credentials, ctx.target.secretArn, ctx.config.session, ctx.target.tls), ctx.log);
   try {
     const probes: LoadProbe[] = [threadsRunningProbe(ctx.db, settings.maxThreadsRunning)];
     if (ctx.db.flavour.kind === 'aurora-mysql') probes.push(auroraLagProbe(ctx.db, settings.maxReplicaLagSeconds));
@@ -92,6 +95,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
         throttle,
         log: ctx.log,
         runLog: ctx.runLog,
+        lockWatch,
         ...(reader ? { reader } : {}),
         ...(second ? { second } : {}),
         ...(faults ? { faults } : {}),
@@ -139,6 +143,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
   } finally {
     await reader?.close();
     await second?.close();
+    await lockWatch.close();
     for (const r of replicas) await r.session.close();
   }
 }

@@ -63,6 +63,7 @@ export async function run(
       ...(reader ? { reader } : {}),
       ...(second ? { second } : {}),
       ...(opts.faults ? { faults: opts.faults } : {}),
+      ...(opts.lockWatch ? { lockWatch: opts.lockWatch } : {}),
     });
   } finally {
     if (!opts.db) await db.close();
