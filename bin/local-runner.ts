@@ -55,9 +55,18 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** The URL is operator input: a malformed one is a usage error (exit 2), not an unreachable database. */
+function urlCredentials(url: string): ReturnType<typeof credentialsFromUrl> {
+  try {
+    return credentialsFromUrl(url);
+  } catch (err) {
+    throw new UsageError(`DBMAINT_DATABASE_URL: ${(err as Error).message}`);
+  }
+}
+
 /** Without a config file, a one-target config is derived from the URL (its path names the schema). */
 export function configFromUrl(url: string): DbMaintConfig {
-  const creds = credentialsFromUrl(url);
+  const creds = urlCredentials(url);
   if (!creds.database) throw new UsageError('DBMAINT_DATABASE_URL must name a schema (mysql://user:pass@host:port/SCHEMA) when no --config is given');
   return parseConfig(
     {
@@ -67,7 +76,8 @@ export function configFromUrl(url: string): DbMaintConfig {
   );
 }
 
-function loadConfig(opts: { config?: DbMaintConfig; configFile?: string; databaseUrl?: string }): DbMaintConfig {
+/** The configuration a local run uses: given, from --config, or derived from the URL. */
+export function loadConfig(opts: { config?: DbMaintConfig; configFile?: string; databaseUrl?: string }): DbMaintConfig {
   if (opts.config) return opts.config;
   if (opts.configFile) return loadConfigFile(opts.configFile);
   if (opts.databaseUrl) return configFromUrl(opts.databaseUrl);
@@ -90,6 +100,7 @@ function defaultMailer(): MailSender {
 /** Install the local dependencies (config, credentials, metrics to a list, mail) around `fn`. */
 async function withLocalDependencies<T>(opts: LocalRunOptions | LocalRoutineOptions, fn: (config: DbMaintConfig, emf: string[], mailer: MailSender) => Promise<T>): Promise<T> {
   const config = loadConfig(opts);
+  if (opts.databaseUrl) urlCredentials(opts.databaseUrl);
   const emf: string[] = [];
   const mailer = opts.mailer ?? defaultMailer();
   const restore = useDependencies({
@@ -137,6 +148,8 @@ export interface LocalRoutineOptions extends LocalEnvironmentOptions {
 
 export interface LocalRoutineOutput extends LocalArtifacts {
   readonly routine: RoutineResult;
+  /** What each step that threw threw, in step order (the routine keeps only the message): the CLI's exit status reads them. */
+  readonly stepErrors: readonly unknown[];
 }
 
 /** A routine in-process: each step's real handler with its own Lambda-shaped context, as Step Functions would call it. */
@@ -146,14 +159,22 @@ export async function runLocalRoutine(opts: LocalRoutineOptions): Promise<LocalR
   return withLocalDependencies(opts, async (config, emf, mailer) => {
     const target = opts.target ?? (config.targets.length === 1 ? config.targets[0]!.name : undefined);
     if (!target) throw new UsageError(`--target is required: several targets are configured (${config.targets.map((t) => t.name).join(', ')})`);
+    const stepErrors: unknown[] = [];
     const result = await runRoutine(
       routine,
       target,
-      async (task, event) => (await handlerOf(task))(event, lambdaContext(`dbmaint-${task}`, getTask(task).timeoutSeconds * 1000)),
+      async (task, event) => {
+        try {
+          return await (await handlerOf(task))(event, lambdaContext(`dbmaint-${task}`, getTask(task).timeoutSeconds * 1000));
+        } catch (err) {
+          stepErrors.push(err);
+          throw err;
+        }
+      },
       opts.log ?? jsonLineLog(),
       { ...(opts.dryRun ? { dryRun: true } : {}) },
     );
-    return { routine: result, emf, config, mails: mailer instanceof LocalMailbox ? mailer.mails : [] };
+    return { routine: result, stepErrors, emf, config, mails: mailer instanceof LocalMailbox ? mailer.mails : [] };
   });
 }
 

@@ -49,10 +49,10 @@ type OptionalField = keyof typeof OPTIONAL_FIELDS;
 /** Which of those fields each task accepts (a task not listed accepts none of them). */
 const ACCEPTS: Partial<Record<string, readonly OptionalField[]>> = {
   'analyze-tables': ['tables', 'force'],
-  'cleanup-data': ['tables'],
+  'cleanup-data': ['tables', 'force'],
   'archive-orders': ['daysOld'],
   'optimize-tables': ['tables', 'force'],
-  'rebuild-indexes': ['tables'],
+  'rebuild-indexes': ['tables', 'force'],
   'daily-report': ['steps', 'periodHours'],
   'weekly-report': ['steps', 'periodHours'],
 };

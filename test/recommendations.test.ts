@@ -269,7 +269,7 @@ describe('generateRecommendations', () => {
     expect(uk.evidence['clusteredOn']).toBe('uk_id');
     expect(uk.fix).toBe('ALTER TABLE `reco_t`.`no_pk_uk` ADD PRIMARY KEY (`id`), DROP INDEX `uk_id`, ALGORITHM=INPLACE, LOCK=NONE');
     // Not InnoDB: no NO_PRIMARY_KEY for the MyISAM/Aria tables (they have one anyway) and nothing for the view.
-    expect(one(r, 'NON_INNODB_TABLE', 'reco_t.legacy_myisam').fix).toBe('ALTER TABLE `reco_t`.`legacy_myisam` ENGINE=InnoDB  -- copies the table; writes wait');
+    expect(one(r, 'NON_INNODB_TABLE', 'reco_t.legacy_myisam').fix).toBe('ALTER TABLE `reco_t`.`legacy_myisam` ENGINE=InnoDB /* copies the table, writes wait */');
     expect(one(r, 'NON_INNODB_TABLE', 'reco_t.legacy_aria').evidence['engine']).toBe('Aria');
     expect(r.items.filter((i) => i.object.includes('v_legacy'))).toEqual([]);
   });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
+import { targetConflicts } from './conflicts';
 
 const identifier = z
   .string()
@@ -312,26 +313,8 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name '${t.name}'` });
       }
       seen.add(t.name);
-      const ao = t.archiveOrders?.table;
-      if (ao?.includes('.') && !t.schemas.includes(ao.split('.')[0]!)) {
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'archiveOrders', 'table'], message: `schema '${ao.split('.')[0]}' is not one of the target's schemas (${t.schemas.join(', ')})` });
-      }
-      t.rebuildTables.forEach((name, j) => {
-        const schema = name.includes('.') ? name.split('.')[0]! : undefined;
-        if (schema !== undefined && !t.schemas.includes(schema)) {
-          ctx.addIssue({ code: 'custom', path: ['targets', i, 'rebuildTables', j], message: `schema '${schema}' is not one of the target's schemas (${t.schemas.join(', ')})` });
-        }
-      });
-      t.cleanupRules.forEach((r, j) => {
-        const schema = r.table.includes('.') ? r.table.split('.')[0]! : undefined;
-        if (schema !== undefined && !t.schemas.includes(schema)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['targets', i, 'cleanupRules', j, 'table'],
-            message: `schema '${schema}' is not one of the target's schemas (${t.schemas.join(', ')})`,
-          });
-        }
-      });
+      // Contradictions between the target's table lists: rules, excludeTables, rebuildTables (lib/config/conflicts.ts).
+      for (const issue of targetConflicts(t, i)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     });
   });
 

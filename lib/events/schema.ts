@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { formatIssues } from '../config/load';
 import { InputError } from '../validation/input-error';
-import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
+import { ROUTINE_IDS, TASK_IDS, type TaskId } from '../catalogue';
 
 export class EventValidationError extends InputError {
   override readonly name = 'EventValidationError';
@@ -39,8 +39,10 @@ export type AnalyzeEvent = z.output<typeof analyzeEventSchema>;
 
 export const cleanupEventSchema = z.strictObject({
   ...baseEventShape,
-  /** Run only the rules of these tables. */
+  /** Run only the rules of these tables (a table named twice, or as `t` and `schema.t`, runs once). */
   tables: z.array(tableRefText).min(1).max(500).optional(),
+  /** Ad-hoc runs only: let `tables` name a table in excludeTables (scheduled and routine runs never touch one). */
+  force: z.boolean().default(false),
 });
 export type CleanupEvent = z.output<typeof cleanupEventSchema>;
 
@@ -66,8 +68,10 @@ export type OptimizeEvent = z.output<typeof optimizeEventSchema>;
 
 export const rebuildIndexesEventSchema = z.strictObject({
   ...baseEventShape,
-  /** Tables to rebuild; default: the target's `rebuildTables`. */
+  /** Tables to rebuild; default: the target's `rebuildTables`. A table named twice is rebuilt once. */
   tables: z.array(tableRefText).min(1).max(500).optional(),
+  /** Ad-hoc runs only: let `tables` name a table in excludeTables (scheduled and routine runs never touch one). */
+  force: z.boolean().default(false),
 });
 export type RebuildIndexesEvent = z.output<typeof rebuildIndexesEventSchema>;
 
@@ -98,6 +102,20 @@ export const reportEventSchema = z.strictObject({
   periodHours: z.number().int().min(1).max(24 * 31).optional(),
 });
 export type ReportEvent = z.output<typeof reportEventSchema>;
+
+/** Each task's payload schema: the runners parse with it, and the local CLI checks its flags against the same fields. */
+export const TASK_EVENT_SCHEMAS = {
+  preflight: preflightEventSchema,
+  'analyze-tables': analyzeEventSchema,
+  'cleanup-data': cleanupEventSchema,
+  'archive-orders': archiveOrdersEventSchema,
+  'collect-statistics': collectStatisticsEventSchema,
+  'optimize-tables': optimizeEventSchema,
+  'rebuild-indexes': rebuildIndexesEventSchema,
+  recommendations: recommendationsEventSchema,
+  'daily-report': reportEventSchema,
+  'weekly-report': reportEventSchema,
+} as const satisfies { readonly [K in TaskId]: z.ZodObject };
 
 export function parseEvent<S extends z.ZodType>(schema: S, raw: unknown, task: string): z.output<S> {
   if (raw === null || raw === undefined) raw = {};

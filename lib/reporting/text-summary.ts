@@ -70,18 +70,19 @@ export function renderTaskSummary(run: TaskRunResult): string {
     `Duration  ${run.durationSeconds.toFixed(2)} s`,
     ...(run.runId ? [`Run id    ${run.runId}${run.runLogTable && !run.dryRun ? `  (commands logged in ${run.runLogTable})` : ''}`] : []),
   ].join('\n');
+  // A skipped step's result is only its reason: no task-shaped summary to render.
+  if (run.status === 'skipped') return `${head}\n\n${run.result ? `Skipped: ${(run.result as { headline: string }).headline}` : ''}`.trimEnd();
   let body = '';
   if (run.task === 'analyze-tables' && run.result) body = analyzeSummary(run.result as AnalyzeResult);
   if ((run.task === 'cleanup-data' || run.task === 'archive-orders') && run.result) body = retentionSummary(run.result as RetentionResult);
   if ((run.task === 'optimize-tables' || run.task === 'rebuild-indexes') && run.result) body = rebuildSummary(run.result as RebuildResult);
   if (run.task === 'collect-statistics' && run.result) body = statisticsSummary(run.result as CollectResult);
-  if (run.task === 'preflight' && run.result && run.status !== 'skipped') body = preflightSummary(run.result as PreflightResult);
+  if (run.task === 'preflight' && run.result) body = preflightSummary(run.result as PreflightResult);
   if (run.task === 'recommendations' && run.result) body = recommendationsSummary(run.result as RecommendationsResult);
   if ((run.task === 'daily-report' || run.task === 'weekly-report') && run.result) {
     const r = run.result as { subject: string; headline: string };
     body = `Subject   ${r.subject}\nDelivery  ${r.headline}`;
   }
-  if (run.status === 'skipped' && run.result) body = `Skipped: ${(run.result as { headline: string }).headline}`;
   const omitted = Object.entries(run.omitted ?? {});
   if (omitted.length > 0) {
     const where = run.runLogTable ? `the run log ${run.runLogTable} (run id ${run.runId ?? '-'}) and the structured log` : 'the structured log';

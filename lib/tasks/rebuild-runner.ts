@@ -6,7 +6,8 @@ import { rebuildTables, type RebuildResult } from '../maintenance/rebuild';
 import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
 import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
-import { assertTablesExist, resolveTableRefs } from './target';
+import { assertTablesExist, resolveTableRefs, uniqueTables } from './target';
+import { configuredExclusion, refuseExcludedPayloadTable, serverSameName } from './exclusions';
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
 import { withLockWatch } from './lock-watch';
 
@@ -84,7 +85,15 @@ async function resolveExisting(ctx: TaskContext<unknown>, refs: readonly TableRe
 
 export async function runRebuildIndexes(ctx: TaskContext<RebuildIndexesEvent>): Promise<TaskOutcome<RebuildResult>> {
   const { refs, field } = rebuildTableNames(ctx.event, ctx.target);
-  const tables = await resolveExisting(ctx, refs, field);
+  const resolved = await resolveExisting(ctx, refs, field);
+  // Before any ALTER: excluded tables, compared as this server compares names (lower_case_table_names).
+  const same = await serverSameName(ctx.db);
+  resolved.forEach((t, i) => {
+    if (field === 'event.tables') return refuseExcludedPayloadTable(ctx.target, ctx.event, `${field}[${i}]`, t, same);
+    const why = configuredExclusion(ctx.target, t.schema, t.table, same);
+    if (why) throw new EventValidationError(`${field}[${i}]: ${why}`);
+  });
+  const tables = uniqueTables(resolved);
   const sizes = await readTableSizes(ctx.db, { schemas: ctx.target.schemas, only: tables });
   const requests = sizes.map((size) => ({ size, reason: `named in ${field}` }));
   const result = await withLockWatch(ctx, (lockWatch) =>

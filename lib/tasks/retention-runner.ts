@@ -6,6 +6,7 @@ import { auroraLagProbe, replicaLagProbe, Throttle, threadsRunningProbe, type Lo
 import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
 import { TaskRuns } from '../runlog/task-runs';
 import { LockWatch } from '../db/lock-diagnostics';
+import { retentionRefusals, serverSameName } from './exclusions';
 
 export interface RetentionResult {
   readonly rules: readonly RuleResult[];
@@ -44,7 +45,16 @@ async function fallingBehind<E>(ctx: TaskContext<E>, results: readonly RuleResul
 
 const DONE: ReadonlySet<RuleResult['status']> = new Set(['completed', 'dry-run', 'already-running']);
 
-export async function runRetention<E extends { dryRun: boolean }>(
+/** What the runner reads of the event: cleanup-data's payload, or archive-orders' (no tables, no force). */
+interface RetentionEvent {
+  readonly dryRun: boolean;
+  readonly source?: string | undefined;
+  readonly routine?: unknown;
+  readonly force?: boolean | undefined;
+  readonly tables?: readonly string[] | undefined;
+}
+
+export async function runRetention<E extends RetentionEvent>(
   ctx: TaskContext<E>,
   rules: readonly RetentionRule[],
   faults?: Parameters<typeof runRule>[2]['faults'],
@@ -57,6 +67,8 @@ export async function runRetention<E extends { dryRun: boolean }>(
   // Opens its session only once a chunk statement has run a quarter second (it may be waiting for a lock).
   const lockWatch = new LockWatch(() => openTargetSession(ctx.credentials, ctx.target.secretArn, ctx.config.session, ctx.target.tls), ctx.log);
   try {
+    // Before any session or lock: an excluded table (or a second rule on one table) is refused, in dry runs too.
+    const refusals = retentionRefusals(ctx.target, ctx.event, rules, await serverSameName(ctx.db));
     const probes: LoadProbe[] = [threadsRunningProbe(ctx.db, settings.maxThreadsRunning)];
     if (ctx.db.flavour.kind === 'aurora-mysql') probes.push(auroraLagProbe(ctx.db, settings.maxReplicaLagSeconds));
     if (!ctx.event.dryRun) {
@@ -83,6 +95,12 @@ export async function runRetention<E extends { dryRun: boolean }>(
 
     const results: RuleResult[] = [];
     for (const rule of rules) {
+      const refusal = refusals.get(rule);
+      if (refusal) {
+        results.push({ ...initialRuleResult(rule, ctx.now, 'refused'), message: refusal });
+        ctx.log.error('retention rule refused', { table: `${rule.schema}.${rule.table}`, reason: refusal });
+        continue;
+      }
       if (results.some((r) => r.status === 'stopped-at-deadline') || deadline.isNear(5_000)) {
         results.push({ ...initialRuleResult(rule, ctx.now, 'not-started'), message: 'time budget exhausted before this rule; the next run starts it' });
         continue;

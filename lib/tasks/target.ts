@@ -46,3 +46,14 @@ export function assertTablesExist(refs: readonly TableRef[], existing: readonly 
     }
   });
 }
+
+/** Resolved tables without repeats, first occurrence kept: a payload naming `t` and `schema.t` means one table. */
+export function uniqueTables<T extends { readonly schema: string; readonly table: string }>(tables: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return tables.filter((t) => {
+    const key = `${t.schema}\u0000${t.table}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

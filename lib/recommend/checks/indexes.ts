@@ -116,8 +116,8 @@ export const unusedIndexes: Check = {
           },
           // Invisible first (MySQL 8) or ignored (MariaDB): reversible at once if a monthly job needed it after all.
           ctx.db.flavour.kind === 'mariadb'
-            ? `ALTER TABLE ${qualifiedName(r.s, r.t)} ALTER INDEX ${quoteIdentifier(r.i)} IGNORED  -- then, after a full business cycle: DROP INDEX ${quoteIdentifier(r.i)}`
-            : `ALTER TABLE ${qualifiedName(r.s, r.t)} ALTER INDEX ${quoteIdentifier(r.i)} INVISIBLE  -- then, after a full business cycle: DROP INDEX ${quoteIdentifier(r.i)}`,
+            ? `ALTER TABLE ${qualifiedName(r.s, r.t)} ALTER INDEX ${quoteIdentifier(r.i)} IGNORED /* then, after a full business cycle: ALTER TABLE ${qualifiedName(r.s, r.t)} DROP INDEX ${quoteIdentifier(r.i)} */`
+            : `ALTER TABLE ${qualifiedName(r.s, r.t)} ALTER INDEX ${quoteIdentifier(r.i)} INVISIBLE /* then, after a full business cycle: ALTER TABLE ${qualifiedName(r.s, r.t)} DROP INDEX ${quoteIdentifier(r.i)} */`,
         ),
       );
     }

@@ -38,7 +38,7 @@ export const connectionUsage: Check = {
           'server',
           `${now} of ${max} connections in use now (${nowPercent}%), peak ${peak} (${peakPercent}%) since the server started ${uptimeText(uptime)} ago`,
           { threadsConnected: now, maxUsedConnections: peak, maxConnections: max, connectedPercent: nowPercent, peakPercent, warningPercent: warn, criticalPercent: critical, uptimeSeconds: uptime },
-          `-- pool connections in the application, or raise the limit (RDS/Aurora: max_connections in the DB parameter group; memory permitting):\nSET GLOBAL max_connections = ${suggested}`,
+          `/* pool connections in the application, or raise the limit (RDS/Aurora: max_connections in the DB parameter group, memory permitting): */\nSET GLOBAL max_connections = ${suggested}`,
         ),
       ],
     };

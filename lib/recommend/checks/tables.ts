@@ -33,9 +33,9 @@ export const fragmentedTables: Check = {
       const table = qualifiedName(t.schema, t.table);
       // FULLTEXT and SPATIAL indexes rule out LOCK=NONE; MyISAM and Aria have no in-place rebuild at all.
       const fix = !isInnoDb(t)
-        ? `OPTIMIZE TABLE ${table}  -- ${t.engine ?? 'this engine'}: locks the table while it runs`
+        ? `OPTIMIZE TABLE ${table} /* ${t.engine ?? 'this engine'}: locks the table while it runs */`
         : t.hasFulltextOrSpatial
-          ? `ALTER TABLE ${table} FORCE, ALGORITHM=INPLACE, LOCK=SHARED  -- FULLTEXT/SPATIAL index: writes wait during the rebuild`
+          ? `ALTER TABLE ${table} FORCE, ALGORITHM=INPLACE, LOCK=SHARED /* FULLTEXT/SPATIAL index: writes wait during the rebuild */`
           : `ALTER TABLE ${table} FORCE, ALGORITHM=INPLACE, LOCK=NONE`;
       items.push(
         item(
@@ -110,7 +110,7 @@ export const autoIncrementExhaustion: Check = {
           { column: a.column, columnType: a.columnType, nextValue: a.next, maxValue: max !== undefined ? max.toString() : null, usedPercent: a.usedPercent, thresholdPercent: warn },
           wider
             ? `ALTER TABLE ${qualifiedName(t.schema, t.table)} MODIFY ${quoteIdentifier(a.column)} ${wider} NOT NULL AUTO_INCREMENT` +
-                '  -- keep the column\'s other attributes; a type change copies the table (writes wait) and referencing foreign key columns must change too'
+                ' /* keep the other attributes of the column. A type change copies the table (writes wait), and referencing foreign key columns must change too */'
             : undefined,
         ),
       );
@@ -142,8 +142,8 @@ export const missingPrimaryKeys: Check = {
         const fix = clustered
           ? `ALTER TABLE ${table} ADD PRIMARY KEY (${clustered.columns.map((c) => quoteIdentifier(c.name!)).join(', ')}), DROP INDEX ${quoteIdentifier(clustered.name)}, ALGORITHM=INPLACE, LOCK=NONE`
           : hasId.has(tableKey(t.schema, t.table))
-            ? `-- if id is unique and never NULL:\nALTER TABLE ${table} ADD PRIMARY KEY (${quoteIdentifier('id')}), ALGORITHM=INPLACE, LOCK=NONE`
-            : `-- declare the natural key if the table has one, or add a surrogate (copies the table; writes wait):\nALTER TABLE ${table} ADD COLUMN ${quoteIdentifier('id')} BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST`;
+            ? `/* if id is unique and never NULL: */\nALTER TABLE ${table} ADD PRIMARY KEY (${quoteIdentifier('id')}), ALGORITHM=INPLACE, LOCK=NONE`
+            : `/* declare the natural key if the table has one, or add a surrogate (copies the table, writes wait): */\nALTER TABLE ${table} ADD COLUMN ${quoteIdentifier('id')} BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST`;
         return item(
           'NO_PRIMARY_KEY',
           'medium',
@@ -173,7 +173,7 @@ export const nonInnoDbTables: Check = {
             name(t),
             `${name(t)} uses ${t.engine}${myisam ? ': no transactions, table locks on every write, and no crash recovery' : ', not InnoDB'}`,
             { engine: t.engine, totalBytes: t.totalBytes, rowsEstimate: t.rowsEstimate },
-            `ALTER TABLE ${qualifiedName(t.schema, t.table)} ENGINE=InnoDB  -- copies the table; writes wait`,
+            `ALTER TABLE ${qualifiedName(t.schema, t.table)} ENGINE=InnoDB /* copies the table, writes wait */`,
           );
         }),
     };
