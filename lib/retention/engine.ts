@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { globalStatus } from '../db/global-status';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import type { PurgeSettings, Walk, WhereClause } from '../config/schema';
+import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/schema';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
@@ -16,12 +16,16 @@ import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
 import { deleteUpToBound } from './bounded-delete';
 import type { Throttle } from './throttle';
 import { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+import { beforeCutoff, cutoffValue, isProblem, problemText, resolveDateColumn, timestampZoneProblem, type DateEncoding } from './date-format';
+import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows, planCascade, type CascadePlan, type ChildRowCount } from './cascade';
 
 /** A cleanup rule or the archive-orders rule, resolved against a target. */
 export interface RetentionRule {
   readonly schema: string;
   readonly table: string;
   readonly dateColumn: string;
+  /** How an integer dateColumn stores time (lib/retention/date-format.ts). */
+  readonly dateFormat?: DateFormat;
   readonly retentionDays: number;
   readonly action: 'delete' | 'archive';
   readonly where: readonly WhereClause[];
@@ -30,6 +34,8 @@ export interface RetentionRule {
   readonly allowFullScan: boolean;
   readonly walk: Walk;
   readonly chunkTimeSeconds?: number;
+  /** Delete rules: go ahead over ON DELETE CASCADE / SET NULL children, counting their rows (lib/retention/cascade.ts). */
+  readonly cascade?: boolean;
 }
 
 export type RuleStatus = 'completed' | 'dry-run' | 'stopped-at-deadline' | 'already-running' | 'refused' | 'failed' | 'not-started';
@@ -40,6 +46,8 @@ export interface RuleResult {
   readonly action: 'delete' | 'archive';
   /** Fixed at the start of the run: now − retention, UTC. */
   readonly cutoff: string;
+  /** The cutoff in the date column's unit where it is not the instant itself (DATE: its UTC day; integer columns: the number bound). */
+  cutoffValue?: string | number;
   status: RuleStatus;
   message?: string;
   walk?: WalkKind;
@@ -60,6 +68,8 @@ export interface RuleResult {
   throttledSeconds: number;
   durationSeconds: number;
   childTables: readonly ChildTable[];
+  /** Rules with `cascade`: rows of each child table removed or set to NULL with the rule's rows (the dry run: would be). */
+  childRows?: ChildRowCount[];
   archiveTable?: string;
   archiveTableCreated?: boolean;
 }
@@ -125,6 +135,10 @@ interface Plan {
   readonly key: IndexInfo;
   readonly dateIndex?: IndexInfo;
   readonly predicate: SqlPart;
+  readonly date: DateEncoding;
+  /** `date < cutoff` alone, in the column's unit. */
+  readonly before: SqlPart;
+  readonly cascade?: CascadePlan;
 }
 
 /** Validate a rule against the live table; throws RuleRefusedError with the reason an operator can act on. */
@@ -140,6 +154,10 @@ export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date)
   for (const col of [rule.dateColumn, ...rule.where.map((w) => w.column)]) {
     if (!columns.has(col)) throw new RuleRefusedError(`${name} has no column ${col}`);
   }
+  const date = resolveDateColumn(rule.schema, rule.table, rule.dateColumn, shape.columns.find((c) => c.name === rule.dateColumn)!, rule.dateFormat, cutoff);
+  if (isProblem(date)) throw new RuleRefusedError(problemText(date));
+  const zone = date.kind === 'timestamp' ? await timestampZoneProblem(db, rule.schema, rule.table, rule.dateColumn) : undefined;
+  if (zone) throw new RuleRefusedError(problemText(zone));
   const dateIndex = indexLeadingWith(shape, rule.dateColumn);
   if (!dateIndex && !rule.allowFullScan) {
     throw new RuleRefusedError(
@@ -156,7 +174,16 @@ export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date)
       );
     }
   }
-  return { shape, key: shape.key, ...(dateIndex ? { dateIndex } : {}), predicate: rulePredicate(rule.dateColumn, cutoff, rule.where) };
+  const cascade = await planCascade(db, rule, shape.children);
+  return {
+    shape,
+    key: shape.key,
+    ...(dateIndex ? { dateIndex } : {}),
+    predicate: rulePredicate(date, cutoff, rule.where),
+    date,
+    before: beforeCutoff(date, cutoff),
+    ...(cascade ? { cascade } : {}),
+  };
 }
 
 /**
@@ -195,10 +222,9 @@ interface WalkChoice {
  * matching rows are dense in their key range (dates that rise with the key, or half a table
  * going); walking the date index wins when they are sparse. The ratio is measured per run.
  */
-async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings, cutoff: Date): Promise<WalkChoice | undefined> {
+async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<WalkChoice | undefined> {
   const table = qualifiedName(rule.schema, rule.table);
   const k1 = quoteIdentifier(plan.key.columns[0]!);
-  const date = quoteIdentifier(rule.dateColumn);
   if (!plan.dateIndex) {
     return { kind: 'primary-key', reason: `no index on ${rule.dateColumn} (allowFullScan): walking the key over the whole table`, index: plan.key };
   }
@@ -210,8 +236,8 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
   const k1Name = plan.key.columns[0]!;
   const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
     `SELECT COUNT(*) AS n, ${exactValue(plan.shape, k1Name, 'MIN')} AS lo, ${exactValue(plan.shape, k1Name, 'MAX')} AS hi
-       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${date} < ?`,
-    [cutoff],
+       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${plan.before.sql}`,
+    plan.before.params,
   );
   const matching = Number(b?.n ?? 0);
   if (matching === 0) return undefined;
@@ -276,14 +302,13 @@ class Walker {
     keyColumns: readonly string[],
     rule: RetentionRule,
     private readonly predicate: SqlPart,
-    cutoff: Date,
+    beforeCutoff: SqlPart,
   ) {
     // Walk order: the key, or (date, key) on the date index. Only NOT NULL columns take part, so
     // every comparison in the keyset is true or false (a NULL in a bound would skip rows).
     this.columns =
       choice.kind === 'primary-key' ? [...keyColumns] : [rule.dateColumn, ...keyColumns.filter((c) => c !== rule.dateColumn)];
     const k1 = quoteIdentifier(keyColumns[0]!);
-    const beforeCutoff = { sql: `${quoteIdentifier(rule.dateColumn)} < ?`, params: [cutoff] };
     this.range =
       choice.kind === 'primary-key' && choice.low !== undefined
         ? { sql: `${k1} >= ? AND ${k1} <= ?`, params: [choice.low, choice.high] }
@@ -438,15 +463,19 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
   try {
     const plan = await planRule(db, rule, cutoff);
     result.childTables = plan.shape.children;
+    const unit = cutoffValue(plan.date, cutoff);
+    if (unit !== undefined) result.cutoffValue = unit;
+    if (plan.cascade) result.childRows = noChildRows(plan.cascade);
 
     if (opts.dryRun) {
-      const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+      const choice = await chooseWalk(db, rule, plan, opts.settings);
       const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       result.status = 'dry-run';
       result.wouldRemove = count.n;
       result.wouldRemoveEstimated = count.estimated;
       result.rowsRemaining = count.n;
       result.rowsRemainingEstimated = count.estimated;
+      if (plan.cascade) result.childRows = await countRunCascade(db, plan.cascade, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       if (choice) Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
       else result.walkReason = 'no rows older than the cutoff';
       if (rule.action === 'archive') {
@@ -497,7 +526,6 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
-  const cutoff = cutoffOf(rule, opts.now);
   if (rule.action === 'archive') {
     result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
   }
@@ -509,7 +537,7 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const isolation = await chooseIsolation(db);
   // Counters before the walk is chosen: the time that takes tells whether the application is live.
   const beforeChoice = await serverActivity(db);
-  const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+  const choice = await chooseWalk(db, rule, plan, opts.settings);
   if (!choice) {
     result.walkReason = 'no rows older than the cutoff';
     result.rowsRemaining = 0;
@@ -616,10 +644,9 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
   const table = qualifiedName(rule.schema, rule.table);
-  const cutoff = cutoffOf(rule, opts.now);
   // The throttle is shared by the rules of a run: this rule reports only its own waiting.
   const throttledBefore = opts.throttle.throttledSeconds;
-  const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
+  const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, plan.before);
   const sizer = new ChunkSizer({
     targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
     contendedSeconds: Math.min(opts.settings.contendedChunkTimeSeconds, rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds),
@@ -693,18 +720,22 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
             : rangeDelete;
       let moved: number;
       try {
+        // Cascading children are counted in the chunk's transaction, its rows locked, before its DELETE (lib/retention/cascade.ts).
+        const cascaded = plan.cascade && rule.action === 'delete' ? await countChunkCascade(session, plan.cascade, source, where) : undefined;
         moved =
           rule.action === 'delete'
             ? counted
               ? await deleteUpToBound(session, table, source, keyOrder, where, size)
               : (await session.exec(rangeDelete, where.params)).affectedRows
             : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+        if (cascaded) checkCascadeCount(cascaded, moved);
         const endedAt = new Date();
-        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
+        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000), ...(cascaded ? { childRows: cascaded.rows } : {}) } };
         // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
         await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved }, session);
         await session.exec('COMMIT');
         cursor.settle(claim, 'committed');
+        if (cascaded) addChildRows(result.childRows!, cascaded.rows);
         opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
       } catch (err) {
         cursor.settle(claim, 'failed');
