@@ -97,6 +97,12 @@ export async function runRetention<E extends { dryRun: boolean }>(
     const unfinished = results.some((r) => !DONE.has(r.status) && r.status !== 'failed' && r.status !== 'refused');
     const status: TaskStatus = failed > 0 ? 'failed' : unfinished ? 'stopped-at-deadline' : 'succeeded';
     const sum = (f: (r: RuleResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    // Only rules with `cascade` carry child counts (a metric per child table would multiply billed metrics): totals per rule and per run.
+    const childSum = (r: RuleResult, action: 'deleted' | 'set-null') => (r.childRows ?? []).filter((c) => c.action === action).reduce((a, c) => a + c.rows, 0);
+    const childPoints = (rs: readonly RuleResult[]) =>
+      rs.some((r) => r.childRows)
+        ? [point(METRIC.ChildRowsDeleted, rs.reduce((a, r) => a + childSum(r, 'deleted'), 0)), point(METRIC.ChildRowsSetNull, rs.reduce((a, r) => a + childSum(r, 'set-null'), 0))]
+        : [];
     const tableMetrics = ctx.event.dryRun
       ? results.map((r) => ({ table: r.table, points: [point(METRIC.RowsRemaining, r.rowsRemaining ?? 0)] }))
       : results.map((r) => ({
@@ -104,6 +110,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
           points: [
             point(METRIC.RowsDeleted, r.rowsDeleted),
             point(METRIC.RowsArchived, r.rowsArchived),
+            ...childPoints([r]),
             ...(r.rowsRemaining !== null ? [point(METRIC.RowsRemaining, r.rowsRemaining)] : []),
             point(METRIC.Chunks, r.chunks),
             point(METRIC.ThrottledSeconds, r.throttledSeconds),
@@ -122,6 +129,7 @@ export async function runRetention<E extends { dryRun: boolean }>(
       metrics: [
         point(METRIC.RowsDeleted, sum((r) => r.rowsDeleted)),
         point(METRIC.RowsArchived, sum((r) => r.rowsArchived)),
+        ...(ctx.event.dryRun ? [] : childPoints(results)),
         point(METRIC.RulesFailed, failed),
         ...(ctx.event.dryRun ? [] : [point(METRIC.TablesFallingBehind, behind.length)]),
         point(METRIC.ThrottledSeconds, Math.round(throttle.throttledSeconds * 10) / 10),
