@@ -1,7 +1,15 @@
 // Date columns of retention rules against real MariaDB: text refused, integer formats, DATE cutoff day, TIMESTAMP in UTC.
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminConnection, freshSchema } from './support/db';
+import { recommendationSettingsSchema } from '../lib/config/schema';
+import { UrlCredentialSource } from '../lib/db/credentials';
+import type { PreflightResult } from '../lib/maintenance/preflight';
+import { generateRecommendations } from '../lib/recommend/generate';
+import { Deadline } from '../lib/runtime/deadline';
+import { silentLog } from '../lib/runtime/log';
+import { runTask } from '../lib/tasks/run-task';
+import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
+import { cleanupRule } from '../lib/retention/rules';
 import { rule, run, session } from './support/retention';
 import { interceptStatements, type StatementEvent } from './support/statement-interceptor';
 
@@ -184,4 +192,56 @@ describe('DATE and TIMESTAMP columns', () => {
     expect(left.map((r) => r['id'])).toEqual([3, 4, 5]);
   });
 
+});
+
+describe('preflight and recommendations', () => {
+  const rules = [
+    { table: 'visits', dateColumn: 'd', retentionDays: 30, action: 'delete' as const },
+    { table: 'epoch', dateColumn: 'd', retentionDays: 30, action: 'delete' as const },
+    { table: 'epoch', dateColumn: 'd', dateFormat: 'unix-seconds' as const, retentionDays: 30, action: 'delete' as const },
+  ];
+  const config = (r: readonly Record<string, unknown>[]) => testConfig([S], { targets: [testTarget([S], { cleanupRules: r })] }, `${S}_log`);
+
+  beforeAll(async () => {
+    await tableWith('visits', 'VARCHAR(10)', ['01/01/2001']);
+    // Rows 100 days old in unix seconds: a purge falling far behind, visible only once the format is understood.
+    await tableWith('epoch', 'INT UNSIGNED', [Math.floor(Date.now() / 1000) - 100 * 86_400, Math.floor(Date.now() / 1000)]);
+  });
+
+  it('preflight reports the refused date columns in the words of the engine', async () => {
+    const out = await runTask('preflight', {}, { config: config(rules), credentials: new UrlCredentialSource(serverUrl()), metrics: { publish: () => undefined }, log: silentLog, deadline: Deadline.unlimited() });
+    const purge = (out.result as PreflightResult).capabilities.find((c) => c.capability === 'purge')!;
+    expect(purge.ok).toBe(false);
+    expect(purge.missing).toHaveLength(2);
+    expect(purge.missing[0]).toMatch(new RegExp(`^${S}\\.visits\\.d is VARCHAR\\(10\\): text compares with the cutoff as text.*STR_TO_DATE`));
+    expect(purge.missing[1]).toBe(`${S}.epoch.d is INT(10) UNSIGNED: an integer date column needs dateFormat to say how it stores time; set dateFormat to "unix-seconds", "unix-millis" or "yyyymmdd"`);
+  });
+
+  it('recommendations: an unusable date column is a high item with its fix, and an integer format is read for the age of the oldest row', async () => {
+    const target = config(rules).targets[0]!;
+    const now = new Date();
+    const db = await session();
+    const r = await generateRecommendations(db, {
+      schemas: [S],
+      target: 'test',
+      settings: recommendationSettingsSchema.parse({}),
+      thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5 },
+      retentionRules: target.cleanupRules.map((c) => cleanupRule(target, c)),
+      historySchema: `${S}_hist`,
+      growthWindowDays: 30,
+      minHistoryHours: 12,
+      now,
+    }).finally(() => db.close());
+    const unusable = r.items.filter((i) => i.code === 'RETENTION_DATE_UNUSABLE');
+    expect(unusable.map((i) => [i.object, i.priority])).toEqual([
+      [`${S}.visits`, 'high'],
+      [`${S}.epoch`, 'high'],
+    ]);
+    expect(unusable[0]!.fix).toMatch(/^convert it and point the rule at the new column: ALTER TABLE/);
+    expect(unusable[1]!.fix).toBe('set dateFormat to "unix-seconds", "unix-millis" or "yyyymmdd"');
+    const behind = r.items.filter((i) => i.code === 'PURGE_FALLING_BEHIND');
+    expect(behind.map((i) => i.object)).toEqual([`${S}.epoch`]);
+    expect(behind[0]!.evidence['oldestAgeDays']).toBe(100);
+    expect(r.checks.find((c) => c.code === 'PURGE_FALLING_BEHIND')!.note).toContain(`${S}.visits: d cannot be compared with a cutoff (RETENTION_DATE_UNUSABLE)`);
+  });
 });
