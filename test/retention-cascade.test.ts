@@ -7,6 +7,8 @@ import type { MetricPoint } from '../lib/metrics/names';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
+import { digestOf } from '../lib/reporting/digest';
+import { renderTaskSummary } from '../lib/reporting/text-summary';
 import { runTask } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { rule, run, session } from './support/retention';
@@ -207,6 +209,10 @@ describe('cleanup-data with cascade', () => {
       { table: `${S}.grandchild`, action: 'deleted', rows: 5940 },
       { table: `${S}.noted`, action: 'set-null', rows: 495 },
     ]);
+    // The CLI summary and the daily report's rule row say it in one line.
+    const line = `child rows deleted 2,970 in ${S}.child, 5,940 in ${S}.grandchild, set NULL 495 in ${S}.noted`;
+    expect(renderTaskSummary(out)).toContain(`${S}.parent: ${line}`);
+    expect(digestOf(out).rows[0]!.detail).toBe(line);
     const value = (name: string) => out.metrics.find((m) => m.name === name)?.value;
     expect([value('ChildRowsDeleted'), value('ChildRowsSetNull')]).toEqual([8910, 495]);
     const perTable = published.find((t) => t.table === `${S}.parent`)?.points ?? [];

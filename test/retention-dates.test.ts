@@ -7,6 +7,8 @@ import type { PreflightResult } from '../lib/maintenance/preflight';
 import { generateRecommendations } from '../lib/recommend/generate';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
+import { renderTaskSummary } from '../lib/reporting/text-summary';
+import type { RetentionResult } from '../lib/tasks/retention-runner';
 import { runTask } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { cleanupRule } from '../lib/retention/rules';
@@ -206,6 +208,13 @@ describe('preflight and recommendations', () => {
     await tableWith('visits', 'VARCHAR(10)', ['01/01/2001']);
     // Rows 100 days old in unix seconds: a purge falling far behind, visible only once the format is understood.
     await tableWith('epoch', 'INT UNSIGNED', [Math.floor(Date.now() / 1000) - 100 * 86_400, Math.floor(Date.now() / 1000)]);
+  });
+
+  it('the CLI summary shows the cutoff in the column unit next to the UTC cutoff', async () => {
+    const out = await runTask('cleanup-data', { dryRun: true }, { config: config([rules[2]!]), credentials: new UrlCredentialSource(serverUrl()), metrics: { publish: () => undefined }, log: silentLog, deadline: Deadline.unlimited() });
+    const r = (out.result as RetentionResult).rules[0]!;
+    expect(r).toMatchObject({ status: 'dry-run', wouldRemove: 1, cutoffValue: Math.ceil(new Date(r.cutoff).getTime() / 1000) });
+    expect(renderTaskSummary(out)).toContain(`${r.cutoff.replace('T', ' ').slice(0, 19)} (< ${r.cutoffValue})`);
   });
 
   it('preflight reports the refused date columns in the words of the engine', async () => {

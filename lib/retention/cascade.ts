@@ -69,6 +69,8 @@ async function referencing(db: DbSession, schema: string, table: string): Promis
   return [...byKey.values()];
 }
 
+/** `a`, `a and b`, `a, b and c`. */
+const inWords = (items: readonly string[]) => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`);
 const changes = (rule: string) => rule === 'CASCADE' || rule === 'SET NULL';
 const describe = (fk: ForeignKey) => `${fk.schema}.${fk.table} (${fk.constraint}, ON DELETE ${fk.onDelete})`;
 
@@ -89,7 +91,7 @@ export async function planCascade(
   if (rule.action !== 'delete' || direct.length === 0) return undefined;
   if (!rule.cascade) {
     throw new RuleRefusedError(
-      `${name}: deleting its rows would also ${direct.map((c) => `${c.deleteRule === 'CASCADE' ? 'delete' : 'set NULL in'} rows of ${c.schema}.${c.table} (${c.constraint}, ON DELETE ${c.deleteRule})`).join(', ')}, ` +
+      `${name}: deleting its rows would also ${inWords(direct.map((c) => `${c.deleteRule === 'CASCADE' ? 'delete' : 'set NULL in'} rows of ${c.schema}.${c.table} (${c.constraint}, ON DELETE ${c.deleteRule})`))}, ` +
         'which the rule would neither show nor count; set cascade: true on the rule to delete them with their parents (the dry run and every chunk then count them per child table), ' +
         'or purge the child rows first with their own rule',
     );

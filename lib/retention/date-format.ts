@@ -118,20 +118,20 @@ export function resolveDateColumn(
   }
   const q = qualifiedName(schema, table);
   const target = `${column}_dt`.slice(0, 64);
-  const convert = (expr: string) =>
+  const convert = (expr: string, note: string) =>
     `convert it and point the rule at the new column: ALTER TABLE ${q} ADD COLUMN ${quoteIdentifier(target)} DATETIME NULL, ALGORITHM=INPLACE, LOCK=NONE; ` +
-    `UPDATE ${q} SET ${quoteIdentifier(target)} = ${expr} WHERE ${quoteIdentifier(target)} IS NULL (in batches); ` +
+    `UPDATE ${q} SET ${quoteIdentifier(target)} = ${expr} WHERE ${quoteIdentifier(target)} IS NULL (in batches; ${note}); ` +
     `ALTER TABLE ${q} ADD INDEX ${quoteIdentifier(`ix_${target}`.slice(0, 64))} (${quoteIdentifier(target)}), ALGORITHM=INPLACE, LOCK=NONE; ` +
     `then dateColumn: "${target}" (and have the application write it)`;
   if (TEXT.has(dataType)) {
     return {
       problem: `${name} is ${shown}: text compares with the cutoff as text (a dd/mm/YYYY value sorts by its day of the month), so the rule would delete rows by their spelling, not their age; dateColumn must be DATE, DATETIME or TIMESTAMP, or an integer with dateFormat`,
-      fix: convert(`STR_TO_DATE(${quoteIdentifier(column)}, '%d/%m/%Y') -- the format the column holds`),
+      fix: convert(`STR_TO_DATE(${quoteIdentifier(column)}, '%d/%m/%Y')`, "'%d/%m/%Y' standing for the format the column holds"),
     };
   }
   return {
     problem: `${name} is ${shown}: dateColumn must be DATE, DATETIME or TIMESTAMP, or an integer with dateFormat (${FORMATS})`,
-    fix: convert(`<${quoteIdentifier(column)} as a DATETIME>`),
+    fix: convert(`<${quoteIdentifier(column)} as a DATETIME>`, 'e.g. FROM_UNIXTIME() for seconds held as DECIMAL'),
   };
 }
 
