@@ -148,6 +148,15 @@ describe('delete rules over ON DELETE CASCADE / SET NULL children', () => {
       /ret_cascade\.msg is reached along two foreign-key paths \(ret_cascade\.users → ret_cascade\.msg \(fk_recipient, ON DELETE CASCADE\) and .*fk_sender.*\), so its rows could be counted twice/,
     );
 
+    // A SET NULL column that another table references ON UPDATE CASCADE: nulling it would change rows not counted.
+    await admin.query(`DROP TABLE IF EXISTS ${S}.sn_mirror, ${S}.sn_child, ${S}.sn_parent`);
+    await admin.query(`CREATE TABLE ${S}.sn_parent (id INT PRIMARY KEY, created_at DATETIME NOT NULL, KEY (created_at)) ENGINE=InnoDB`);
+    await admin.query(`CREATE TABLE ${S}.sn_child (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT fk_sn FOREIGN KEY (pid) REFERENCES ${S}.sn_parent (id) ON DELETE SET NULL) ENGINE=InnoDB`);
+    await admin.query(`CREATE TABLE ${S}.sn_mirror (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT fk_mirror FOREIGN KEY (pid) REFERENCES ${S}.sn_child (pid) ON UPDATE CASCADE) ENGINE=InnoDB`);
+    expect((await run(rule(S, 'sn_parent', { cascade: true }), { dryRun: true })).message).toBe(
+      `${S}.sn_parent: setting ${S}.sn_child.pid to NULL (${S}.sn_parent → ${S}.sn_child (fk_sn, ON DELETE SET NULL)) would change rows of ${S}.sn_mirror (fk_mirror, ON UPDATE CASCADE), which dbmaint does not count; cascade cannot be used on this table`,
+    );
+
     const chain = ['l0', 'l1', 'l2', 'l3', 'l4', 'l5'];
     await admin.query(`DROP TABLE IF EXISTS ${[...chain].reverse().map((t) => `${S}.${t}`).join(', ')}`);
     await admin.query(`CREATE TABLE ${S}.l0 (id INT PRIMARY KEY, created_at DATETIME NOT NULL, KEY (created_at)) ENGINE=InnoDB`);
