@@ -60,6 +60,12 @@ describe('config validation', () => {
       { targets: [target('a', { cleanupRules: [{ table: 'other.t', dateColumn: 'd', retentionDays: 3, action: 'archive' }] })] },
       /config\.targets\[0\]\.cleanupRules\[0\]\.table: schema 'other' is not one of the target's schemas/,
     ],
+    [
+      'cascade on an archive rule',
+      { targets: [target('a', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 3, action: 'archive', cascade: true }] })] },
+      /config\.targets\[0\]\.cleanupRules\[0\]\.cascade: is for delete rules only/,
+    ],
+    ['unknown dateFormat', { targets: [target('a', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 3, action: 'delete', dateFormat: 'dd/mm/yyyy' }] })] }, /cleanupRules\[0\]\.dateFormat: /],
     ['retention zero', { targets: [target('a', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 0, action: 'delete' }] })] }, /retentionDays: /],
     ['bad threshold', { ...valid, thresholds: { fragmentationPercent: 140 } }, /config\.thresholds\.fragmentationPercent: /],
     ['bad retention', { ...valid, logRetentionDays: 10 }, /config\.logRetentionDays: must be one of/],

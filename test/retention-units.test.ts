@@ -26,7 +26,7 @@ describe('keyset predicates', () => {
   });
   it('binds the cutoff and extra criteria as parameters, never as text', () => {
     const cutoff = new Date('2026-01-01T00:00:00Z');
-    const p = rulePredicate('created_at', cutoff, [
+    const p = rulePredicate({ column: 'created_at', kind: 'datetime' }, cutoff, [
       { column: 'is_read', op: '=', value: 1 },
       { column: 'kind', op: 'NOT IN', value: ["a'; DROP TABLE x; --", 'b'] },
       { column: 'deleted_at', op: 'IS NOT NULL' },

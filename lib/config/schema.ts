@@ -59,27 +59,40 @@ const whereClause = z
 
 export const WALKS = ['auto', 'primary-key', 'date-index'] as const;
 
-export const cleanupRuleSchema = z.strictObject({
-  table: tableName,
-  dateColumn: identifier,
-  retentionDays: z.number().int().min(1).max(36500),
-  action: z.enum(['delete', 'archive']),
-  where: z.array(whereClause).max(20).default([]),
-  /** Archive destination schema (same server); default: the source table's schema. */
-  archiveSchema: identifier.optional(),
-  /** Archive table name; default `<table>_archive`. */
-  archiveTable: identifier.optional(),
-  /** Allow a rule whose date column has no usable index (every chunk then scans). */
-  allowFullScan: z.boolean().default(false),
-  /** How chunks are cut: by primary-key ranges, by the date index, or chosen per run from the data. */
-  walk: z.enum(WALKS).default('auto'),
-  chunkTimeSeconds: z.number().min(0.05).max(10).optional(),
-});
+/** How an integer `dateColumn` stores time (DATE, DATETIME and TIMESTAMP columns take none). */
+export const DATE_FORMATS = ['unix-seconds', 'unix-millis', 'yyyymmdd'] as const;
+
+export const cleanupRuleSchema = z
+  .strictObject({
+    table: tableName,
+    dateColumn: identifier,
+    dateFormat: z.enum(DATE_FORMATS).optional(),
+    retentionDays: z.number().int().min(1).max(36500),
+    action: z.enum(['delete', 'archive']),
+    where: z.array(whereClause).max(20).default([]),
+    /** Archive destination schema (same server); default: the source table's schema. */
+    archiveSchema: identifier.optional(),
+    /** Archive table name; default `<table>_archive`. */
+    archiveTable: identifier.optional(),
+    /** Allow a rule whose date column has no usable index (every chunk then scans). */
+    allowFullScan: z.boolean().default(false),
+    /** How chunks are cut: by primary-key ranges, by the date index, or chosen per run from the data. */
+    walk: z.enum(WALKS).default('auto'),
+    chunkTimeSeconds: z.number().min(0.05).max(10).optional(),
+    /** Delete rules only: go ahead over ON DELETE CASCADE / SET NULL child tables, counting the child rows each chunk removes or changes. */
+    cascade: z.boolean().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.cascade && r.action === 'archive') {
+      ctx.addIssue({ code: 'custom', path: ['cascade'], message: 'is for delete rules only: an archive rule never cascades (it is refused over ON DELETE CASCADE / SET NULL children)' });
+    }
+  });
 
 /** archive-orders: completed orders older than `daysOld` move to the archive. */
 export const archiveOrdersSchema = z.strictObject({
   table: tableName.default('orders'),
   dateColumn: identifier.default('completed_at'),
+  dateFormat: z.enum(DATE_FORMATS).optional(),
   statusColumn: identifier.default('status'),
   completedValues: z.array(z.union([z.string().max(64), z.number()])).min(1).max(20).default(['completed']),
   daysOld: z.number().int().min(1).max(36500).default(365),
@@ -325,6 +338,7 @@ export type ArchiveOrdersConfig = z.output<typeof archiveOrdersSchema>;
 export type PurgeSettings = z.output<typeof purgeSettingsSchema>;
 export type WhereClause = CleanupRule['where'][number];
 export type Walk = (typeof WALKS)[number];
+export type DateFormat = (typeof DATE_FORMATS)[number];
 export type Thresholds = DbMaintConfig['thresholds'];
 export type StatisticsSettings = z.output<typeof statisticsSettingsSchema>;
 export type OptimizeSettings = z.output<typeof optimizeSettingsSchema>;

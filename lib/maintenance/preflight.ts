@@ -2,7 +2,7 @@
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import type { RetentionRule } from '../retention/engine';
+import { cutoffOf, planRule, RuleRefusedError, type RetentionRule } from '../retention/engine';
 import { archiveOrdersRule, cleanupRule } from '../retention/rules';
 import { grantStatement } from '../db/privileges';
 import { dbmaintTableNeeds } from '../runlog/table-needs';
@@ -86,6 +86,17 @@ async function leadingIndex(db: DbSession, schema: string, table: string, column
 
 async function tableExists(db: DbSession, schema: string, table: string): Promise<boolean> {
   return (await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, table])).length > 0;
+}
+
+/** The retention engine's refusal of a rule as planned now, or undefined when it would run. Read-only (information_schema). */
+async function refusalOf(db: DbSession, rule: RetentionRule): Promise<string | undefined> {
+  try {
+    await planRule(db, rule, cutoffOf(rule, new Date()));
+    return undefined;
+  } catch (err) {
+    if (err instanceof RuleRefusedError) return err.message;
+    throw err;
+  }
 }
 
 function check(capability: Capability, tasks: readonly string[], missing: string[], fix: string[], notes: string[] = [], whenMissing: CapabilityStatus = 'missing'): CapabilityCheck {
@@ -208,6 +219,11 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
       if (!rule.allowFullScan && !(await leadingIndex(db, rule.schema, rule.table, rule.dateColumn))) {
         missing.push(`${name}: no index leads with ${rule.dateColumn} (the rule is refused; add one, or allowFullScan)`);
         fix.push(`CREATE INDEX ${quoteIdentifier(`ix_${rule.dateColumn}`.slice(0, 64))} ON ${qualifiedName(rule.schema, rule.table)} (${quoteIdentifier(rule.dateColumn)});`);
+      }
+      // Whatever else the engine refuses (a date column it cannot compare, cascading children…), in the engine's own words.
+      if (missing.length === before) {
+        const refusal = await refusalOf(db, rule);
+        if (refusal) missing.push(refusal);
       }
       if (missing.length > before) badRules.add(rule);
     }

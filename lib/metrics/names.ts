@@ -25,6 +25,9 @@ export const METRIC = {
   RowsDeleted: { name: 'RowsDeleted', unit: 'Count' },
   RowsArchived: { name: 'RowsArchived', unit: 'Count' },
   RowsRemaining: { name: 'RowsRemaining', unit: 'Count' },
+  /** Rows of child tables removed (ON DELETE CASCADE) or changed (SET NULL) with a cascade rule's rows: per rule, and per run. */
+  ChildRowsDeleted: { name: 'ChildRowsDeleted', unit: 'Count' },
+  ChildRowsSetNull: { name: 'ChildRowsSetNull', unit: 'Count' },
   Chunks: { name: 'Chunks', unit: 'Count' },
   ThrottledSeconds: { name: 'ThrottledSeconds', unit: 'Seconds' },
   RulesFailed: { name: 'RulesFailed', unit: 'Count' },

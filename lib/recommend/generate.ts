@@ -9,7 +9,7 @@ import { isPrivilegeError } from '../db/privileges';
 import { errorText, once, type Check, type CheckContext, type CheckOutcome } from './check';
 import { rapidGrowth, storageHorizon } from './checks/growth';
 import { duplicateIndexes, redundantIndexes, unusedIndexes } from './checks/indexes';
-import { purgeFallingBehind, retentionDateUnindexed } from './checks/retention';
+import { purgeFallingBehind, retentionDateUnindexed, retentionDateUnusable } from './checks/retention';
 import { connectionUsage, slowStatements } from './checks/server';
 import { autoIncrementExhaustion, fragmentedTables, largeTables, missingPrimaryKeys, nonInnoDbTables, staleStatistics } from './checks/tables';
 import { readIndexes } from './index-catalogue';
@@ -46,6 +46,7 @@ const CHECKS: readonly Check[] = [
   redundantIndexes,
   unusedIndexes,
   staleStatistics,
+  retentionDateUnusable,
   retentionDateUnindexed,
   purgeFallingBehind,
   connectionUsage,

@@ -9,6 +9,7 @@ import type { TaskRunResult } from '../tasks/run-task';
 import type { TaskDigestRow, TaskRunDigest } from './report-data';
 import type { Recommendation } from '../recommend/types';
 import { formatBytes } from './text-table';
+import { childRowsText } from './child-rows';
 
 const n = (x: number) => x.toLocaleString('en');
 
@@ -29,7 +30,7 @@ function retentionDigest(r: RetentionResult): { headline: string; rows: TaskDige
       rows: x.rowsDeleted + x.rowsArchived,
       remaining: x.rowsRemaining,
       durationSeconds: x.durationSeconds,
-      ...(x.message ? { detail: x.message } : {}),
+      ...(x.message || childRowsText(x) ? { detail: [x.message, childRowsText(x)].filter(Boolean).join('; ') } : {}),
     })),
   };
 }

@@ -8,6 +8,7 @@ import { preflightSummary, rebuildSummary, recommendationsSummary, statisticsSum
 import type { PreflightResult } from '../maintenance/preflight';
 import type { RecommendationsResult } from '../recommend/types';
 import { textTable } from './text-table';
+import { childRowsText } from './child-rows';
 
 function analyzeSummary(r: AnalyzeResult): string {
   const rows = r.tables.map((t) => [
@@ -40,7 +41,8 @@ function retentionSummary(r: RetentionResult): string {
   const rows = r.rules.map((x) => [
     x.table,
     x.action,
-    x.cutoff.replace('T', ' ').slice(0, 19),
+    // The value bound against the date column where it is not the instant (a DATE's day, an integer in its unit).
+    `${x.cutoff.replace('T', ' ').slice(0, 19)}${x.cutoffValue !== undefined ? ` (< ${x.cutoffValue})` : ''}`,
     x.status,
     x.status === 'dry-run' ? `would ${x.action === 'delete' ? 'delete' : 'archive'} ${n(x.wouldRemove, x.wouldRemoveEstimated)}` : n(x.rowsDeleted + x.rowsArchived),
     n(x.rowsRemaining, x.rowsRemainingEstimated),
@@ -53,6 +55,7 @@ function retentionSummary(r: RetentionResult): string {
     ...(x.walkReason ? [`${x.table}: ${x.walkReason}`] : []),
     ...(x.chunkSizing ? [`${x.table}: ${x.chunkSizing.reason}`] : []),
     ...(x.message ? [x.message.startsWith(x.table) ? x.message : `${x.table}: ${x.message}`] : []),
+    ...(childRowsText(x) ? [`${x.table}: ${childRowsText(x)}`] : []),
     ...(x.childTables.length ? [`${x.table}: referenced by ${x.childTables.map((c) => `${c.schema}.${c.table} (ON DELETE ${c.deleteRule})`).join(', ')}`] : []),
   ]);
   return [

@@ -1,6 +1,7 @@
 // A rule's row predicate: the fixed cutoff on the date column plus structured extra criteria, values always bound.
 import type { WhereClause } from '../config/schema';
 import { quoteIdentifier } from '../db/identifiers';
+import { beforeCutoff, type DateEncoding } from './date-format';
 import { and, type SqlPart } from './keyset';
 
 export function clauseSql(w: WhereClause): SqlPart {
@@ -19,7 +20,7 @@ export function clauseSql(w: WhereClause): SqlPart {
   }
 }
 
-/** `date < cutoff AND extra…` — the cutoff is a bound parameter computed once per run, never NOW(). */
-export function rulePredicate(dateColumn: string, cutoff: Date, where: readonly WhereClause[]): SqlPart {
-  return and({ sql: `${quoteIdentifier(dateColumn)} < ?`, params: [cutoff] }, ...where.map(clauseSql));
+/** `date < cutoff AND extra…` — the cutoff is a bound parameter computed once per run (in the column's unit), never NOW(). */
+export function rulePredicate(date: DateEncoding, cutoff: Date, where: readonly WhereClause[]): SqlPart {
+  return and(beforeCutoff(date, cutoff), ...where.map(clauseSql));
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { globalStatus } from '../db/global-status';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import type { PurgeSettings, Walk, WhereClause } from '../config/schema';
+import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/schema';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
@@ -18,12 +18,16 @@ import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
 import { deleteUpToBound } from './bounded-delete';
 import type { Throttle } from './throttle';
 import { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+import { beforeCutoff, cutoffValue, isProblem, problemText, resolveDateColumn, timestampZoneProblem, type DateEncoding } from './date-format';
+import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows, planCascade, type CascadePlan, type ChildRowCount } from './cascade';
 
 /** A cleanup rule or the archive-orders rule, resolved against a target. */
 export interface RetentionRule {
   readonly schema: string;
   readonly table: string;
   readonly dateColumn: string;
+  /** How an integer dateColumn stores time (lib/retention/date-format.ts). */
+  readonly dateFormat?: DateFormat;
   readonly retentionDays: number;
   readonly action: 'delete' | 'archive';
   readonly where: readonly WhereClause[];
@@ -32,6 +36,8 @@ export interface RetentionRule {
   readonly allowFullScan: boolean;
   readonly walk: Walk;
   readonly chunkTimeSeconds?: number;
+  /** Delete rules: go ahead over ON DELETE CASCADE / SET NULL children, counting their rows (lib/retention/cascade.ts). */
+  readonly cascade?: boolean;
 }
 
 export type RuleStatus = 'completed' | 'dry-run' | 'stopped-at-deadline' | 'already-running' | 'refused' | 'failed' | 'not-started';
@@ -42,6 +48,8 @@ export interface RuleResult {
   readonly action: 'delete' | 'archive';
   /** Fixed at the start of the run: now − retention, UTC. */
   readonly cutoff: string;
+  /** The cutoff in the date column's unit where it is not the instant itself (DATE: its UTC day; integer columns: the number bound). */
+  cutoffValue?: string | number;
   status: RuleStatus;
   message?: string;
   walk?: WalkKind;
@@ -62,6 +70,8 @@ export interface RuleResult {
   throttledSeconds: number;
   durationSeconds: number;
   childTables: readonly ChildTable[];
+  /** Rules with `cascade`: rows of each child table removed or set to NULL with the rule's rows (the dry run: would be). */
+  childRows?: ChildRowCount[];
   archiveTable?: string;
   archiveTableCreated?: boolean;
   /** The first chunk's size and the cap on every chunk, and why (row size against purge.maxChunkBytes). */
@@ -136,6 +146,10 @@ interface Plan {
   readonly key: IndexInfo;
   readonly dateIndex?: IndexInfo;
   readonly predicate: SqlPart;
+  readonly date: DateEncoding;
+  /** `date < cutoff` alone, in the column's unit. */
+  readonly before: SqlPart;
+  readonly cascade?: CascadePlan;
 }
 
 /** Validate a rule against the live table; throws RuleRefusedError with the reason an operator can act on. */
@@ -151,6 +165,10 @@ export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date)
   for (const col of [rule.dateColumn, ...rule.where.map((w) => w.column)]) {
     if (!columns.has(col)) throw new RuleRefusedError(`${name} has no column ${col}`);
   }
+  const date = resolveDateColumn(rule.schema, rule.table, rule.dateColumn, shape.columns.find((c) => c.name === rule.dateColumn)!, rule.dateFormat, cutoff);
+  if (isProblem(date)) throw new RuleRefusedError(problemText(date));
+  const zone = date.kind === 'timestamp' ? await timestampZoneProblem(db, rule.schema, rule.table, rule.dateColumn) : undefined;
+  if (zone) throw new RuleRefusedError(problemText(zone));
   const dateIndex = indexLeadingWith(shape, rule.dateColumn);
   if (!dateIndex && !rule.allowFullScan) {
     throw new RuleRefusedError(
@@ -167,7 +185,16 @@ export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date)
       );
     }
   }
-  return { shape, key: shape.key, ...(dateIndex ? { dateIndex } : {}), predicate: rulePredicate(rule.dateColumn, cutoff, rule.where) };
+  const cascade = await planCascade(db, rule, shape.children);
+  return {
+    shape,
+    key: shape.key,
+    ...(dateIndex ? { dateIndex } : {}),
+    predicate: rulePredicate(date, cutoff, rule.where),
+    date,
+    before: beforeCutoff(date, cutoff),
+    ...(cascade ? { cascade } : {}),
+  };
 }
 
 /**
@@ -206,10 +233,9 @@ interface WalkChoice {
  * matching rows are dense in their key range (dates that rise with the key, or half a table
  * going); walking the date index wins when they are sparse. The ratio is measured per run.
  */
-async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings, cutoff: Date): Promise<WalkChoice | undefined> {
+async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<WalkChoice | undefined> {
   const table = qualifiedName(rule.schema, rule.table);
   const k1 = quoteIdentifier(plan.key.columns[0]!);
-  const date = quoteIdentifier(rule.dateColumn);
   if (!plan.dateIndex) {
     return { kind: 'primary-key', reason: `no index on ${rule.dateColumn} (allowFullScan): walking the key over the whole table`, index: plan.key };
   }
@@ -221,8 +247,8 @@ async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settin
   const k1Name = plan.key.columns[0]!;
   const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
     `SELECT COUNT(*) AS n, ${exactValue(plan.shape, k1Name, 'MIN')} AS lo, ${exactValue(plan.shape, k1Name, 'MAX')} AS hi
-       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${date} < ?`,
-    [cutoff],
+       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${plan.before.sql}`,
+    plan.before.params,
   );
   const matching = Number(b?.n ?? 0);
   if (matching === 0) return undefined;
@@ -275,8 +301,8 @@ function readingTable(rule: RetentionRule): { tables: { schema: string; table: s
 }
 
 /** The first chunk and the cap on every chunk: the configured rows, lowered to what purge.maxChunkBytes allows at the rows' size. */
-async function plannedChunkSizing(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings, cutoff: Date): Promise<ChunkSizing> {
-  const estimate = await estimateRowBytes(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.key, rule.dateColumn, plan.dateIndex, cutoff);
+async function plannedChunkSizing(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<ChunkSizing> {
+  const estimate = await estimateRowBytes(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.key, rule.dateColumn, plan.dateIndex, plan.before);
   return chunkSizing({ initialRows: settings.initialChunkRows, minRows: settings.minChunkRows, maxRows: settings.maxChunkRows }, settings.maxChunkBytes, estimate);
 }
 
@@ -298,14 +324,13 @@ class Walker {
     keyColumns: readonly string[],
     rule: RetentionRule,
     private readonly predicate: SqlPart,
-    cutoff: Date,
+    beforeCutoff: SqlPart,
   ) {
     // Walk order: the key, or (date, key) on the date index. Only NOT NULL columns take part, so
     // every comparison in the keyset is true or false (a NULL in a bound would skip rows).
     this.columns =
       choice.kind === 'primary-key' ? [...keyColumns] : [rule.dateColumn, ...keyColumns.filter((c) => c !== rule.dateColumn)];
     const k1 = quoteIdentifier(keyColumns[0]!);
-    const beforeCutoff = { sql: `${quoteIdentifier(rule.dateColumn)} < ?`, params: [cutoff] };
     this.range =
       choice.kind === 'primary-key' && choice.low !== undefined
         ? { sql: `${k1} >= ? AND ${k1} <= ?`, params: [choice.low, choice.high] }
@@ -460,18 +485,22 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
   try {
     const plan = await planRule(db, rule, cutoff);
     result.childTables = plan.shape.children;
+    const unit = cutoffValue(plan.date, cutoff);
+    if (unit !== undefined) result.cutoffValue = unit;
+    if (plan.cascade) result.childRows = noChildRows(plan.cascade);
 
     if (opts.dryRun) {
-      const choice = await chooseWalk(db, rule, plan, opts.settings, cutoff);
+      const choice = await chooseWalk(db, rule, plan, opts.settings);
       const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       result.status = 'dry-run';
       result.wouldRemove = count.n;
       result.wouldRemoveEstimated = count.estimated;
       result.rowsRemaining = count.n;
       result.rowsRemainingEstimated = count.estimated;
+      if (plan.cascade) result.childRows = await countRunCascade(db, plan.cascade, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       if (choice) Object.assign(result, { walk: choice.kind, walkReason: choice.reason, index: choice.index.name });
       else result.walkReason = 'no rows older than the cutoff';
-      if (choice) result.chunkSizing = await plannedChunkSizing(db, rule, plan, opts.settings, cutoff);
+      if (choice) result.chunkSizing = await plannedChunkSizing(db, rule, plan, opts.settings);
       if (rule.action === 'archive') {
         const state = await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable);
         result.message = state === 'ok' ? 'archive table exists' : 'archive table would be created';
@@ -522,7 +551,6 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
-  const cutoff = cutoffOf(rule, opts.now);
   if (rule.action === 'archive') {
     result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
   }
@@ -535,7 +563,7 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   // Counters before the walk is chosen: the time that takes tells whether the application is live.
   const beforeChoice = await serverActivity(db);
   // The walk's first reads of the table wait behind LOCK TABLES … WRITE or a pending ALTER like its chunks would.
-  const choice = await (opts.lockWatch ?? new LockWatch(undefined, log)).during(db, readingTable(rule), () => chooseWalk(db, rule, plan, opts.settings, cutoff));
+  const choice = await (opts.lockWatch ?? new LockWatch(undefined, log)).during(db, readingTable(rule), () => chooseWalk(db, rule, plan, opts.settings));
   if (!choice) {
     result.walkReason = 'no rows older than the cutoff';
     result.rowsRemaining = 0;
@@ -646,13 +674,12 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
   const table = qualifiedName(rule.schema, rule.table);
-  const cutoff = cutoffOf(rule, opts.now);
   // The throttle is shared by the rules of a run: this rule reports only its own waiting.
   const throttledBefore = opts.throttle.throttledSeconds;
-  const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, cutoff);
+  const walker = new Walker(db, table, choice, plan.shape, plan.key.columns, rule, plan.predicate, plan.before);
   // A chunk that gives up on a lock says which lock and who held it.
   const locks = opts.lockWatch ?? new LockWatch(undefined, log);
-  const sizing = await locks.during(db, readingTable(rule), () => plannedChunkSizing(db, rule, plan, opts.settings, cutoff));
+  const sizing = await locks.during(db, readingTable(rule), () => plannedChunkSizing(db, rule, plan, opts.settings));
   result.chunkSizing = sizing;
   const sizer = new ChunkSizer({
     targetSeconds: rule.chunkTimeSeconds ?? opts.settings.chunkTimeSeconds,
@@ -734,19 +761,24 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
             : rangeDelete;
       let moved: number;
       try {
-        moved = await locks.during(session, lockContext, async () =>
-          rule.action === 'delete'
+        // Cascading children are counted in the chunk's transaction, its rows locked, before its DELETE (lib/retention/cascade.ts).
+        let cascaded: Awaited<ReturnType<typeof countChunkCascade>> | undefined;
+        moved = await locks.during(session, lockContext, async () => {
+          if (plan.cascade && rule.action === 'delete') cascaded = await countChunkCascade(session, plan.cascade, source, where);
+          return rule.action === 'delete'
             ? counted
               ? await deleteUpToBound(session, table, source, keyOrder, where, size)
               : (await session.exec(rangeDelete, where.params)).affectedRows
-            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts),
-        );
+            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+        });
+        if (cascaded) checkCascadeCount(cascaded, moved);
         const endedAt = new Date();
-        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000) } };
+        const spec = { type, sql: sqlText, schema: rule.schema, table: rule.table, extra: { ...extra, seconds: round((endedAt.getTime() - chunkStart) / 1000), ...(cascaded ? { childRows: cascaded.rows } : {}) } };
         // The chunk's run-log row commits with the chunk itself: one commit (one log flush) per chunk.
         await opts.runLog.writeCompleted(spec, startedAt, endedAt, { rowsAffected: moved }, session);
         await session.exec('COMMIT');
         cursor.settle(claim, 'committed');
+        if (cascaded) addChildRows(result.childRows!, cascaded.rows);
         opts.runLog.remember(spec, startedAt, endedAt, { rowsAffected: moved });
       } catch (err) {
         cursor.settle(claim, 'failed');

@@ -1,4 +1,5 @@
 // Bytes per row of a purge, and the chunk sizes they allow: no chunk moves more than purge.maxChunkBytes.
+import type { SqlPart } from './keyset';
 import type { DbSession } from '../db/connection';
 import { quoteIdentifier } from '../db/identifiers';
 import { formatBytes } from '../reporting/text-table';
@@ -39,7 +40,8 @@ export async function estimateRowBytes(
   key: IndexInfo,
   dateColumn: string,
   dateIndex: IndexInfo | undefined,
-  cutoff: Date,
+  /** `date < cutoff` in the column's unit (lib/retention/date-format.ts). */
+  before: SqlPart,
 ): Promise<RowBytesEstimate> {
   const length = shape.columns
     .filter((c) => !c.generated)
@@ -48,8 +50,8 @@ export async function estimateRowBytes(
   const [s] = dateIndex
     ? await db.query<{ n: number; avgBytes: number | null }>(
         `SELECT COUNT(*) AS n, AVG(b) AS avgBytes FROM (SELECT ${length} AS b FROM ${table} FORCE INDEX (${quoteIdentifier(dateIndex.name)})
-          WHERE ${quoteIdentifier(dateColumn)} < ? ORDER BY ${quoteIdentifier(dateColumn)} LIMIT ${SAMPLE_ROWS}) s`,
-        [cutoff],
+          WHERE ${before.sql} ORDER BY ${quoteIdentifier(dateColumn)} LIMIT ${SAMPLE_ROWS}) s`,
+        [...before.params],
       )
     : await db.query<{ n: number; avgBytes: number | null }>(
         `SELECT COUNT(*) AS n, AVG(b) AS avgBytes FROM (SELECT ${length} AS b FROM ${table} FORCE INDEX (${quoteIdentifier(key.name)})

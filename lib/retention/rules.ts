@@ -15,6 +15,7 @@ export function cleanupRule(target: TargetConfig, rule: CleanupRule): RetentionR
     schema,
     table,
     dateColumn: rule.dateColumn,
+    ...(rule.dateFormat ? { dateFormat: rule.dateFormat } : {}),
     retentionDays: rule.retentionDays,
     action: rule.action,
     where: rule.where,
@@ -23,6 +24,7 @@ export function cleanupRule(target: TargetConfig, rule: CleanupRule): RetentionR
     allowFullScan: rule.allowFullScan,
     walk: rule.walk,
     ...(rule.chunkTimeSeconds !== undefined ? { chunkTimeSeconds: rule.chunkTimeSeconds } : {}),
+    ...(rule.cascade ? { cascade: true } : {}),
   };
 }
 
@@ -32,6 +34,7 @@ export function archiveOrdersRule(target: TargetConfig, cfg: ArchiveOrdersConfig
     schema,
     table,
     dateColumn: cfg.dateColumn,
+    ...(cfg.dateFormat ? { dateFormat: cfg.dateFormat } : {}),
     retentionDays: daysOld ?? cfg.daysOld,
     action: 'archive',
     where: [{ column: cfg.statusColumn, op: 'IN', value: cfg.completedValues }],

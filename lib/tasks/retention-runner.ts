@@ -126,6 +126,12 @@ export async function runRetention<E extends RetentionEvent>(
     const unfinished = results.some((r) => !DONE.has(r.status) && r.status !== 'failed' && r.status !== 'refused');
     const status: TaskStatus = failed > 0 ? 'failed' : unfinished ? 'stopped-at-deadline' : 'succeeded';
     const sum = (f: (r: RuleResult) => number) => results.reduce((a, r) => a + f(r), 0);
+    // Only rules with `cascade` carry child counts (a metric per child table would multiply billed metrics): totals per rule and per run.
+    const childSum = (r: RuleResult, action: 'deleted' | 'set-null') => (r.childRows ?? []).filter((c) => c.action === action).reduce((a, c) => a + c.rows, 0);
+    const childPoints = (rs: readonly RuleResult[]) =>
+      rs.some((r) => r.childRows)
+        ? [point(METRIC.ChildRowsDeleted, rs.reduce((a, r) => a + childSum(r, 'deleted'), 0)), point(METRIC.ChildRowsSetNull, rs.reduce((a, r) => a + childSum(r, 'set-null'), 0))]
+        : [];
     const tableMetrics = ctx.event.dryRun
       ? results.map((r) => ({ table: r.table, points: [point(METRIC.RowsRemaining, r.rowsRemaining ?? 0)] }))
       : results.map((r) => ({
@@ -133,6 +139,7 @@ export async function runRetention<E extends RetentionEvent>(
           points: [
             point(METRIC.RowsDeleted, r.rowsDeleted),
             point(METRIC.RowsArchived, r.rowsArchived),
+            ...childPoints([r]),
             ...(r.rowsRemaining !== null ? [point(METRIC.RowsRemaining, r.rowsRemaining)] : []),
             point(METRIC.Chunks, r.chunks),
             point(METRIC.ThrottledSeconds, r.throttledSeconds),
@@ -151,6 +158,7 @@ export async function runRetention<E extends RetentionEvent>(
       metrics: [
         point(METRIC.RowsDeleted, sum((r) => r.rowsDeleted)),
         point(METRIC.RowsArchived, sum((r) => r.rowsArchived)),
+        ...(ctx.event.dryRun ? [] : childPoints(results)),
         point(METRIC.RulesFailed, failed),
         // No zero an alarm would read as "keeping up" when the earlier runs could not be read.
         ...(ctx.event.dryRun || behind === undefined ? [] : [point(METRIC.TablesFallingBehind, behind.length)]),

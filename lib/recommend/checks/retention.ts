@@ -1,6 +1,7 @@
-// Retention checks: a rule's date column without an index, and a rule whose table keeps rows long past its cutoff.
+// Retention checks: a rule's date column unusable or without an index, and a rule whose table keeps rows long past its cutoff.
 import { qualifiedName, quoteIdentifier } from '../../db/identifiers';
 import { clauseSql } from '../../retention/criteria';
+import { beforeCutoff, isProblem, resolveDateColumn, valueToDate, type DateColumnProblem, type DateEncoding } from '../../retention/date-format';
 import type { RetentionRule } from '../../retention/engine';
 import { DAY_MS, errorText, item, perRun, round, tableKey, type Check, type CheckContext } from '../check';
 import { indexLeadingWith, readIndexes, type IndexDef, type TableIndexes } from '../index-catalogue';
@@ -16,6 +17,9 @@ interface RuleState {
   readonly problem?: string;
   readonly dateIndex?: IndexDef;
   readonly indexNames: readonly string[];
+  /** How the date column holds time, or why the retention engine refuses it (the same decision, lib/retention/date-format.ts). */
+  readonly date?: DateEncoding;
+  readonly dateProblem?: DateColumnProblem;
 }
 
 /** Each rule's table, column and date index, read once for both checks. */
@@ -23,8 +27,9 @@ const ruleStates = perRun(async (ctx): Promise<RuleState[]> => {
   const rules = ctx.opts.retentionRules;
   if (rules.length === 0) return [];
   const schemas = [...new Set(rules.map((r) => r.schema))];
-  const columns = await ctx.db.query<{ s: string; t: string; c: string }>(
-    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) AND COLUMN_NAME IN (?)`,
+  const columns = await ctx.db.query<{ s: string; t: string; c: string; dataType: string; columnType: string }>(
+    `SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType
+       FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) AND COLUMN_NAME IN (?)`,
     [schemas, [...new Set(rules.map((r) => r.dateColumn))]],
   );
   const tables = await ctx.db.query<{ s: string; t: string }>(
@@ -33,7 +38,7 @@ const ruleStates = perRun(async (ctx): Promise<RuleState[]> => {
   );
   const tableSet = new Set(tables.map((r) => tableKey(r.s, r.t)));
   // Exact match, as the retention engine compares column names.
-  const columnSet = new Set(columns.map((r) => `${tableKey(r.s, r.t)}\u0000${r.c}`));
+  const columnSet = new Map(columns.map((r) => [`${tableKey(r.s, r.t)}\u0000${r.c}`, r]));
   const indexes = await ctx.indexes();
   // Rules from configuration live in the target's schemas; a caller's own rules might not.
   const extra = schemas.filter((s) => !ctx.opts.schemas.includes(s));
@@ -44,9 +49,11 @@ const ruleStates = perRun(async (ctx): Promise<RuleState[]> => {
     const t = indexes.get(k) ?? more.get(k);
     const indexNames = (t?.indexes ?? []).map((i) => i.name);
     if (!tableSet.has(k)) return { rule, name, problem: `${name}: table not found`, indexNames };
-    if (!columnSet.has(`${k}\u0000${rule.dateColumn}`)) return { rule, name, problem: `${name}: no column ${rule.dateColumn}`, indexNames };
+    const column = columnSet.get(`${k}\u0000${rule.dateColumn}`);
+    if (!column) return { rule, name, problem: `${name}: no column ${rule.dateColumn}`, indexNames };
+    const date = resolveDateColumn(rule.schema, rule.table, rule.dateColumn, column, rule.dateFormat, new Date(ctx.opts.now.getTime() - rule.retentionDays * DAY_MS));
     const dateIndex = indexLeadingWith(t, rule.dateColumn);
-    return { rule, name, indexNames, ...(dateIndex ? { dateIndex } : {}) };
+    return { rule, name, indexNames, ...(dateIndex ? { dateIndex } : {}), ...(isProblem(date) ? { dateProblem: date } : { date }) };
   });
 });
 
@@ -71,7 +78,7 @@ export const retentionDateUnindexed: Check = {
     const items: Recommendation[] = [];
     const rows = new Map((await ctx.sizes()).map((t) => [tableKey(t.schema, t.table), t.rowsEstimate]));
     for (const s of list) {
-      if (s.problem || s.dateIndex) continue;
+      if (s.problem || s.dateProblem || s.dateIndex) continue;
       const { rule } = s;
       items.push(
         item(
@@ -93,6 +100,27 @@ export const retentionDateUnindexed: Check = {
   },
 };
 
+/** A rule whose date column the retention engine refuses (text, an integer without dateFormat…): it deletes nothing, run after run. */
+export const retentionDateUnusable: Check = {
+  code: 'RETENTION_DATE_UNUSABLE',
+  async run(ctx) {
+    const list = await ruleStates(ctx);
+    const items = list
+      .filter((s) => s.dateProblem)
+      .map((s) =>
+        item(
+          'RETENTION_DATE_UNUSABLE',
+          'high',
+          s.name,
+          `${s.rule.action} rule on ${s.name} is refused by cleanup-data: ${s.dateProblem!.problem}`,
+          { dateColumn: s.rule.dateColumn, dateFormat: s.rule.dateFormat ?? null, retentionDays: s.rule.retentionDays, action: s.rule.action },
+          s.dateProblem!.fix,
+        ),
+      );
+    return { items, ...problems(list) };
+  },
+};
+
 /** The statement time limit, in each flavour's own syntax: the probe must give way rather than scan. */
 function bounded(ctx: CheckContext, select: string): string {
   return ctx.db.flavour.kind === 'mariadb'
@@ -106,12 +134,6 @@ function isTimeout(err: unknown): boolean {
   return errno === 1969 || errno === 3024;
 }
 
-function asDate(v: unknown): Date | null {
-  if (v === null || v === undefined) return null;
-  const d = v instanceof Date ? v : new Date(String(v));
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
 export const purgeFallingBehind: Check = {
   code: 'PURGE_FALLING_BEHIND',
   async run(ctx) {
@@ -122,11 +144,15 @@ export const purgeFallingBehind: Check = {
     const notJudged: string[] = [];
     for (const s of list) {
       if (s.problem) continue;
+      if (!s.date) {
+        notJudged.push(`${s.name}: ${s.rule.dateColumn} cannot be compared with a cutoff (RETENTION_DATE_UNUSABLE)`);
+        continue;
+      }
       if (!s.dateIndex) {
         notJudged.push(`${s.name}: no index on ${s.rule.dateColumn} (the check does not scan tables)`);
         continue;
       }
-      const { rule } = s;
+      const { rule, date: enc } = s;
       const cutoff = new Date(now - rule.retentionDays * DAY_MS);
       const late = new Date(cutoff.getTime() - behindDays * DAY_MS);
       const table = qualifiedName(rule.schema, rule.table);
@@ -134,14 +160,19 @@ export const purgeFallingBehind: Check = {
       // Without criteria MIN() reads one index entry. With them, rows the rule never deletes (e.g. orders
       // not completed) must not count: walk the date index from the oldest row to the first one that matches.
       const where = rule.where.map(clauseSql);
+      const older = beforeCutoff(enc, late);
       const select = where.length
-        ? `SELECT ${date} AS oldest FROM ${table} FORCE INDEX (${quoteIdentifier(s.dateIndex.name)}) WHERE ${date} < ? AND ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${date} LIMIT 1`
+        ? `SELECT ${date} AS oldest FROM ${table} FORCE INDEX (${quoteIdentifier(s.dateIndex.name)}) WHERE ${older.sql} AND ${where.map((w) => `(${w.sql})`).join(' AND ')} ORDER BY ${date} LIMIT 1`
         : `SELECT MIN(${date}) AS oldest FROM ${table}`;
-      const params = where.length ? [late, ...where.flatMap((w) => w.params)] : [];
+      const params = where.length ? [...older.params, ...where.flatMap((w) => w.params)] : [];
       let oldest: Date | null;
       try {
         const [row] = await ctx.db.query<{ oldest: unknown }>(bounded(ctx, select), params);
-        oldest = asDate(row?.oldest);
+        oldest = valueToDate(enc, row?.oldest);
+        if (oldest === null && row?.oldest !== null && row?.oldest !== undefined) {
+          notJudged.push(`${s.name}: its oldest ${rule.dateColumn} value ${String(row.oldest)} is no ${enc.kind === 'integer' ? enc.format : enc.kind} time`);
+          continue;
+        }
       } catch (err) {
         if (!isTimeout(err)) throw err;
         notJudged.push(`${s.name}: no matching row found within ${PROBE_SECONDS} s (${errorText(err)})`);
