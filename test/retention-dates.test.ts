@@ -199,7 +199,7 @@ describe('DATE and TIMESTAMP columns', () => {
 describe('preflight and recommendations', () => {
   const rules = [
     { table: 'visits', dateColumn: 'd', retentionDays: 30, action: 'delete' as const },
-    { table: 'epoch', dateColumn: 'd', retentionDays: 30, action: 'delete' as const },
+    { table: 'epoch_raw', dateColumn: 'd', retentionDays: 30, action: 'delete' as const },
     { table: 'epoch', dateColumn: 'd', dateFormat: 'unix-seconds' as const, retentionDays: 30, action: 'delete' as const },
   ];
   const config = (r: readonly Record<string, unknown>[]) => testConfig([S], { targets: [testTarget([S], { cleanupRules: r })] }, `${S}_log`);
@@ -208,6 +208,8 @@ describe('preflight and recommendations', () => {
     await tableWith('visits', 'VARCHAR(10)', ['01/01/2001']);
     // Rows 100 days old in unix seconds: a purge falling far behind, visible only once the format is understood.
     await tableWith('epoch', 'INT UNSIGNED', [Math.floor(Date.now() / 1000) - 100 * 86_400, Math.floor(Date.now() / 1000)]);
+    // The same column without its dateFormat (one rule per table: configuration refuses two on one table).
+    await tableWith('epoch_raw', 'INT UNSIGNED', [Math.floor(Date.now() / 1000)]);
   });
 
   it('the CLI summary shows the cutoff in the column unit next to the UTC cutoff', async () => {
@@ -223,7 +225,7 @@ describe('preflight and recommendations', () => {
     expect(purge.ok).toBe(false);
     expect(purge.missing).toHaveLength(2);
     expect(purge.missing[0]).toMatch(new RegExp(`^${S}\\.visits\\.d is VARCHAR\\(10\\): text compares with the cutoff as text.*STR_TO_DATE`));
-    expect(purge.missing[1]).toBe(`${S}.epoch.d is INT(10) UNSIGNED: an integer date column needs dateFormat to say how it stores time; set dateFormat to "unix-seconds", "unix-millis" or "yyyymmdd"`);
+    expect(purge.missing[1]).toBe(`${S}.epoch_raw.d is INT(10) UNSIGNED: an integer date column needs dateFormat to say how it stores time; set dateFormat to "unix-seconds", "unix-millis" or "yyyymmdd"`);
   });
 
   it('recommendations: an unusable date column is a high item with its fix, and an integer format is read for the age of the oldest row', async () => {
@@ -244,7 +246,7 @@ describe('preflight and recommendations', () => {
     const unusable = r.items.filter((i) => i.code === 'RETENTION_DATE_UNUSABLE');
     expect(unusable.map((i) => [i.object, i.priority])).toEqual([
       [`${S}.visits`, 'high'],
-      [`${S}.epoch`, 'high'],
+      [`${S}.epoch_raw`, 'high'],
     ]);
     expect(unusable[0]!.fix).toMatch(/^convert it and point the rule at the new column: ALTER TABLE/);
     expect(unusable[1]!.fix).toBe('set dateFormat to "unix-seconds", "unix-millis" or "yyyymmdd"');

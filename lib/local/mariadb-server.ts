@@ -1,6 +1,6 @@
 // A throw-away MariaDB server in a temp directory, for the tests and the demo (never used in Lambda).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,9 +88,12 @@ export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Prom
   const datadir = path.join(dir, 'data');
   const socket = path.join(dir, 'mysqld.sock');
   const userArgs = isRoot ? ['--user=root'] : [];
+  // A private tmpdir: servers bootstrapped at the same moment (parallel test files) must not share /tmp's temporary tables.
+  const tmpdir = path.join(dir, 'tmp');
+  mkdirSync(tmpdir);
   const init = spawnSync(
     bins.installDb,
-    ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
+    ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmpdir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
     { encoding: 'utf8' },
   );
   if (init.status !== 0) {
@@ -102,6 +105,7 @@ export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Prom
   const serverArgs = [
     '--no-defaults',
     `--datadir=${datadir}`,
+    `--tmpdir=${tmpdir}`,
     `--socket=${socket}`,
     `--port=${port}`,
     '--bind-address=127.0.0.1',
