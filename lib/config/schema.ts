@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
+import { checkFleet, DEFAULT_FLEET, fleetSchema } from './fleet';
 
 const identifier = z
   .string()
@@ -290,7 +291,8 @@ export const configSchema = z
         topRecommendations: z.number().int().min(0).max(100).default(10),
       })
       .optional(),
-    targets: z.array(targetSchema).min(1).max(200),
+    fleet: fleetSchema.default(DEFAULT_FLEET),
+    targets: z.array(targetSchema).min(1).max(500),
   })
   .superRefine((cfg, ctx) => {
     const p = cfg.purge;
@@ -327,6 +329,7 @@ export const configSchema = z
         }
       });
     });
+    checkFleet(cfg, ctx);
   });
 
 export type DbMaintConfig = z.output<typeof configSchema>;
