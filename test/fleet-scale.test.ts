@@ -131,7 +131,6 @@ describe.each(FLEETS.map((f) => f.size))('a fleet of %i targets', (size) => {
   it('passes cfn-lint with no error', () => {
     const errors = lint.matches.filter((m) => m.Level === 'Error' && mine().some((t) => t.file === m.Filename));
     expect(errors.map((e) => `${path.basename(e.Filename)} ${e.Rule.Id}: ${e.Message}`)).toEqual([]);
-    expect(lint.status === 0 || (lint.status! & 2) === 0).toBe(true); // bit 2 of cfn-lint's exit status: errors
   });
 
   it('keeps every template under 1 MB, 500 resources, 200 parameters and 200 outputs', () => {
@@ -189,6 +188,11 @@ describe.each(FLEETS.map((f) => f.size))('a fleet of %i targets', (size) => {
     expect([...named]).toEqual([0]);
     expect(text.includes(`secret:fleet-${size - 1}-db`)).toBe(size !== 500);
   });
+});
+
+it('ran cfn-lint over every template, which exited without errors (its exit status: 2 errors, 4 warnings, 8 informational, 1 a failure of its own)', () => {
+  expect(lint.status).not.toBeNull();
+  expect(lint.status! & 3).toBe(0);
 });
 
 it('has one dashboard whose body is the same for 2, 100 and 500 targets', () => {
