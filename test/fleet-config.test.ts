@@ -28,7 +28,7 @@ describe('fleet settings', () => {
   });
 
   const cases: [string, Record<string, unknown>, RegExp][] = [
-    ['a window over an hour', { fleet: { flexibleWindowMinutes: 61 } }, /config\.fleet\.flexibleWindowMinutes: Too big: expected number to be <=60/],
+    ['a window over an hour', { fleet: { flexibleWindowMinutes: 61 } }, /config\.fleet\.flexibleWindowMinutes: must be 0-60 minutes: the silence alarms allow one hour of slack/],
     ['reserved concurrency 0', { fleet: { reservedConcurrency: 0 } }, /config\.fleet\.reservedConcurrency: must be at least 1 \(0 would throttle every run; disable a task per target instead\)/],
     ['reserved concurrency of an unknown task', { fleet: { reservedConcurrency: { 'clean-up': 5 } } }, /config\.fleet\.reservedConcurrency/],
     ['a prefix ending mid-word', { fleet: { secretAccess: { mode: 'name-prefix', prefix: 'prod' } } }, /config\.fleet\.secretAccess\.prefix: must end with '\/', '-' or '_'/],

@@ -34,7 +34,12 @@ export const fleetSchema = z.strictObject({
    * minutes after its cron time, so a fleet's 01:00 runs do not all start in the same second. 0: exactly on time.
    * At most 60: the silence alarms allow one hour of slack on the 6-hourly analyze (7 h).
    */
-  flexibleWindowMinutes: z.number().int().min(0).max(60).default(DEFAULT_FLEXIBLE_WINDOW_MINUTES),
+  flexibleWindowMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(60, 'must be 0-60 minutes: the silence alarms allow one hour of slack on the 6-hourly analyze-tables (7 h)')
+    .default(DEFAULT_FLEXIBLE_WINDOW_MINUTES),
   /** Reserved concurrency of every task function, or per task id (a task not listed reserves none). Default: none. */
   reservedConcurrency: z.union([concurrency, z.partialRecord(taskId, concurrency)]).optional(),
   /** How the functions are granted GetSecretValue on the targets' secrets (and kms:Decrypt on their keys). */
