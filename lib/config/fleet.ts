@@ -17,13 +17,15 @@ const tagKey = z
   .regex(/^[A-Za-z0-9_.:/=+@-]{1,128}$/, 'must be 1-128 characters of letters, digits and _.:/=+@-')
   .refine((k) => !k.toLowerCase().startsWith('aws:'), "must not start with 'aws:' (reserved for AWS)");
 
+const tagValue = z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,256}$/, 'must be 1-256 characters of letters, digits and _.:/=+@-');
+
 export const secretAccessSchema = z.discriminatedUnion('mode', [
   /** Every configured secret ARN listed (least privilege; capacity limited by IAM's policy sizes). */
   z.strictObject({ mode: z.literal('exact') }),
   /** Every secret whose name starts with `prefix`, in the regions and accounts of the configured secrets. */
   z.strictObject({ mode: z.literal('name-prefix'), prefix: secretPrefix }),
   /** Every secret carrying the tag `key` = `value`, in the regions and accounts of the configured secrets. */
-  z.strictObject({ mode: z.literal('tag'), key: tagKey, value: z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,256}$/, 'must be 1-256 characters of letters, digits and _.:/=+@-') }),
+  z.strictObject({ mode: z.literal('tag'), key: tagKey, value: tagValue }),
 ]);
 
 export const DEFAULT_FLEXIBLE_WINDOW_MINUTES = 15;
@@ -65,12 +67,15 @@ export function checkFleet(cfg: SecretGrantInput & { fleet: FleetSettings }, ctx
   const access = cfg.fleet.secretAccess;
   if (access.mode === 'name-prefix') {
     cfg.targets.forEach((t, i) => {
-      const arns: [string, (string | number)[]][] = [[t.secretArn, ['targets', i, 'secretArn']], ...t.replicaSecretArns.map((a, j): [string, (string | number)[]] => [a, ['targets', i, 'replicaSecretArns', j]])];
+      const arns: [string, (string | number)[]][] = [
+        [t.secretArn, ['targets', i, 'secretArn']],
+        ...t.replicaSecretArns.map((a, j): [string, (string | number)[]] => [a, ['targets', i, 'replicaSecretArns', j]]),
+      ];
       for (const [arn, path] of arns) {
         const name = secretNameOf(arn);
-        if (!name.startsWith(access.prefix)) {
-          ctx.addIssue({ code: 'custom', path, message: `secret name '${name}' does not start with fleet.secretAccess.prefix '${access.prefix}': the functions could not read it` });
-        }
+        if (name.startsWith(access.prefix)) continue;
+        const message = `secret name '${name}' does not start with fleet.secretAccess.prefix '${access.prefix}': the functions could not read it`;
+        ctx.addIssue({ code: 'custom', path, message });
       }
     });
   }

@@ -93,14 +93,19 @@ function kmsGrants(input: SecretGrantInput): Grant[] {
     const secret = parseArn(t.secretArn);
     if (key.region !== secret.region) {
       throw new SecretGrantError(
-        `is in ${key.region}, the secret in ${secret.region}: Secrets Manager encrypts a secret with a key in the secret's own region (for a multi-Region key, give its replica's ARN in ${secret.region})`,
+        `is in ${key.region}, the secret in ${secret.region}: Secrets Manager encrypts a secret with a key in the secret's own region ` +
+          `(for a multi-Region key, give its replica's ARN in ${secret.region})`,
         ['targets', i, 'kmsKeyArn'],
       );
     }
     const endpoint = secretsManagerEndpoint(t.secretArn);
     byEndpoint.set(endpoint, (byEndpoint.get(endpoint) ?? new Set()).add(t.kmsKeyArn));
   });
-  return [...byEndpoint].map(([endpoint, keys]) => ({ Action: ['kms:Decrypt'], Condition: { StringEquals: { 'kms:ViaService': endpoint } }, resources: [...keys] }));
+  return [...byEndpoint].map(([endpoint, keys]) => ({
+    Action: ['kms:Decrypt'],
+    Condition: { StringEquals: { 'kms:ViaService': endpoint } },
+    resources: [...keys],
+  }));
 }
 
 /** IAM's count: the policy JSON without whitespace, keys in the order CloudFormation passes them on. */
@@ -137,7 +142,9 @@ export function planSecretGrants(input: SecretGrantInput, access: SecretAccess):
   if (policies.length > MAX_GRANT_POLICIES) {
     const secrets = secretArnsOf(input).length;
     const keys = new Set(input.targets.flatMap((t) => (t.kmsKeyArn ? [t.kmsKeyArn] : []))).size;
-    const needs = `${policies.length} managed policies of ${MANAGED_POLICY_MAX_CHARS} characters; a function role takes at most ${MAX_GRANT_POLICIES} beside its AWS-managed ones`;
+    const needs =
+      `${policies.length} managed policies of ${MANAGED_POLICY_MAX_CHARS} characters; ` +
+      `a function role takes at most ${MAX_GRANT_POLICIES} beside its AWS-managed ones`;
     throw new SecretGrantError(
       access.mode === 'exact'
         ? `listing ${secrets} secret ARNs and ${keys} KMS keys exactly needs ${needs}. Grant by name prefix ` +
