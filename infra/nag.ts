@@ -3,6 +3,15 @@ import { Aspects, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { ROUTINES } from '../lib/catalogue';
+import { DbMaintStack } from './stack';
+
+const SECRET_PATTERN_REASONS = {
+  exact:
+    'Secrets named by a partial ARN can only be matched with the 6-character suffix wildcard Secrets Manager appends (arn...:secret:NAME-??????); complete ARNs are granted exactly.',
+  'name-prefix':
+    'fleet.secretAccess name-prefix: the deployer chose to grant the secrets named with this prefix, in the regions and accounts of the configured secrets; synth refuses a configured secret outside it.',
+  tag: 'fleet.secretAccess tag: the grant matches only secrets carrying the configured tag (StringEquals on secretsmanager:ResourceTag), in the regions and accounts of the configured secrets.',
+} as const;
 
 export function applyNag(scope: IConstruct): void {
   Aspects.of(scope).add(new AwsSolutionsChecks({ verbose: true }));
@@ -24,12 +33,6 @@ export function addNagSuppressions(stack: Stack): void {
       {
         id: 'AwsSolutions-IAM5',
         reason:
-          'Secrets named by a partial ARN can only be matched with the 6-character suffix wildcard Secrets Manager appends (arn...:secret:NAME-??????); complete ARNs are granted exactly.',
-        appliesTo: [{ regex: '/^Resource::arn:aws[a-z-]*:secretsmanager:.*-\\?\\?\\?\\?\\?\\?$/g' }],
-      },
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
           "The scheduler role may invoke each dbmaint function and its versions/aliases (FUNCTION_ARN:*), as Lambda's grantInvoke defines it; no other function.",
         appliesTo: [{ regex: '/^Resource::<Task.*Function[0-9A-F]+\\.Arn>:\\*$/g' }],
       },
@@ -45,6 +48,14 @@ export function addNagSuppressions(stack: Stack): void {
     ],
     true,
   );
+  // Exactly the secret patterns the grant policies hold, each with the reason its mode admits it.
+  if (stack instanceof DbMaintStack) {
+    for (const mode of ['exact', 'name-prefix', 'tag'] as const) {
+      const appliesTo = stack.secretPatterns.filter((p) => p.mode === mode).map((p) => `Resource::${p.resource}`);
+      if (appliesTo.length === 0) continue;
+      NagSuppressions.addStackSuppressions(stack, [{ id: 'AwsSolutions-IAM5', reason: SECRET_PATTERN_REASONS[mode], appliesTo }], true);
+    }
+  }
   // Only the state machines' own policies, not the functions': there '*' stays a finding.
   for (const routine of ROUTINES) {
     const path = `/${stack.node.path}/Routine-${routine.id}/StateMachine/Role/DefaultPolicy/Resource`;

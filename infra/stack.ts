@@ -1,10 +1,9 @@
 // The dbmaint stack: one function per catalogue task, routines as state machines, schedules and alarms per target, a dashboard.
-import { Annotations, CfnOutput, Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -14,7 +13,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROUTINES, TASKS, type RoutineDefinition, type TaskDefinition } from '../lib/catalogue';
+import { reservedConcurrencyOf, type SecretAccess } from '../lib/config/fleet';
 import type { DbMaintConfig } from '../lib/config/schema';
+import { planSecretGrants } from '../lib/config/secret-grants';
 import { MaintenanceDashboard } from './constructs/dashboard';
 import { FailureAlarms } from './constructs/failure-alarms';
 import { RoutineStateMachine } from './constructs/routine-state-machine';
@@ -31,11 +32,6 @@ export interface DbMaintStackProps extends StackProps {
   readonly namePrefix?: string;
   /** At most this many targets' schedules and alarms per nested stack (CloudFormation allows 500 resources per stack). */
   readonly targetsPerNestedStack?: number;
-}
-
-/** A secret ARN ends with Secrets Manager's 6-character suffix when it is complete. */
-export function isCompleteSecretArn(arn: string): boolean {
-  return /:secret:.+-[A-Za-z0-9]{6}$/.test(arn);
 }
 
 function writeConfigForBundle(config: DbMaintConfig): string {
@@ -56,6 +52,10 @@ export class DbMaintStack extends Stack {
   readonly functions: { task: TaskDefinition; fn: TaskFunction }[] = [];
   readonly alarmTopic: sns.Topic;
   readonly failureQueue: sqs.Queue;
+  /** Customer-managed policies granting the targets' secrets (and their KMS keys), attached to every task function's role. */
+  readonly secretAccessPolicies: iam.ManagedPolicy[] = [];
+  /** The secret resources those policies match by pattern (a partial ARN's -??????, a name prefix's *, a tag's *): for cdk-nag. */
+  readonly secretPatterns: { readonly resource: string; readonly mode: SecretAccess['mode'] }[] = [];
   readonly targetStacks: TargetStack[] = [];
   readonly routines: { routine: RoutineDefinition; stateMachine: RoutineStateMachine }[] = [];
 
@@ -73,6 +73,20 @@ export class DbMaintStack extends Stack {
     });
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', { topicName: `${prefix}-alarms`, enforceSSL: true });
+    // A topic policy replaces SNS's default one, and enforceSSL's holds only a Deny: without this Allow no alarm could
+    // publish. Only CloudWatch, only for this account's alarms named with our prefix (every dbmaint alarm is).
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowDbMaintAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
     for (const email of config.alarms.email) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
 
     let vpc: ec2.IVpc | undefined;
@@ -93,12 +107,6 @@ export class DbMaintStack extends Stack {
       );
     }
 
-    const secrets = config.targets.map((t) =>
-      isCompleteSecretArn(t.secretArn)
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, `Secret-${t.name}`, t.secretArn)
-        : secretsmanager.Secret.fromSecretPartialArn(this, `Secret-${t.name}`, t.secretArn),
-    );
-    const kmsKeys = [...new Set(config.targets.flatMap((t) => (t.kmsKeyArn ? [t.kmsKeyArn] : [])))];
     const configFile = writeConfigForBundle(config);
 
     for (const task of tasks) {
@@ -109,18 +117,9 @@ export class DbMaintStack extends Stack {
         configFile,
         logRetention: retentionDays(config.logRetentionDays),
         failureQueue: this.failureQueue,
+        reservedConcurrentExecutions: reservedConcurrencyOf(config.fleet, task.id),
         ...(vpc ? { vpc, subnets, securityGroups } : {}),
       });
-      for (const secret of secrets) secret.grantRead(fn.function);
-      if (kmsKeys.length > 0) {
-        fn.function.addToRolePolicy(
-          new iam.PolicyStatement({
-            actions: ['kms:Decrypt'],
-            resources: kmsKeys,
-            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-          }),
-        );
-      }
       if (task.sendsMail && config.reports) {
         const from = config.reports.from;
         const domain = from.split('@')[1]!;
@@ -139,7 +138,27 @@ export class DbMaintStack extends Stack {
       this.functions.push({ task, fn });
     }
 
-    const group = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { scheduleGroupName: prefix });
+    // Shared by every function and listed once, not per role: ten roles each listing every secret outgrew IAM's limits.
+    // The config's validation has already refused a fleet whose grants do not fit (lib/config/secret-grants.ts).
+    const roles = this.functions.map(({ fn }) => fn.function.role!);
+    planSecretGrants(config, config.fleet.secretAccess).forEach((statements, i) => {
+      for (const r of statements.flatMap((s) => s.Resource)) {
+        if (/^arn:[^:]+:secretsmanager:/.test(r) && /[*?]/.test(r)) this.secretPatterns.push({ resource: r, mode: config.fleet.secretAccess.mode });
+      }
+      this.secretAccessPolicies.push(
+        new iam.ManagedPolicy(this, `SecretAccess${i}`, {
+          description: `dbmaint: read the targets' database secrets (${config.fleet.secretAccess.mode}, part ${i + 1})`,
+          statements: statements.map((s) => iam.PolicyStatement.fromJson(s)),
+          roles,
+        }),
+      );
+    });
+
+    // Deleted with the stack (it holds only this stack's schedules), so a redeploy can create it again under its name.
+    const groupResource = new scheduler.ScheduleGroup(this, 'ScheduleGroup', { scheduleGroupName: prefix, removalPolicy: RemovalPolicy.DESTROY });
+    // ScheduleGroup.scheduleGroupName is the literal name: nested stacks using it would not wait for the group.
+    // Its Ref (the same name, resolved by CloudFormation) makes every nested stack depend on it.
+    const group = scheduler.ScheduleGroup.fromScheduleGroupName(this, 'ScheduleGroupRef', (groupResource.node.defaultChild as scheduler.CfnScheduleGroup).ref);
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },

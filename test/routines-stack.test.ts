@@ -10,7 +10,7 @@ interface State {
   Next?: string;
   End?: boolean;
   Parameters?: Record<string, unknown>;
-  Retry?: { ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number }[];
+  Retry?: { ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; IntervalSeconds?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
 }
 
@@ -51,6 +51,14 @@ describe('routines in Step Functions', () => {
       const dbRetry = state.Retry!.find((r) => r.ErrorEquals.includes('DatabaseConnectError'))!;
       expect(dbRetry.BackoffRate).toBe(2);
       expect(state.Retry!.some((r) => r.ErrorEquals.includes('Lambda.ServiceException'))).toBe(true);
+      // A throttled invocation (reserved or account concurrency exhausted) waits for capacity: backoff, a cap, full jitter.
+      const throttled = state.Retry!.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'))!;
+      expect(throttled).toMatchObject({ IntervalSeconds: 10, BackoffRate: 2, MaxDelaySeconds: 300, MaxAttempts: 10, JitterStrategy: 'FULL' });
+      for (const e of ['Lambda.ServiceException', 'Lambda.SdkClientException']) {
+        expect(state.Retry!.find((r) => r.ErrorEquals.includes(e))).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      }
+      // No retrier without jitter: a fleet's routines would retry in lockstep.
+      for (const r of state.Retry!) expect(r.JitterStrategy, r.ErrorEquals.join()).toBe('FULL');
       const caught = def.States[state.Catch!.find((c) => c.ErrorEquals.includes('States.ALL'))!.Next]!;
       expect(caught.Type).toBe('Pass');
       expect(caught.Next).toBe(state.Next); // the failed path joins the normal one
@@ -75,15 +83,40 @@ describe('alarms and dashboard', () => {
     }
   });
 
-  it('has a dashboard with a row per target', () => {
-    const dash = Object.values(t.findResources('AWS::CloudWatch::Dashboard'))[0] as { Properties: { DashboardName: string; DashboardBody: { 'Fn::Join': [string, unknown[]] } } };
-    expect(dash.Properties.DashboardName).toBe('dbmaint');
-    const body = dash.Properties.DashboardBody['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : '')).join('');
-    for (const name of ['prod', 'staging']) {
-      expect(body).toContain(`## ${name}`);
-      expect(body).toContain(`${name}: database size`);
-      expect(body).toContain(`${name}: recommendations by priority`);
-    }
-    for (const m of [METRIC.DatabaseSizeBytes, METRIC.MaxFragmentationPercent, METRIC.RowsDeleted, METRIC.DurationSeconds, METRIC.TaskFailed, METRIC.RecommendationsHigh]) expect(body).toContain(`"${m.name}"`);
+  type Dashboard = { Properties: { DashboardName: string; DashboardBody: { 'Fn::Join': [string, unknown[]] } } };
+  const bodyOf = (x: Template) => {
+    const dashboards = Object.values(x.findResources('AWS::CloudWatch::Dashboard')) as Dashboard[];
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]!.Properties.DashboardName).toBe('dbmaint');
+    return dashboards[0]!.Properties.DashboardBody['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : '')).join('');
+  };
+
+  it('has one dashboard: a database picked in the toolbar, and the fleet’s top databases by metric search', () => {
+    const body = JSON.parse(bodyOf(t)) as { widgets: { properties: { title?: string; metrics?: unknown[][] } }[]; variables: Record<string, unknown>[] };
+    // The Database variable: its choices come from a metric search, the first target is shown until another is picked.
+    expect(body.variables).toEqual([
+      {
+        type: 'property',
+        property: 'Database',
+        inputType: 'select',
+        id: 'database',
+        label: 'Database',
+        defaultValue: 'prod',
+        search: '{"DbMaint",service,Task,Database} MetricName="TaskSucceeded" Task="preflight"',
+        populateFrom: 'Database',
+      },
+    ]);
+    const text = JSON.stringify(body);
+    expect(text).not.toContain('staging');
+    for (const m of [METRIC.DatabaseSizeBytes, METRIC.MaxFragmentationPercent, METRIC.RowsDeleted, METRIC.DurationSeconds, METRIC.TaskFailed, METRIC.RecommendationsHigh]) expect(text).toContain(`"${m.name}"`);
+    // Fleet graphs: a SEARCH over the Database dimension, the top 10 kept.
+    const searches = body.widgets.flatMap((w) => (w.properties.metrics ?? []).flat()).flatMap((m) => (typeof m === 'object' && m && 'expression' in m ? [String((m as { expression: string }).expression)] : []));
+    expect(searches).toContain(`SORT(SEARCH('{"DbMaint",service,Task,Database} MetricName="DatabaseSizeBytes" Task="collect-statistics"', 'Maximum', 86400), MAX, DESC, 10)`);
+    expect(searches.filter((e) => e.includes('Database}')).every((e) => /Task="[a-z-]+"/.test(e) && e.startsWith('SORT('))).toBe(true);
+  });
+
+  it('keeps the dashboard the same size whatever the fleet: no widget per target', () => {
+    const many = synthStack({ targets: [target('prod'), ...Array.from({ length: 60 }, (_, i) => target(`db${i}`))], reports: { from: 'dbmaint@example.com', to: ['dba@example.com'] } });
+    expect(bodyOf(Template.fromStack(many))).toBe(bodyOf(t));
   });
 });

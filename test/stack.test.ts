@@ -23,9 +23,14 @@ function allAlarms(stack: ReturnType<typeof synthStack>): Resource[] {
 /** Tasks with a schedule of their own (the rest run as routine steps). */
 const STANDALONE = (TASKS as readonly TaskDefinition[]).filter((t) => t.schedule);
 
-function policyStatements(t: Template): { Action: string | string[]; Resource: unknown }[] {
-  return resources(t, 'AWS::IAM::Policy').flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+
+/** Inline (role default) policies and the customer-managed grant policies alike. */
+function policyStatements(t: Template): Statement[] {
+  return [...resources(t, 'AWS::IAM::Policy'), ...resources(t, 'AWS::IAM::ManagedPolicy')].flatMap((p) => (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement);
 }
+
+const granted = (t: Template, action: string) => new Set(policyStatements(t).filter((s) => [s.Action].flat().includes(action)).flatMap((s) => [s.Resource].flat().map(String)));
 
 describe('stack from the task catalogue', () => {
   it('has one function per catalogue task, arm64, Node.js 20+, sized from the catalogue, with log retention', () => {
@@ -154,28 +159,31 @@ describe('stack from the task catalogue', () => {
     for (const s of [stack, ...stack.targetStacks]) {
       expect(Object.keys(Template.fromStack(s).toJSON()['Resources'] as object).length).toBeLessThan(500);
     }
-    // The real catalogue with everything configured, 200 targets (the config's maximum).
-    const full = { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 9, action: 'delete' }], archiveOrders: {}, rebuildTables: ['t'], storageLimitGb: 100 };
-    const fleet = synthStack({ targets: Array.from({ length: 200 }, (_, i) => target(`db${i}`, full)), reports: { from: 'a@example.com', to: ['b@example.com'] } });
-    for (const s of [fleet, ...fleet.targetStacks]) {
-      expect(Object.keys(Template.fromStack(s).toJSON()['Resources'] as object).length).toBeLessThan(500);
-    }
+    // The real catalogue with everything configured at 2, 100 and 500 targets (the config's maximum): test/fleet-scale.test.ts.
   });
 
-  it('grants GetSecretValue on exactly the targets’ secrets, and no wildcard resources to the functions', () => {
+  it('grants GetSecretValue on exactly the targets’ and their replicas’ secrets, once, to every function, and no wildcard resources', () => {
+    const replica = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod-replica-QwErTy';
     const stack = synthStack({
       targets: [
-        target('prod'),
+        target('prod', { replicaSecretArns: [replica] }),
         { name: 'legacy', secretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:legacy', schemas: ['app'] },
       ],
     });
     const t = Template.fromStack(stack);
-    const secretStatements = policyStatements(t).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    const granted = new Set(secretStatements.flatMap((s) => [s.Resource].flat().map(String)));
-    expect([...granted].sort()).toEqual([
+    // Replica secrets are read by the purge's lag probe (lib/tasks/retention-runner.ts) with the function's own role.
+    expect([...granted(t, 'secretsmanager:GetSecretValue')].sort()).toEqual([
       'arn:aws:secretsmanager:eu-central-1:123456789012:secret:legacy-??????',
       'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod-db-AbCdEf',
+      replica,
     ]);
+    expect(granted(t, 'secretsmanager:DescribeSecret').size).toBe(0); // the functions never call it
+    // Listed once, in a policy every function role carries (not once per role: ten copies outgrew IAM's limits).
+    const grants = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'secretsmanager:GetSecretValue' })]) } } });
+    expect(Object.keys(grants)).toHaveLength(1);
+    const roles = (Object.values(grants)[0] as Resource).Properties['Roles'] as { Ref: string }[];
+    const fnRoles = resources(t, 'AWS::Lambda::Function').map((f) => ((f.Properties['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]));
+    expect(roles.map((r) => r.Ref).sort()).toEqual(fnRoles.sort());
     // '*' only for actions that admit no narrower resource (Step Functions log delivery and X-Ray).
     const starOnly = /^(logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:PutResourcePolicy|logs:DescribeResourcePolicies|logs:DescribeLogGroups|xray:.*)$/;
     for (const s of policyStatements(t)) {
@@ -245,5 +253,138 @@ describe('stack from the task catalogue', () => {
     const reasons = [...meta.matchAll(/"reason":"([^"]*)"/g)].map((m) => m[1]!);
     expect(reasons.length).toBeGreaterThan(0);
     for (const r of reasons) expect(r.length).toBeGreaterThan(30);
+  });
+});
+
+/** Every template of the stack: its own and each nested stack's. */
+function allTemplates(stack: ReturnType<typeof synthStack>): Template[] {
+  return [stack, ...stack.targetStacks].map((s) => Template.fromStack(s));
+}
+
+describe('fleet deployment: grants, alarm delivery, redeploy, concurrency', () => {
+  const arnIn = (region: string, name: string) => `arn:aws:secretsmanager:${region}:123456789012:secret:${name}`;
+
+  it('grants by name prefix or by tag when configured, in the regions and accounts of the configured secrets only', () => {
+    const targets = [
+      target('a', { secretArn: arnIn('eu-central-1', 'dbmaint/a-AbCdEf'), replicaSecretArns: [arnIn('eu-central-1', 'dbmaint/a-replica-AbCdEf')] }),
+      target('b', { secretArn: arnIn('us-east-1', 'dbmaint/b-AbCdEf') }),
+    ];
+    const byPrefix = Template.fromStack(synthStack({ targets, fleet: { secretAccess: { mode: 'name-prefix', prefix: 'dbmaint/' } } }));
+    expect([...granted(byPrefix, 'secretsmanager:GetSecretValue')].sort()).toEqual([arnIn('eu-central-1', 'dbmaint/*'), arnIn('us-east-1', 'dbmaint/*')]);
+    const byTag = Template.fromStack(synthStack({ targets, fleet: { secretAccess: { mode: 'tag', key: 'dbmaint', value: 'read' } } }));
+    const tagged = policyStatements(byTag).filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(tagged).toHaveLength(1);
+    expect([tagged[0]!.Resource].flat().sort()).toEqual([arnIn('eu-central-1', '*'), arnIn('us-east-1', '*')]);
+    expect(tagged[0]!.Condition).toEqual({ StringEquals: { 'secretsmanager:ResourceTag/dbmaint': 'read' } });
+  });
+
+  it('decrypts a secret’s KMS key only via Secrets Manager in the secret’s own region, not the stack’s', () => {
+    const euKey = 'arn:aws:kms:eu-central-1:123456789012:key/11111111-1111-1111-1111-111111111111';
+    const usKey = 'arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222';
+    const stack = synthStack({
+      targets: [target('eu', { kmsKeyArn: euKey }), target('us', { secretArn: arnIn('us-east-1', 'us-db-AbCdEf'), kmsKeyArn: usKey })],
+    });
+    const kms = policyStatements(Template.fromStack(stack)).filter((s) => [s.Action].flat().includes('kms:Decrypt'));
+    const byKey = Object.fromEntries(kms.flatMap((s) => [s.Resource].flat().map((k) => [String(k), s.Condition])));
+    expect(byKey).toEqual({
+      [euKey]: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-central-1.amazonaws.com' } },
+      [usKey]: { StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } },
+    });
+  });
+
+  it('lets CloudWatch publish this account’s dbmaint alarms to the alarm topic, and still denies non-TLS', () => {
+    const stack = synthStack({ targets: [target('prod', { cleanupRules: [{ table: 't', dateColumn: 'd', retentionDays: 9, action: 'delete' }] })], alarms: { email: ['oncall@example.com'] } });
+    const t = Template.fromStack(stack);
+    const topicId = Object.keys(t.findResources('AWS::SNS::Topic'))[0]!;
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': '123456789012' },
+              ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:eu-central-1:123456789012:alarm:dbmaint-*']] } },
+            },
+          }),
+        ]),
+      },
+    });
+    // Every alarm that notifies the topic is matched by that aws:SourceArn pattern.
+    const alarms = allTemplates(stack).flatMap((x) => resources(x, 'AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(10);
+    for (const a of alarms) expect(String(a.Properties['AlarmName'])).toMatch(/^dbmaint-/);
+  });
+
+  it('needs no allow on the failure queue: Lambda and Scheduler send with their roles (identity policies), over TLS', () => {
+    const stack = synthStack({ targets: [target('prod')] });
+    const t = Template.fromStack(stack);
+    const queueId = Object.keys(t.findResources('AWS::SQS::Queue'))[0]!;
+    const queuePolicy = resources(t, 'AWS::SQS::QueuePolicy')[0]!.Properties['PolicyDocument'] as { Statement: { Effect: string; Condition?: unknown }[] };
+    expect(queuePolicy.Statement.map((s) => [s.Effect, s.Condition])).toEqual([['Deny', { Bool: { 'aws:SecureTransport': 'false' } }]]);
+    const queueArn = { 'Fn::GetAtt': [queueId, 'Arn'] };
+    const senders = resources(t, 'AWS::IAM::Policy').filter((p) =>
+      (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement.some((s) => [s.Action].flat().includes('sqs:SendMessage') && JSON.stringify(s.Resource) === JSON.stringify(queueArn)),
+    );
+    const roleOf = (p: Resource) => (p.Properties['Roles'] as { Ref: string }[]).map((r) => r.Ref);
+    const schedulerRole = Object.keys(t.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' } })] } } }))[0]!;
+    expect(senders.flatMap(roleOf)).toContain(schedulerRole); // the schedules' dead-letter queue
+    expect(senders.flatMap(roleOf).filter((r) => r.startsWith('Task'))).toHaveLength(TASKS.length); // on-failure destination
+  });
+
+  it('can be destroyed and deployed again: nothing with a fixed name is retained, and nested stacks wait for the schedule group', () => {
+    const stack = synthStack({ targets: [target('prod')] });
+    for (const t of allTemplates(stack)) {
+      for (const [id, r] of Object.entries(t.toJSON()['Resources'] as Record<string, { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties?: Record<string, unknown> }>)) {
+        const fixedNames = Object.entries(r.Properties ?? {}).filter(([k, v]) => k.endsWith('Name') && typeof v === 'string');
+        if (fixedNames.length === 0) continue;
+        expect(`${id} (${r.Type}, ${fixedNames[0]![0]}=${String(fixedNames[0]![1])}): ${r.DeletionPolicy ?? 'Delete'}`).not.toMatch(/: Retain/);
+      }
+    }
+    // The schedules name their group through a parameter the parent fills with the group's Ref: CloudFormation orders them.
+    const parent = Template.fromStack(stack);
+    const groupId = Object.keys(parent.findResources('AWS::Scheduler::ScheduleGroup'))[0]!;
+    const nested = resources(parent, 'AWS::CloudFormation::Stack');
+    expect(nested.length).toBeGreaterThan(0);
+    for (const n of nested) expect(Object.values(n.Properties['Parameters'] as object)).toContainEqual({ Ref: groupId });
+    for (const s of allSchedules(stack)) expect(s.Properties['GroupName']).toEqual({ Ref: expect.stringMatching(/ScheduleGroup/) as unknown });
+  });
+
+  it('spreads scheduled starts over a flexible window (15 min by default, configurable, 0 = exact)', () => {
+    const windowOf = (fleet: Record<string, unknown> | undefined) =>
+      [...new Set(allSchedules(synthStack({ targets: [target('prod')], ...(fleet ? { fleet } : {}) })).map((s) => JSON.stringify(s.Properties['FlexibleTimeWindow'])))].map((w) => JSON.parse(w) as unknown);
+    expect(windowOf(undefined)).toEqual([{ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 }]);
+    expect(windowOf({ flexibleWindowMinutes: 40 })).toEqual([{ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 40 }]);
+    expect(windowOf({ flexibleWindowMinutes: 0 })).toEqual([{ Mode: 'OFF' }]);
+  });
+
+  it('reserves concurrency per function only when configured: for all functions or per task', () => {
+    const reserved = (fleet: Record<string, unknown> | undefined) =>
+      Object.fromEntries(
+        resources(Template.fromStack(synthStack({ targets: [target('prod')], ...(fleet ? { fleet } : {}) })), 'AWS::Lambda::Function').map((f) => [
+          String(f.Properties['FunctionName']).replace(/^dbmaint-/, ''),
+          f.Properties['ReservedConcurrentExecutions'],
+        ]),
+      );
+    expect(Object.values(reserved(undefined)).every((v) => v === undefined)).toBe(true);
+    expect(Object.values(reserved({ reservedConcurrency: 25 }))).toEqual(TASKS.map(() => 25));
+    const some = reserved({ reservedConcurrency: { 'cleanup-data': 10, 'optimize-tables': 4 } });
+    expect(Object.entries(some).filter(([, v]) => v !== undefined)).toEqual([
+      ['cleanup-data', 10],
+      ['optimize-tables', 4],
+    ]);
+  });
+
+  it.each([
+    ['name-prefix', { mode: 'name-prefix', prefix: 'dbmaint/' }],
+    ['tag', { mode: 'tag', key: 'dbmaint', value: 'read' }],
+  ])('passes cdk-nag with %s grants, each pattern suppressed with its reason', (_mode, secretAccess) => {
+    const stack = synthStack({ targets: [target('a', { secretArn: arnIn('eu-central-1', 'dbmaint/a-AbCdEf') })], fleet: { secretAccess } }, { nag: true });
+    const findings = [...Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-.*')), ...Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))];
+    expect(findings.map((e) => String(e.entry.data).slice(0, 160))).toEqual([]);
   });
 });

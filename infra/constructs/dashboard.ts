@@ -1,10 +1,10 @@
-// CloudWatch dashboards: per target, size and growth, fragmentation, rows purged/archived, durations, failures, recommendations.
+// The CloudWatch dashboard: one database at a time (picked in the toolbar) and the fleet's top databases, the same size for 2 or 500 targets.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { TaskDefinition } from '../../lib/catalogue';
 import type { DbMaintConfig } from '../../lib/config/schema';
-import { METRIC, type MetricName } from '../../lib/metrics/names';
+import { DIMENSION, METRIC, type MetricName } from '../../lib/metrics/names';
 import { targetMetric } from './target-stack';
 
 export interface MaintenanceDashboardProps {
@@ -13,60 +13,136 @@ export interface MaintenanceDashboardProps {
   readonly namePrefix: string;
 }
 
-/** A dashboard holds at most 500 widgets; 8 per target keeps 40 targets per dashboard with room to spare. */
-const TARGETS_PER_DASHBOARD = 40;
+/** How many databases each fleet graph shows (SORT … DESC, n of a SEARCH over the Database dimension). */
+export const FLEET_TOP = 10;
 
+/** The dimension schema every per-database metric is emitted under; the namespace quoted (it may hold / . # : -). */
+export function databaseSchema(namespace: string): string {
+  return `{"${namespace}",${DIMENSION.Service},${DIMENSION.Task},${DIMENSION.Database}}`;
+}
+
+/**
+ * Per-target widgets made the dashboard grow ~6.7 KB per target (1.3 MB at 200). Instead, a property variable swaps the
+ * Database dimension of the per-database widgets (its choices come from a metric search, not from the config), and the
+ * fleet graphs are SEARCH expressions over the Database dimension: nothing in the body is per target.
+ */
 export class MaintenanceDashboard extends Construct {
   readonly names: string[] = [];
+  readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MaintenanceDashboardProps) {
     super(scope, id);
     const ns = props.config.metricNamespace;
     const day = Duration.days(1);
-    const m = (task: string, target: string, name: MetricName, stat: string, label?: string) => {
-      const metric = targetMetric(ns, task, target, name, stat, day);
-      return label ? metric.with({ label }) : metric;
-    };
     const has = (id: string) => props.tasks.some((t) => t.id === id);
-    const targets = props.config.targets;
-    for (let d = 0; d * TARGETS_PER_DASHBOARD < targets.length; d++) {
-      const name = `${props.namePrefix}${d === 0 ? '' : `-${d + 1}`}`;
-      const dash = new cloudwatch.Dashboard(this, `Dashboard${d}`, { dashboardName: name, defaultInterval: Duration.days(30) });
-      this.names.push(name);
-      for (const target of targets.slice(d * TARGETS_PER_DASHBOARD, (d + 1) * TARGETS_PER_DASHBOARD)) {
-        const t = target.name;
-        dash.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${t}  \nschemas: ${target.schemas.join(', ')}`, width: 24, height: 1 }));
-        const row: cloudwatch.IWidget[] = [];
-        if (has('collect-statistics')) {
-          row.push(
-            new cloudwatch.GraphWidget({ title: `${t}: database size`, left: [m('collect-statistics', t, METRIC.DatabaseSizeBytes.name, 'Maximum', 'size')], right: [m('collect-statistics', t, METRIC.GrowthBytesPerDay.name, 'Maximum', 'growth/day')], width: 6 }),
-            new cloudwatch.GraphWidget({ title: `${t}: fragmentation (max, tables over the floor)`, left: [m('collect-statistics', t, METRIC.MaxFragmentationPercent.name, 'Maximum', 'max %')], width: 6 }),
-          );
-        }
-        const purged = [
-          ...(has('cleanup-data') ? [m('cleanup-data', t, METRIC.RowsDeleted.name, 'Sum', 'deleted'), m('cleanup-data', t, METRIC.RowsArchived.name, 'Sum', 'archived (cleanup)')] : []),
-          ...(has('archive-orders') ? [m('archive-orders', t, METRIC.RowsArchived.name, 'Sum', 'orders archived')] : []),
-        ];
-        if (purged.length) row.push(new cloudwatch.GraphWidget({ title: `${t}: rows purged / archived`, left: purged, stacked: true, width: 6 }));
-        if (has('recommendations')) {
-          row.push(
-            new cloudwatch.GraphWidget({
-              title: `${t}: recommendations by priority`,
-              left: [
-                m('recommendations', t, METRIC.RecommendationsHigh.name, 'Maximum', 'high'),
-                m('recommendations', t, METRIC.RecommendationsMedium.name, 'Maximum', 'medium'),
-                m('recommendations', t, METRIC.RecommendationsLow.name, 'Maximum', 'low'),
-              ],
-              width: 6,
-            }),
-          );
-        }
-        dash.addWidgets(...row);
-        dash.addWidgets(
-          new cloudwatch.GraphWidget({ title: `${t}: task durations (s)`, left: props.tasks.map((task) => m(task.id, t, METRIC.DurationSeconds.name, 'Maximum', task.id)), width: 12 }),
-          new cloudwatch.GraphWidget({ title: `${t}: task failures`, left: props.tasks.map((task) => m(task.id, t, METRIC.TaskFailed.name, 'Sum', task.id)), stacked: true, width: 12 }),
-        );
-      }
+    const schema = databaseSchema(ns);
+    // The per-database widgets are drawn for this database until another is picked.
+    const shown = props.config.targets[0]!.name;
+    const m = (task: string, name: MetricName, stat: string, label: string) => targetMetric(ns, task, shown, name, stat, day).with({ label });
+
+    const listed = (props.tasks.find((t) => t.id === 'preflight') ?? props.tasks[0]!).id;
+    const name = props.namePrefix;
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: name,
+      defaultInterval: Duration.days(30),
+      variables: [
+        new cloudwatch.DashboardVariable({
+          id: 'database',
+          type: cloudwatch.VariableType.PROPERTY,
+          value: DIMENSION.Database,
+          label: 'Database',
+          inputType: cloudwatch.VariableInputType.SELECT,
+          // Every target whose preflight (step 1 of both routines: every target) succeeded in the last two weeks, the
+          // window a metric search covers. One task only: one series per target, within a search's 500.
+          values: cloudwatch.Values.fromSearch(`${schema} MetricName="${METRIC.TaskSucceeded.name}" ${DIMENSION.Task}="${listed}"`, DIMENSION.Database),
+          defaultValue: cloudwatch.DefaultValue.value(shown),
+        }),
+      ],
+    });
+    this.names.push(name);
+    const dash = this.dashboard;
+
+    // Fleet: the top databases by each measure (SORT keeps the first FLEET_TOP of the search's series).
+    // One task's metric per search: at most one series per target, so 500 targets stay within a SEARCH's 500 series.
+    const fleet = (title: string, metric: MetricName, task: string, stat: string, order: 'DESC' | 'ASC' = 'DESC') =>
+      new cloudwatch.GraphWidget({
+        title,
+        width: 8,
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SORT(SEARCH('${schema} MetricName="${metric}" ${DIMENSION.Task}="${task}"', '${stat}', ${day.toSeconds()}), ${stat === 'Minimum' ? 'MIN' : stat === 'Sum' ? 'SUM' : 'MAX'}, ${order}, ${FLEET_TOP})`,
+            usingMetrics: {},
+            label: `\${PROP('Dim.${DIMENSION.Database}')}`,
+            period: day,
+          }),
+        ],
+      });
+    dash.addWidgets(new cloudwatch.TextWidget({ markdown: `## Fleet: the ${FLEET_TOP} databases highest on each measure`, width: 24, height: 1 }));
+    const fleetRow: cloudwatch.IWidget[] = [
+      // Failures by task from the fleet-wide dimension set (one series per task): a per-database search over every task
+      // would return tasks x targets series, past the 500 a SEARCH returns.
+      new cloudwatch.GraphWidget({
+        title: 'Task failures, whole fleet (by task)',
+        width: 8,
+        stacked: true,
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{"${ns}",${DIMENSION.Service},${DIMENSION.Task}} MetricName="${METRIC.TaskFailed.name}"', 'Sum', ${day.toSeconds()})`,
+            usingMetrics: {},
+            label: `\${PROP('Dim.${DIMENSION.Task}')}`,
+            period: day,
+          }),
+        ],
+      }),
+    ];
+    if (has('collect-statistics')) {
+      fleetRow.push(
+        fleet('Largest databases', METRIC.DatabaseSizeBytes.name, 'collect-statistics', 'Maximum'),
+        fleet('Fastest growing (bytes/day)', METRIC.GrowthBytesPerDay.name, 'collect-statistics', 'Maximum'),
+        fleet('Most fragmented (max %, tables over the floor)', METRIC.MaxFragmentationPercent.name, 'collect-statistics', 'Maximum'),
+        fleet('Fewest days to the storage limit', METRIC.DaysToStorageLimit.name, 'collect-statistics', 'Minimum', 'ASC'),
+      );
     }
+    if (has('cleanup-data')) {
+      fleetRow.push(
+        fleet('Most rows deleted', METRIC.RowsDeleted.name, 'cleanup-data', 'Sum'),
+        fleet('Purges falling behind (rules)', METRIC.TablesFallingBehind.name, 'cleanup-data', 'Maximum'),
+      );
+    }
+    if (has('recommendations')) fleetRow.push(fleet('Most high-priority recommendations', METRIC.RecommendationsHigh.name, 'recommendations', 'Maximum'));
+    dash.addWidgets(...fleetRow);
+
+    // One database: the one picked in the toolbar's Database list.
+    dash.addWidgets(new cloudwatch.TextWidget({ markdown: '## One database: pick it in the **Database** list above', width: 24, height: 1 }));
+    const row: cloudwatch.IWidget[] = [];
+    if (has('collect-statistics')) {
+      row.push(
+        new cloudwatch.GraphWidget({ title: 'Database size', left: [m('collect-statistics', METRIC.DatabaseSizeBytes.name, 'Maximum', 'size')], right: [m('collect-statistics', METRIC.GrowthBytesPerDay.name, 'Maximum', 'growth/day')], width: 6 }),
+        new cloudwatch.GraphWidget({ title: 'Fragmentation (max, tables over the floor)', left: [m('collect-statistics', METRIC.MaxFragmentationPercent.name, 'Maximum', 'max %')], width: 6 }),
+      );
+    }
+    const purged = [
+      ...(has('cleanup-data') ? [m('cleanup-data', METRIC.RowsDeleted.name, 'Sum', 'deleted'), m('cleanup-data', METRIC.RowsArchived.name, 'Sum', 'archived (cleanup)')] : []),
+      ...(has('archive-orders') ? [m('archive-orders', METRIC.RowsArchived.name, 'Sum', 'orders archived')] : []),
+    ];
+    if (purged.length) row.push(new cloudwatch.GraphWidget({ title: 'Rows purged / archived', left: purged, stacked: true, width: 6 }));
+    if (has('recommendations')) {
+      row.push(
+        new cloudwatch.GraphWidget({
+          title: 'Recommendations by priority',
+          left: [
+            m('recommendations', METRIC.RecommendationsHigh.name, 'Maximum', 'high'),
+            m('recommendations', METRIC.RecommendationsMedium.name, 'Maximum', 'medium'),
+            m('recommendations', METRIC.RecommendationsLow.name, 'Maximum', 'low'),
+          ],
+          width: 6,
+        }),
+      );
+    }
+    dash.addWidgets(...row);
+    dash.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Task durations (s)', left: props.tasks.map((task) => m(task.id, METRIC.DurationSeconds.name, 'Maximum', task.id)), width: 12 }),
+      new cloudwatch.GraphWidget({ title: 'Task failures', left: props.tasks.map((task) => m(task.id, METRIC.TaskFailed.name, 'Sum', task.id)), stacked: true, width: 12 }),
+    );
   }
 }

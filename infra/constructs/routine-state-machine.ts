@@ -14,8 +14,21 @@ export interface RoutineStateMachineProps {
   readonly logRetention: logs.RetentionDays;
 }
 
-/** Errors a step is retried on with exponential backoff: Lambda service hiccups and an unreachable database. */
+/** Errors a step is retried on with exponential backoff: an unreachable database. */
 export const TRANSIENT_ERRORS = ['DatabaseConnectError'] as const;
+
+/** Lambda refused the invocation for lack of concurrency (reserved or the account's): wait for capacity. */
+export const THROTTLE_ERRORS = ['Lambda.TooManyRequestsException'] as const;
+
+/** The Invoke call itself failed in Lambda or the SDK: retried briefly (every task is safe to run twice, GET_LOCK guards). */
+export const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException'] as const;
+
+/**
+ * Throttle retries: 10 s doubling to at most 5 min, 10 attempts, so a step waits up to about 30 min in all (the sum of the
+ * delays; with full jitter each delay is drawn from [0, delay], half that on average) before it is recorded as failed.
+ * Jitter keeps a fleet's throttled routines from retrying in lockstep.
+ */
+export const THROTTLE_RETRY = { interval: Duration.seconds(10), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 10 } as const;
 
 export class RoutineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -54,7 +67,11 @@ export class RoutineStateMachine extends Construct {
         },
         resultPath: outcome(i),
         taskTimeout: sfn.Timeout.duration(Duration.minutes(16)),
+        // CDK's default retrier has no jitter and leaves out throttling; the two below replace it.
+        retryOnServiceExceptions: false,
       });
+      invoke.addRetry({ errors: [...THROTTLE_ERRORS], ...THROTTLE_RETRY, jitterStrategy: sfn.JitterType.FULL });
+      invoke.addRetry({ errors: [...LAMBDA_SERVICE_ERRORS], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL });
       invoke.addRetry({ errors: [...TRANSIENT_ERRORS], interval: Duration.seconds(30), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
       // A failed step is recorded and the routine goes on: one failing step does not stop the others.
       const failed = new sfn.Pass(this, `Step${i + 1}-${step.task}-failed`, {

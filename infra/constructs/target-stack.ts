@@ -46,7 +46,7 @@ const MB = 1024 * 1024;
 
 /**
  * Schedules and alarms of a slice of the targets. Kept together per target and split across nested
- * stacks so that a fleet of 200 targets stays below CloudFormation's 500 resources per stack.
+ * stacks so that a fleet of 500 targets stays below CloudFormation's 500 resources (and 1 MB) per stack.
  */
 export class TargetStack extends NestedStack {
   readonly schedules: scheduler.Schedule[] = [];
@@ -58,6 +58,9 @@ export class TargetStack extends NestedStack {
     const notify = new actions.SnsAction(props.topic);
     const ns = props.config.metricNamespace;
     const a = props.config.alarms;
+    // Scheduler starts each run at a moment it picks within the window: a fleet's 01:00 runs spread over those minutes.
+    const window = props.config.fleet.flexibleWindowMinutes;
+    const timeWindow = window > 0 ? scheduler.TimeWindow.flexible(Duration.minutes(window)) : scheduler.TimeWindow.off();
 
     const schedule = (target: TargetConfig, id: string, cron: CronSpec, custom: boolean, text: string, invoke: scheduler.IScheduleTarget) => {
       this.schedules.push(
@@ -66,7 +69,7 @@ export class TargetStack extends NestedStack {
           description: `${id} on ${target.name}: ${custom ? 'custom schedule' : text}`,
           scheduleGroup: props.group,
           schedule: scheduler.ScheduleExpression.expression(cronExpression(cron), timeZone),
-          timeWindow: scheduler.TimeWindow.off(),
+          timeWindow,
           enabled: target.tasks[id]?.enabled ?? true,
           target: invoke,
         }),

@@ -18,6 +18,8 @@ export interface TaskFunctionProps {
   readonly configFile: string;
   readonly logRetention: logs.RetentionDays;
   readonly failureQueue: sqs.IQueue;
+  /** Reserved concurrency (config fleet.reservedConcurrency); undefined: none, the account's unreserved pool. */
+  readonly reservedConcurrentExecutions?: number | undefined;
   readonly vpc?: ec2.IVpc;
   readonly subnets?: ec2.ISubnet[];
   readonly securityGroups?: ec2.ISecurityGroup[];
@@ -33,7 +35,8 @@ export class TaskFunction extends Construct {
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/aws/lambda/${props.functionName}`,
       retention: props.logRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Deleted with the stack: a retained group under this fixed name would make the next deploy fail ("already exists").
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     const configFile = props.configFile;
     this.function = new NodejsFunction(this, 'Function', {
@@ -55,6 +58,7 @@ export class TaskFunction extends Construct {
       maxEventAge: Duration.hours(1),
       onFailure: new SqsDestination(props.failureQueue),
       // One run per target at a time is enforced in the database; this caps fleet-wide concurrency.
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       ...(props.vpc
         ? { vpc: props.vpc, vpcSubnets: { subnets: props.subnets ?? [] }, securityGroups: props.securityGroups ?? [], allowPublicSubnet: false }
         : {}),

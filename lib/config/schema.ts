@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 import { targetConflicts } from './conflicts';
+import { checkFleet, DEFAULT_FLEET, fleetSchema } from './fleet';
 
 const identifier = z
   .string()
@@ -310,7 +311,8 @@ export const configSchema = z
         topRecommendations: z.number().int().min(0).max(100).default(10),
       })
       .optional(),
-    targets: z.array(targetSchema).min(1).max(200),
+    fleet: fleetSchema.default(DEFAULT_FLEET),
+    targets: z.array(targetSchema).min(1).max(500),
   })
   .superRefine((cfg, ctx) => {
     const p = cfg.purge;
@@ -329,6 +331,7 @@ export const configSchema = z
       // Contradictions between the target's table lists: rules, excludeTables, rebuildTables (lib/config/conflicts.ts).
       for (const issue of targetConflicts(t, i)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     });
+    checkFleet(cfg, ctx);
   });
 
 export type DbMaintConfig = z.output<typeof configSchema>;

@@ -1,5 +1,6 @@
 // Synthesizing the stack in tests (bundling skipped unless asked: it is exercised once, by the bundle test).
 import { App } from 'aws-cdk-lib';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TaskDefinition } from '../../lib/catalogue';
@@ -9,8 +10,16 @@ import { DbMaintStack } from '../../infra/stack';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export function synthStack(input: unknown, opts: { tasks?: readonly TaskDefinition[]; nag?: boolean; targetsPerNestedStack?: number } = {}): DbMaintStack {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+export interface SynthOptions {
+  tasks?: readonly TaskDefinition[];
+  nag?: boolean;
+  targetsPerNestedStack?: number;
+  /** Cloud assembly directory (templates as CloudFormation receives them); default: a temporary one. */
+  outdir?: string;
+}
+
+export function synthStack(input: unknown, opts: SynthOptions = {}): DbMaintStack {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, ...(opts.outdir ? { outdir: opts.outdir } : {}) });
   const stack = new DbMaintStack(app, 'Test', {
     config: parseConfig(input),
     repoRoot,
@@ -24,6 +33,14 @@ export function synthStack(input: unknown, opts: { tasks?: readonly TaskDefiniti
   }
   app.synth();
   return stack;
+}
+
+/** The template files of a synthesized assembly: the stack's and each nested stack's, as uploaded. */
+export function templateFiles(outdir: string): string[] {
+  return readdirSync(outdir)
+    .filter((f) => f.endsWith('.template.json'))
+    .sort()
+    .map((f) => path.join(outdir, f));
 }
 
 export function target(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
