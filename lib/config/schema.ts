@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
+import { cronSpecIssues } from './cron';
 
 const identifier = z
   .string()
@@ -22,13 +23,19 @@ function isTimeZone(tz: string): boolean {
 
 // Scheduler cron fields: digits, ranges, lists, steps, wildcards, and L/W/# for day fields.
 const cronField = z.string().regex(/^[0-9A-Za-z*?,\/\-#]{1,40}$/, 'not a cron field');
-export const cronSpecSchema = z.strictObject({
-  minute: cronField,
-  hour: cronField,
-  day: cronField.optional(),
-  month: cronField.optional(),
-  weekDay: cronField.optional(),
-});
+export const cronSpecSchema = z
+  .strictObject({
+    minute: cronField,
+    hour: cronField,
+    day: cronField.optional(),
+    month: cronField.optional(),
+    weekDay: cronField.optional(),
+  })
+  // Ranges, steps, names and the day-field rule as Scheduler reads them (lib/config/cron.ts): an impossible spec fails synth, not deploy.
+  .superRefine((spec, ctx) => {
+    if (Object.values(spec).some((v) => typeof v !== 'string' || !cronField.safeParse(v).success)) return; // already reported
+    for (const issue of cronSpecIssues(spec)) ctx.addIssue({ code: 'custom', path: issue.field ? [issue.field] : [], message: issue.message });
+  });
 
 export const WHERE_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'] as const;
 
