@@ -109,6 +109,7 @@ export class DbMaintStack extends Stack {
         configFile,
         logRetention: retentionDays(config.logRetentionDays),
         failureQueue: this.failureQueue,
+        bundling: config.bundling,
         ...(vpc ? { vpc, subnets, securityGroups } : {}),
       });
       for (const secret of secrets) secret.grantRead(fn.function);

@@ -1,5 +1,5 @@
 // The configuration schema: one typed, validated shape for `cdk synth`, the Lambda runtime and the local runner.
-import { z } from 'zod';
+import * as z from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 import { cronSpecIssues } from './cron';
@@ -248,6 +248,8 @@ export const configSchema = z
         securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id (sg-...)')).min(1),
       })
       .optional(),
+    /** Lambda bundles: source maps cost cold-start time (docs/bundles.md); off, stack traces name minified functions. */
+    bundling: z.strictObject({ sourceMap: z.boolean().default(false) }).default({ sourceMap: false }),
     logRetentionDays: z
       .number()
       .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
