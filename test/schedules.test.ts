@@ -163,6 +163,7 @@ describe('clock changes', () => {
       ...(TASKS as readonly TaskDefinition[]).filter((t) => t.schedule).map((t) => [t.id, t.schedule!] as [string, CronSpec]),
       ...ROUTINES.map((r) => [r.id, r.schedule] as [string, CronSpec]),
     ];
+    for (const [id, spec] of defaults) expect(cronSpecIssues(spec), id).toEqual([]);
     const found: string[] = [];
     for (const [id, spec] of defaults) {
       const cron = parseCronSpec(spec);
