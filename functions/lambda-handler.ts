@@ -1,4 +1,4 @@
-// The shared shape of every task function: middy + Powertools Logger around lib/tasks/runTask.
+// The shared shape of every task function: middy + Powertools Logger around one task's runner (lib/tasks/run-task.ts).
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -11,11 +11,12 @@ import type { DbMaintConfig } from '../lib/config/schema';
 import { SecretsManagerCredentialSource, UrlCredentialSource, type CredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher, type MetricsPublisher } from '../lib/metrics/emf';
 import { SERVICE_NAME } from '../lib/metrics/names';
-import { SesMailSender, type MailSender } from '../lib/reporting/mail/sender';
+import type { MailSender } from '../lib/reporting/mail/sender';
 import { Deadline } from '../lib/runtime/deadline';
 import type { Log } from '../lib/runtime/log';
 import { boundRunResult } from '../lib/tasks/bounded-result';
-import { runTask, type TaskRunResult } from '../lib/tasks/run-task';
+import { runTaskWith, type TaskRunResult } from '../lib/tasks/run-task';
+import { anyRunner, type BaseEvent, type TaskRunner } from '../lib/tasks/task-runner';
 
 /** Reserved at the end of an invocation for closing the session, publishing metrics and returning. */
 export const DEADLINE_SAFETY_MS = 15_000;
@@ -64,7 +65,6 @@ function productionDependencies(): HandlerDependencies {
       credentials: url ? new UrlCredentialSource(url) : new SecretsManagerCredentialSource(),
       metrics: new EmfMetricsPublisher(config.metricNamespace),
       log: powertoolsLog(powertoolsLogger),
-      mailer: new SesMailSender(),
     };
   }
   return production;
@@ -84,12 +84,18 @@ function dependencies(): HandlerDependencies {
   return { ...(needsProduction ? productionDependencies() : ({} as HandlerDependencies)), ...overrides };
 }
 
-export function makeHandler(taskId: TaskId) {
+/**
+ * The handler of one task. Only the entries of tasks that send mail pass `mailer` (SES): the SDK client then ships in
+ * their bundles alone. An injected mailer (local runner, tests) takes precedence.
+ */
+export function makeHandler<E extends BaseEvent, R>(taskId: TaskId, runner: TaskRunner<E, R>, mailer?: () => MailSender) {
+  let ownMailer: MailSender | undefined;
   const base = async (event: unknown, context: Context): Promise<TaskRunResult> => {
     const deps = dependencies();
     const deadline = Deadline.fromRemaining(context.getRemainingTimeInMillis(), DEADLINE_SAFETY_MS);
+    const sender = deps.mailer ?? (mailer ? (ownMailer ??= mailer()) : undefined);
     // The response goes to Step Functions (256 KiB per state) and the console: bounded, whatever the database's size.
-    return boundRunResult(await runTask(taskId, event, { ...deps, deadline }));
+    return boundRunResult(await runTaskWith(anyRunner(runner), taskId, event, { ...deps, ...(sender ? { mailer: sender } : {}), deadline }));
   };
   return middy(base).use(injectLambdaContext(powertoolsLogger, { resetKeys: true }));
 }

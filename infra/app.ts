@@ -3,6 +3,7 @@ import { App } from 'aws-cdk-lib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfigFile } from '../lib/config/load';
+import { assertSchedulesRun } from '../lib/config/schedule-check';
 import { addNagSuppressions, applyNag } from './nag';
 import { DbMaintStack } from './stack';
 
@@ -14,6 +15,7 @@ const configFile = path.resolve(process.cwd(), configArg);
 let config;
 try {
   config = loadConfigFile(configFile);
+  assertSchedulesRun(config, configFile);
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`dbmaint: ${err.message}\n`);

@@ -118,6 +118,7 @@ export class DbMaintStack extends Stack {
         logRetention: retentionDays(config.logRetentionDays),
         failureQueue: this.failureQueue,
         reservedConcurrentExecutions: reservedConcurrencyOf(config.fleet, task.id),
+        bundling: config.bundling,
         ...(vpc ? { vpc, subnets, securityGroups } : {}),
       });
       if (task.sendsMail && config.reports) {

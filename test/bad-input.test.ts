@@ -14,7 +14,8 @@ import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';
 import type { CollectResult } from '../lib/stats/collect';
-import { runTask, type TaskEnvironment, type TaskRunResult } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
+import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, TEST_SECRET_ARN, testConfig, testTarget } from './support/db';
 
 // ---------------------------------------------------------------------------------------------

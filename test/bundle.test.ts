@@ -1,21 +1,26 @@
 // `cdk synth` with real esbuild bundling, then the bundled handler run by plain Node against the test MariaDB.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { build } from 'esbuild';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appliesTo, ROUTINES, TASKS, type TaskDefinition } from '../lib/catalogue';
 import { loadConfigFile } from '../lib/config/load';
+import { esbuildOptions } from '../infra/bundle-options';
+import { startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
 import { adminConnection, freshSchema, serverUrl } from './support/db';
 import { repoRoot } from './support/synth';
 
 let admin: mysql.Connection;
 let out: string;
+let ses: SesLocal;
 
 beforeAll(async () => {
   admin = await adminConnection();
   // The example config's prod target maintains schema `app`.
+  ses = await startSesLocal();
   out = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-synth-'));
   const synth = spawnSync('npx', ['cdk', 'synth', '-q', '-o', out], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, CDK_DEFAULT_REGION: 'eu-central-1' } });
   if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);
@@ -26,6 +31,7 @@ beforeAll(async () => {
   await admin.query(`DELETE FROM mysql.innodb_table_stats WHERE database_name = 'app'`);
 });
 afterAll(async () => {
+  await ses?.stop();
   await admin.end();
 });
 
@@ -74,5 +80,82 @@ describe('synthesized bundle', () => {
     // Powertools wrote the EMF document and structured logs to stdout, as in Lambda.
     expect(run.stdout).toMatch(/"_aws":\{"Timestamp":\d+,"CloudWatchMetrics":\[\{"Namespace":"DbMaint"/);
     expect(run.stdout).toMatch(/"message":"task finished"/);
+  });
+});
+
+/** 1 MB as the finding counts it: a million bytes. */
+const MAX_BUNDLE_BYTES = 1_000_000;
+
+async function runBundled(taskId: string, env: Record<string, string>, payload: Record<string, unknown> = { target: 'prod', dryRun: true }) {
+  const dir = assetDirOf(taskId);
+  const script = path.join(out, `invoke-${taskId}.cjs`);
+  writeFileSync(
+    script,
+    `const { handler } = require(${JSON.stringify(path.join(dir, 'index.js'))});
+     const ctx = { functionName: 'dbmaint-${taskId}', awsRequestId: 'r1', getRemainingTimeInMillis: () => 300000 };
+     handler(${JSON.stringify(payload)}, ctx).then((r) => console.log('RESULT ' + JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
+  );
+  // Not spawnSync: the SES emulator answers from this process's event loop.
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env['PATH'], LAMBDA_TASK_ROOT: dir, DBMAINT_DATABASE_URL: serverUrl(), AWS_REGION: 'eu-central-1', ...env },
+  });
+  const run = { stdout: '', stderr: '', status: null as number | null };
+  child.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (run.stderr += d.toString()));
+  run.status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  return { run, result: line ? (JSON.parse(line.slice(7)) as { status: string; result: { mails?: { sent: boolean; error?: string }[] } }) : undefined };
+}
+
+describe('per-task bundles', () => {
+  it('each bundle carries its own task: at most 1 MB, no source map by default, SES only where mail is sent', () => {
+    for (const task of TASKS as readonly TaskDefinition[]) {
+      const dir = assetDirOf(task.id);
+      const js = readFileSync(path.join(dir, 'index.js'), 'utf8');
+      expect(statSync(path.join(dir, 'index.js')).size, task.id).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+      expect(existsSync(path.join(dir, 'index.js.map')), task.id).toBe(false);
+      // The SES client's command names travel as strings even minified.
+      expect(js.includes('SendEmail'), `${task.id} carries the SES client`).toBe(task.sendsMail);
+      // The Lambda-only stand-ins replaced iconv-lite's code pages and the SDK's profile/SSO/STS credential chain.
+      expect(js).toContain('carries only the encodings Node.js has built in');
+      expect(js).toContain('takes AWS credentials from the Lambda environment');
+      expect(js).not.toContain('credential-provider-sso');
+    }
+  });
+
+  it('a mail task’s bundle sends through SES with the role credentials Lambda puts in the environment', async () => {
+    await ses.clear();
+    const creds = { AWS_ACCESS_KEY_ID: 'AKIDBUNDLETEST', AWS_SECRET_ACCESS_KEY: 'bundle-test-secret', AWS_SESSION_TOKEN: 'token' };
+    const { run, result } = await runBundled('daily-report', { ...creds, AWS_ENDPOINT_URL_SES: ses.endpoint }, { target: 'prod', dryRun: false });
+    expect(run.status, run.stderr).toBe(0);
+    expect(result?.status, run.stdout).toBe('succeeded');
+    const mails = await ses.emails();
+    expect(mails.map((m) => m.destination.to)).toEqual([['admin@example.com']]);
+    expect(mails[0]!.subject).toMatch(/prod/);
+  });
+
+  it('without credentials in the environment the bundle says where it looks, and the report is not sent', async () => {
+    await ses.clear();
+    const { run } = await runBundled('daily-report', { AWS_ENDPOINT_URL_SES: ses.endpoint }, { target: 'prod', dryRun: false });
+    expect(run.stdout).toContain("dbmaint's Lambda bundle takes AWS credentials from the Lambda environment");
+    expect(await ses.emails()).toEqual([]);
+  });
+
+  it('reads latin1, cp1250, gbk, sjis and utf16 columns through the bundled session without iconv-lite', async () => {
+    await freshSchema(admin, 'bundle_cs');
+    await admin.query(
+      `CREATE TABLE bundle_cs.t (id INT PRIMARY KEY, l1 VARCHAR(20) CHARACTER SET latin1, ce VARCHAR(20) CHARACTER SET cp1250,
+        gb VARCHAR(20) CHARACTER SET gbk, sj VARCHAR(20) CHARACTER SET sjis, u16 VARCHAR(20) CHARACTER SET utf16) ENGINE=InnoDB`,
+    );
+    const row = { id: 1, l1: 'Müller €', ce: 'Łódź Žižkov', gb: '数据库维护', sj: 'データベース', u16: 'Ωmega 😀' };
+    await admin.query('SET NAMES utf8mb4');
+    await admin.query('INSERT INTO bundle_cs.t SET ?', [row]);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-probe-'));
+    const outfile = path.join(dir, 'probe.cjs');
+    await build({ ...esbuildOptions(repoRoot, path.join(repoRoot, 'test/support/charset-probe.ts'), outfile, { sourceMap: false }), metafile: false });
+    const run = spawnSync(process.execPath, [outfile, serverUrl(), 'bundle_cs.t'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(readFileSync(outfile, 'utf8')).toContain('carries only the encodings Node.js has built in');
+    expect(JSON.parse(run.stdout.split('\n').find((l) => l.startsWith('ROWS '))!.slice(5))).toEqual([row]);
   });
 });

@@ -11,7 +11,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { sameNameFor } from '../lib/tasks/exclusions';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 
 const S = 'excl_t';

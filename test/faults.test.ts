@@ -18,7 +18,8 @@ import type { RetentionRule } from '../lib/retention/engine';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
-import { runTask, type TaskEnvironment, type TaskRunResult } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
+import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/run-task';
 import { commandLogDdl } from '../lib/runlog/command-log';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import {

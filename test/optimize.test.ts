@@ -7,7 +7,7 @@ import type { OptimizeResult } from '../lib/maintenance/optimize';
 import type { RebuildResult } from '../lib/maintenance/rebuild';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { recordingMetrics } from './support/recording-metrics';
 import { sameTable } from '../lib/maintenance/table-identity';

@@ -8,7 +8,7 @@ import type { PreflightResult } from '../lib/maintenance/preflight';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 
 const SCHEMA = 'preflight_t';

@@ -6,7 +6,7 @@ import type { MetricPoint } from '../lib/metrics/names';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { CountingDeadline } from './support/retention';
 

@@ -9,7 +9,7 @@ import { silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
 import { digestOf } from '../lib/reporting/digest';
 import { renderTaskSummary } from '../lib/reporting/text-summary';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { rule, run, session } from './support/retention';
 import { interceptStatements, type StatementEvent } from './support/statement-interceptor';

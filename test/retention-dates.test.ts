@@ -9,7 +9,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { renderTaskSummary } from '../lib/reporting/text-summary';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { cleanupRule } from '../lib/retention/rules';
 import { rule, run, session } from './support/retention';

@@ -14,7 +14,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import type { CollectResult } from '../lib/stats/collect';
 import type { RetentionResult } from '../lib/tasks/retention-runner';
 import type { ReportResult } from '../lib/tasks/report-runner';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { recordingLog } from './support/recording-log';
 import { recordingMetrics } from './support/recording-metrics';

@@ -15,7 +15,8 @@ import { freePort } from '../lib/local/mariadb-server';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';
-import { runTask, type TaskEnvironment } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
+import type { TaskEnvironment } from '../lib/tasks/run-task';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 
 const SCHEMA = 'secret_t';

@@ -7,7 +7,7 @@ import type { AnalyzeResult } from '../lib/maintenance/analyze';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import type { CollectResult } from '../lib/stats/collect';
-import { runTask } from '../lib/tasks/run-task';
+import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { recordingMetrics } from './support/recording-metrics';
 

@@ -9,6 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { TaskDefinition } from '../../lib/catalogue';
+import { cdkBundling, type BundleSettings } from '../bundle-options';
 
 export interface TaskFunctionProps {
   readonly task: TaskDefinition;
@@ -24,6 +25,8 @@ export interface TaskFunctionProps {
   readonly subnets?: ec2.ISubnet[];
   readonly securityGroups?: ec2.ISecurityGroup[];
   readonly environment?: Record<string, string>;
+  /** From the config's `bundling`; default: no source maps. */
+  readonly bundling?: BundleSettings;
 }
 
 export class TaskFunction extends Construct {
@@ -39,6 +42,7 @@ export class TaskFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const configFile = props.configFile;
+    const bundling = props.bundling ?? { sourceMap: false };
     this.function = new NodejsFunction(this, 'Function', {
       functionName: props.functionName,
       description: `dbmaint ${task.id}: ${task.title}`,
@@ -63,18 +67,16 @@ export class TaskFunction extends Construct {
         ? { vpc: props.vpc, vpcSubnets: { subnets: props.subnets ?? [] }, securityGroups: props.securityGroups ?? [], allowPublicSubnet: false }
         : {}),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        // Node reads the maps only when told to; without maps the flag would only cost a lookup.
+        ...(bundling.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME: 'dbmaint',
         DBMAINT_TASK: task.id,
         ...props.environment,
       },
       bundling: {
         format: OutputFormat.CJS,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        // The SDK version we tested with ships in the bundle instead of whatever the runtime carries.
-        bundleAwsSDK: true,
+        // Target, minify, source maps, the bundled SDK, ES module entries and the Lambda-only aliases (infra/bundle-options.ts).
+        ...cdkBundling(bundling),
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -1,9 +1,10 @@
 // The configuration schema: one typed, validated shape for `cdk synth`, the Lambda runtime and the local runner.
-import { z } from 'zod';
+import * as z from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 import { targetConflicts } from './conflicts';
 import { checkFleet, DEFAULT_FLEET, fleetSchema } from './fleet';
+import { cronSpecIssues } from './cron';
 
 const identifier = z
   .string()
@@ -24,13 +25,19 @@ function isTimeZone(tz: string): boolean {
 
 // Scheduler cron fields: digits, ranges, lists, steps, wildcards, and L/W/# for day fields.
 const cronField = z.string().regex(/^[0-9A-Za-z*?,\/\-#]{1,40}$/, 'not a cron field');
-export const cronSpecSchema = z.strictObject({
-  minute: cronField,
-  hour: cronField,
-  day: cronField.optional(),
-  month: cronField.optional(),
-  weekDay: cronField.optional(),
-});
+export const cronSpecSchema = z
+  .strictObject({
+    minute: cronField,
+    hour: cronField,
+    day: cronField.optional(),
+    month: cronField.optional(),
+    weekDay: cronField.optional(),
+  })
+  // Ranges, steps, names and the day-field rule as Scheduler reads them (lib/config/cron.ts): an impossible spec fails synth, not deploy.
+  .superRefine((spec, ctx) => {
+    if (Object.values(spec).some((v) => typeof v !== 'string' || !cronField.safeParse(v).success)) return; // already reported
+    for (const issue of cronSpecIssues(spec)) ctx.addIssue({ code: 'custom', path: issue.field ? [issue.field] : [], message: issue.message });
+  });
 
 export const WHERE_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'] as const;
 
@@ -262,6 +269,8 @@ export const configSchema = z
         securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id (sg-...)')).min(1),
       })
       .optional(),
+    /** Lambda bundles: source maps cost cold-start time (docs/bundles.md); off, stack traces name minified functions. */
+    bundling: z.strictObject({ sourceMap: z.boolean().default(false) }).default({ sourceMap: false }),
     logRetentionDays: z
       .number()
       .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)

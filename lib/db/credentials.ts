@@ -1,6 +1,6 @@
 // Database credentials: from a Secrets Manager secret (RDS-generated shape, cached across warm starts) or a local URL.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export interface DbCredentials {
   readonly host: string;

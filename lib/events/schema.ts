@@ -1,5 +1,5 @@
 // Event payloads (scheduler events and console invocations): validated strictly before any SQL runs.
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../config/load';
 import { InputError } from '../validation/input-error';
 import { ROUTINE_IDS, TASK_IDS, type TaskId } from '../catalogue';

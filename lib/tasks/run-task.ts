@@ -9,7 +9,7 @@ import { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import { silentLog, type Log } from '../runtime/log';
 import { resolveTarget } from './target';
-import { TASK_RUNNERS } from './registry';
+import type { BaseEvent, TaskRunner } from './task-runner';
 import { appliesTo, getTask, type TaskId } from '../catalogue';
 import { digestOf } from '../reporting/digest';
 import { TaskRuns, taskRunStore } from '../runlog/task-runs';
@@ -118,8 +118,8 @@ function recordsRuns(runLog: RunLog, config: DbMaintConfig): boolean {
   return config.runLog.enabled && !runLog.context.dryRun && !runLog.unusable('task runs', 'write');
 }
 
-export async function runTask(taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
-  const runner = TASK_RUNNERS[taskId];
+/** Runs `taskId` with its runner; the function entries pass their own runner, so a bundle carries one task (lib/tasks/registry.ts has them all). */
+export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
   // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
   const event = runner.parse(rawEvent);
   const target = resolveTarget(env.config, event.target);

@@ -1,0 +1,10 @@
+// The weekly-report task's runner: how its event is parsed and checked, and what it does with an open session.
+import { parseEvent, reportEventSchema, type ReportEvent } from '../../events/schema';
+import { runWeeklyReport, type ReportResult } from '../report-runner';
+import type { TaskRunner } from '../task-runner';
+
+export const weeklyReportRunner: TaskRunner<ReportEvent, ReportResult> = {
+  parse: (raw) => parseEvent(reportEventSchema, raw, 'weekly-report'),
+  validate: (_event, _target) => undefined,
+  run: runWeeklyReport,
+};

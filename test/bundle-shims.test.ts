@@ -1,0 +1,62 @@
+// The Lambda-only stand-ins for iconv-lite and the SDK credential chain, and the bundling switch for source maps.
+import { Template } from 'aws-cdk-lib/assertions';
+import iconv from 'iconv-lite';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decode, decodeCesu8, encode, encodeCesu8, encodingExists, getDecoder, UnsupportedEncodingError } from '../lib/bundle/iconv-lite-native';
+import { defaultProvider } from '../lib/bundle/lambda-credentials';
+import { synthStack, target } from './support/synth';
+
+describe('iconv-lite stand-in', () => {
+  it('decodes and encodes CESU-8 (utf8mb3) byte for byte as iconv-lite does', () => {
+    for (const text of ['', 'plain ascii', 'Müller € Łódź', '数据库维护 データベース', 'astral 😀 in a surrogate pair']) {
+      const bytes = iconv.encode(text, 'cesu8');
+      expect(encodeCesu8(text).equals(bytes), text).toBe(true);
+      expect(decodeCesu8(bytes), text).toBe(iconv.decode(bytes, 'cesu8'));
+      expect(getDecoder('CESU-8').write(bytes)).toBe(text);
+    }
+  });
+
+  it('passes Node’s own encodings through', () => {
+    expect(decode(Buffer.from('Müller', 'latin1'), 'latin1')).toBe('Müller');
+    expect(encode('Ω', 'utf16le').equals(Buffer.from('Ω', 'utf16le'))).toBe(true);
+    expect(encodingExists('utf8')).toBe(true);
+    expect(encodingExists('gbk')).toBe(false);
+  });
+
+  it('refuses code pages it does not carry, saying why and what to check', () => {
+    expect(() => getDecoder('gbk')).toThrow(UnsupportedEncodingError);
+    expect(() => getDecoder('cp1250')).toThrow(/cannot decode text in 'cp1250': it carries only the encodings Node\.js has built in .* SET NAMES utf8mb4/);
+    expect(() => encode('x', 'sjis')).toThrow(/cannot encode text in 'sjis'/);
+  });
+});
+
+describe('Lambda credentials stand-in', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('reads the role credentials Lambda puts in the environment', async () => {
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token', AWS_CREDENTIAL_EXPIRATION: '2026-12-02T12:00:00Z' });
+    await expect(defaultProvider()()).resolves.toEqual({ accessKeyId: 'AKID', secretAccessKey: 'secret', sessionToken: 'token', expiration: new Date('2026-12-02T12:00:00Z') });
+  });
+
+  it('says where it looks when they are missing', async () => {
+    delete process.env['AWS_ACCESS_KEY_ID'];
+    delete process.env['AWS_SECRET_ACCESS_KEY'];
+    await expect(defaultProvider()()).rejects.toThrow(/takes AWS credentials from the Lambda environment \(AWS_ACCESS_KEY_ID/);
+  });
+});
+
+describe('bundling.sourceMap', () => {
+  const envOf = (input: unknown) => {
+    const t = Template.fromStack(synthStack(input));
+    const fns = Object.values(t.findResources('AWS::Lambda::Function')) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
+    return fns.map((f) => f.Properties.Environment.Variables);
+  };
+
+  it('is off by default: no --enable-source-maps; on, every function starts Node with it', () => {
+    expect(envOf({ targets: [target('prod')] }).every((v) => v['NODE_OPTIONS'] === undefined)).toBe(true);
+    expect(envOf({ targets: [target('prod')], bundling: { sourceMap: true } }).every((v) => v['NODE_OPTIONS'] === '--enable-source-maps')).toBe(true);
+  });
+});
