@@ -1,6 +1,6 @@
 // The local runner's command line: every flag checked by the task's own payload schema (one rule per field), named when refused.
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isRoutineId, isTaskId, ROUTINE_IDS, TASK_IDS, type TaskId } from '../lib/catalogue';
 import { baseEventShape, TASK_EVENT_SCHEMAS } from '../lib/events/schema';
 import { UsageError } from './local-runner';

@@ -1,5 +1,5 @@
 // Fleet-wide deployment settings: schedule spreading, reserved concurrency, how the functions are granted the targets' secrets.
-import { z } from 'zod';
+import * as z from 'zod';
 import { TASK_IDS } from '../catalogue';
 import { planSecretGrants, SecretGrantError, secretNameOf, type SecretGrantInput } from './secret-grants';
 
