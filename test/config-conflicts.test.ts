@@ -5,18 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../lib/config/load';
+import { parseConfig } from '../lib/config/load';
 import { repoRoot, synthStack, target } from './support/synth';
-
-function issuesOf(input: unknown): readonly string[] {
-  try {
-    parseConfig(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('config was accepted');
-}
+import { configIssuesOf } from './support/config-errors';
 
 const rule = (table: string, extra: Record<string, unknown> = {}) => ({ table, dateColumn: 'created_at', retentionDays: 30, action: 'delete', ...extra });
 const shop = (extra: Record<string, unknown>) => ({ targets: [target('prod', { schemas: ['shop', 'crm'], ...extra })] });
@@ -76,7 +67,7 @@ describe('configuration conflicts', () => {
   ];
   for (const [name, input, expected] of cases) {
     it(`refuses ${name}`, () => {
-      expect(issuesOf(input)).toEqual(expected);
+      expect(configIssuesOf(input)).toEqual(expected);
     });
   }
 
@@ -99,7 +90,7 @@ describe('configuration conflicts', () => {
         target('b', { cleanupRules: [rule('x')], archiveOrders: { table: 'x' } }),
       ],
     };
-    expect(issuesOf(input).map((i) => i.split(':')[0])).toEqual([
+    expect(configIssuesOf(input).map((i) => i.split(':')[0])).toEqual([
       'config.targets[0].cleanupRules[0].table',
       'config.targets[0].cleanupRules[2].table',
       'config.targets[1].archiveOrders.table',

@@ -4,19 +4,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../lib/config/load';
+import { parseConfig } from '../lib/config/load';
 import { thresholdsFor } from '../lib/config/schema';
 import { repoRoot, target } from './support/synth';
-
-function errorOf(input: unknown): string {
-  try {
-    parseConfig(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('config was accepted');
-}
+import { configErrorOf } from './support/config-errors';
 
 const valid = { targets: [target('prod')] };
 
@@ -90,7 +81,7 @@ describe('config validation', () => {
   ];
   for (const [name, input, message] of cases) {
     it(`rejects ${name}`, () => {
-      expect(errorOf(input)).toMatch(message);
+      expect(configErrorOf(input)).toMatch(message);
     });
   }
 

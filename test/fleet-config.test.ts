@@ -1,18 +1,9 @@
 // The `fleet` settings and the target limit: defaults, and every refusal naming its field and the fix.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../lib/config/load';
+import { parseConfig } from '../lib/config/load';
 import { MAX_GRANT_POLICIES, planSecretGrants } from '../lib/config/secret-grants';
 import { target } from './support/synth';
-
-function errorOf(input: unknown): string {
-  try {
-    parseConfig(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('config was accepted');
-}
+import { configErrorOf } from './support/config-errors';
 
 const arn = (name: string, region = 'eu-central-1') => `arn:aws:secretsmanager:${region}:123456789012:secret:${name}`;
 const fleetOf = (n: number, name: (i: number) => string) => Array.from({ length: n }, (_, i) => target(`db${i}`, { secretArn: arn(name(i)) }));
@@ -24,7 +15,7 @@ describe('fleet settings', () => {
 
   it('accepts 500 targets and refuses 501', () => {
     expect(parseConfig({ targets: fleetOf(500, (i) => `db${i}-AbCdEf`) }).targets).toHaveLength(500);
-    expect(errorOf({ targets: fleetOf(501, (i) => `db${i}-AbCdEf`) })).toMatch(/config\.targets: Too big: expected array to have <=500 items/);
+    expect(configErrorOf({ targets: fleetOf(501, (i) => `db${i}-AbCdEf`) })).toMatch(/config\.targets: Too big: expected array to have <=500 items/);
   });
 
   const cases: [string, Record<string, unknown>, RegExp][] = [
@@ -36,11 +27,11 @@ describe('fleet settings', () => {
     ['an unknown grant mode', { fleet: { secretAccess: { mode: 'all' } } }, /config\.fleet\.secretAccess\.mode: /],
   ];
   it.each(cases)('refuses %s, naming the field', (_name, extra, message) => {
-    expect(errorOf({ targets: [target('prod')], ...extra })).toMatch(message);
+    expect(configErrorOf({ targets: [target('prod')], ...extra })).toMatch(message);
   });
 
   it('refuses a secret or replica outside the name prefix, naming it', () => {
-    const message = errorOf({
+    const message = configErrorOf({
       fleet: { secretAccess: { mode: 'name-prefix', prefix: 'dbmaint/' } },
       targets: [target('a', { secretArn: arn('dbmaint/a-AbCdEf') }), target('b', { secretArn: arn('dbmaint/b-AbCdEf'), replicaSecretArns: [arn('legacy/b-replica-AbCdEf')] }), target('c', { secretArn: arn('c-AbCdEf') })],
     });
@@ -52,7 +43,7 @@ describe('fleet settings', () => {
   });
 
   it('refuses a KMS key in another region than its secret', () => {
-    expect(errorOf({ targets: [target('a', { kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111' })] })).toContain(
+    expect(configErrorOf({ targets: [target('a', { kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111' })] })).toContain(
       "config.targets[0].kmsKeyArn: is in us-east-1, the secret in eu-central-1: Secrets Manager encrypts a secret with a key in the secret's own region (for a multi-Region key, give its replica's ARN in eu-central-1)",
     );
   });
@@ -60,7 +51,7 @@ describe('fleet settings', () => {
   it('refuses exact grants that would not fit the roles’ managed policies, and accepts the fleet by prefix', () => {
     // Secrets of realistic length (an environment, an engine, a cluster id): about 110 characters per ARN.
     const name = (i: number) => `production/mysql/cluster-${String(i).padStart(4, '0')}-7f3c9a2e-41b8-4d0e-9c5a/dbmaint-user-AbCdEf`;
-    const message = errorOf({ targets: fleetOf(400, name) });
+    const message = configErrorOf({ targets: fleetOf(400, name) });
     expect(message).toMatch(
       /config\.fleet\.secretAccess: listing 400 secret ARNs and 0 KMS keys exactly needs \d+ managed policies of 6144 characters; a function role takes at most 7 beside its AWS-managed ones\. Grant by name prefix/,
     );

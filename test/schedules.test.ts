@@ -8,25 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { cronExpression, ROUTINES, TASKS, type CronSpec, type TaskDefinition } from '../lib/catalogue';
 import { cronSpecIssues, formatLocal, localFireTimes, parseCronExpression, parseCronSpec } from '../lib/config/cron';
 import { describeConflict, dstConflicts, unsteadyMinutesOfDay, zoneTransitions } from '../lib/config/dst';
-import { ConfigError, parseConfig } from '../lib/config/load';
+import { parseConfig } from '../lib/config/load';
 import { scheduleProblem, scheduleProblems, silenceHours } from '../lib/config/schedule-check';
 import { repoRoot, synthStack, target } from './support/synth';
+import { configErrorOf } from './support/config-errors';
 
 const NOW = new Date('2026-12-02T12:00:00Z');
 /** Defaults are checked over these years in every zone (tzdata as Node's ICU ships it). */
 const FROM = Date.UTC(2026, 0, 1);
 const TO = Date.UTC(2031, 0, 1);
 const ZONES = Intl.supportedValuesOf('timeZone');
-
-function configError(input: unknown): string {
-  try {
-    parseConfig(input);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('config was accepted');
-}
 
 const withSchedule = (schedule: unknown, extra: Record<string, unknown> = {}) => ({ ...extra, targets: [target('prod', { tasks: { 'weekly-maintenance': { schedule } } })] });
 
@@ -94,14 +85,14 @@ describe('cron dialect', () => {
   }
 
   it('fails config validation with the config path of the field', () => {
-    expect(configError(withSchedule({ minute: '0', hour: '25' }))).toContain('config.targets[0].tasks.weekly-maintenance.schedule.hour: 25 is outside 0-23');
-    expect(configError(withSchedule({ minute: '?', hour: '1' }))).toContain('config.targets[0].tasks.weekly-maintenance.schedule.minute: ? (no specific value)');
-    expect(configError(withSchedule({ minute: '0', hour: '1', day: '1', weekDay: 'SUN' }))).toContain(
+    expect(configErrorOf(withSchedule({ minute: '0', hour: '25' }))).toContain('config.targets[0].tasks.weekly-maintenance.schedule.hour: 25 is outside 0-23');
+    expect(configErrorOf(withSchedule({ minute: '?', hour: '1' }))).toContain('config.targets[0].tasks.weekly-maintenance.schedule.minute: ? (no specific value)');
+    expect(configErrorOf(withSchedule({ minute: '0', hour: '1', day: '1', weekDay: 'SUN' }))).toContain(
       "config.targets[0].tasks.weekly-maintenance.schedule: day '1' and weekDay 'SUN' are both set",
     );
-    expect(configError(withSchedule({ minute: '0', hour: '1', weekDay: '8' }))).toContain('config.targets[0].tasks.weekly-maintenance.schedule.weekDay: 8 is outside 1-7');
+    expect(configErrorOf(withSchedule({ minute: '0', hour: '1', weekDay: '8' }))).toContain('config.targets[0].tasks.weekly-maintenance.schedule.weekDay: 8 is outside 1-7');
     // A field the character check already refused is reported once.
-    expect(configError(withSchedule({ minute: '0; rm', hour: '1' })).match(/schedule\.minute/g)).toHaveLength(1);
+    expect(configErrorOf(withSchedule({ minute: '0; rm', hour: '1' })).match(/schedule\.minute/g)).toHaveLength(1);
   });
 
   it('lists fire dates as Quartz reads L, W and #', () => {
