@@ -543,7 +543,8 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   // Chunks run with autocommit off: the first statement of a chunk opens its transaction, which saves
   // a START TRANSACTION round trip per chunk. Every chunk ends in COMMIT or ROLLBACK; the session is
   // rolled back before autocommit comes back on, so a half-done chunk can never be committed by it.
-  // After the archive DDL: CREATE TABLE … LIKE a source with zero-date defaults fails under NO_ZERO_DATE.
+  // The strict sql_mode only now, after the archive DDL: CREATE TABLE … LIKE a source with zero-date defaults
+  // fails under NO_ZERO_DATE. The session gets its own mode back with autocommit.
   await useStrictSqlMode(db);
   await db.exec('SET autocommit = 0');
   let outcome: RuleResult | undefined;
@@ -557,7 +558,7 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
     } catch (err) {
       // A session left with autocommit off would never commit what later tasks write on it: stop the run
       // (the walk's own error, when there is one, is what propagates).
-      if (outcome) throw Object.assign(new Error(`cannot restore autocommit after the walk: ${sqlMessage(err)}`), { fatal: true });
+      if (outcome) throw Object.assign(new Error(`cannot restore autocommit and sql_mode after the walk: ${sqlMessage(err)}`), { fatal: true });
     }
   }
   return outcome;
