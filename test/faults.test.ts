@@ -25,6 +25,7 @@ import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from 
 import {
   killConnection,
   onFirstRowLockWait,
+  waitForLockWait,
   runOnNewSession,
   runRuleLogged,
   sessionFor,
@@ -67,26 +68,32 @@ type Action = 'delete' | 'archive';
 type Walk = RetentionRule['walk'];
 
 const KEY_SQL: Record<KeyType, string> = { int: 'CAST(id AS CHAR)', char: 'k' };
+/** Every column but `touched` (which the concurrent writers update), NULL-safe: QUOTE(NULL) is NULL, QUOTE('') and QUOTE('NULL') are not. */
+const contentOf = (columns: readonly string[]) => `MD5(CONCAT_WS(',', ${columns.map((c) => `QUOTE(${c})`).join(', ')}))`;
 const CONTENT_SQL: Record<KeyType, string> = {
-  int: "MD5(CONCAT_WS('|', id, CAST(created_at AS CHAR), user_id, payload))",
-  char: "MD5(CONCAT_WS('|', k, CAST(created_at AS CHAR), payload))",
+  int: contentOf(['id', 'created_at', 'user_id', 'payload', 'amount', 'note', 'seen_at']),
+  char: contentOf(['k', 'created_at', 'payload', 'amount', 'note', 'seen_at']),
 };
+/** Columns whose values a narrowing conversion would change: 4 decimals, microseconds, NULL / '' / 'NULL' / trailing spaces, utf8mb4. */
+const VALUE_COLUMNS = "amount DECIMAL(12,4) NOT NULL, note VARCHAR(20) CHARACTER SET utf8mb4 NULL, seen_at DATETIME(6) NULL";
+const VALUE_FILL =
+  "seq % 1000 + 0.1234, ELT(1 + seq % 6, NULL, '', 'NULL', 'pad  ', 'Grüße 😀', LEFT(MD5(seq), 8)), IF(seq % 7 = 0, NULL, '2026-01-02 03:04:05.123456' + INTERVAL seq MICROSECOND)";
 
 /**
  * `tmpl_int` (INT key) and `tmpl_char` (CHAR(40) key, DATETIME(6)): `rows` rows, about two thirds 40 days old
  * (older than the rules' 30 days) spread over the whole key range, the rest a day old. `touched` is the column
- * concurrent writers update; it is not compared.
+ * concurrent writers update; it is not compared. Every other column is, values included (VALUE_COLUMNS).
  */
 async function createTemplates(conn: mysql.Connection, schema: string, rows: number): Promise<void> {
   await conn.query(`USE \`${schema}\``); // MariaDB's seq_1_to_N tables need a current schema
   await conn.query(`CREATE TABLE tmpl_int (id INT NOT NULL PRIMARY KEY, created_at DATETIME NOT NULL, user_id INT NOT NULL, payload VARCHAR(40) NOT NULL,
-      touched INT NOT NULL DEFAULT 0, KEY ix_created (created_at)) ENGINE=InnoDB`);
-  await conn.query(`INSERT INTO tmpl_int (id, created_at, user_id, payload)
-      SELECT seq, UTC_TIMESTAMP() - INTERVAL IF(CRC32(seq) % 3 = 0, 1, 40) DAY - INTERVAL seq SECOND, seq % 97, MD5(seq) FROM seq_1_to_${rows}`);
+      touched INT NOT NULL DEFAULT 0, ${VALUE_COLUMNS}, KEY ix_created (created_at)) ENGINE=InnoDB`);
+  await conn.query(`INSERT INTO tmpl_int (id, created_at, user_id, payload, amount, note, seen_at)
+      SELECT seq, UTC_TIMESTAMP() - INTERVAL IF(CRC32(seq) % 3 = 0, 1, 40) DAY - INTERVAL seq SECOND, seq % 97, MD5(seq), ${VALUE_FILL} FROM seq_1_to_${rows}`);
   await conn.query(`CREATE TABLE tmpl_char (k CHAR(40) NOT NULL PRIMARY KEY, created_at DATETIME(6) NOT NULL, payload VARCHAR(40) NOT NULL,
-      touched INT NOT NULL DEFAULT 0, KEY ix_created (created_at)) ENGINE=InnoDB`);
-  await conn.query(`INSERT INTO tmpl_char (k, created_at, payload)
-      SELECT SHA1(seq), UTC_TIMESTAMP(6) - INTERVAL IF(CRC32(seq) % 3 = 1, 1, 40) DAY - INTERVAL seq * 7 MICROSECOND, MD5(seq) FROM seq_1_to_${rows}`);
+      touched INT NOT NULL DEFAULT 0, ${VALUE_COLUMNS}, KEY ix_created (created_at)) ENGINE=InnoDB`);
+  await conn.query(`INSERT INTO tmpl_char (k, created_at, payload, amount, note, seen_at)
+      SELECT SHA1(seq), UTC_TIMESTAMP(6) - INTERVAL IF(CRC32(seq) % 3 = 1, 1, 40) DAY - INTERVAL seq * 7 MICROSECOND, MD5(seq), ${VALUE_FILL} FROM seq_1_to_${rows}`);
 }
 
 interface Fixture {
@@ -171,7 +178,7 @@ describe('fault class 1: connection KILLed at random points of a chunk', () => {
   const LOG: TableName = { schema: 'fault_kill_log', table: 'command_log' };
   const tally = new FaultTally('connection-kill');
   const DELETE_POINTS: readonly StatementKind[] = ['boundary', 'delete', 'log-row', 'commit', 'status'];
-  const ARCHIVE_POINTS: readonly StatementKind[] = ['boundary', 'lock-rows', 'copy', 'delete', 'log-row', 'commit', 'status'];
+  const ARCHIVE_POINTS: readonly StatementKind[] = ['boundary', 'lock-rows', 'copy', 'verify', 'delete', 'log-row', 'commit', 'status'];
 
   beforeAll(async () => {
     await freshSchema(admin, S);
@@ -307,9 +314,106 @@ describe('fault class 1: connection KILLed at random points of a chunk', () => {
     }
   });
 
+  /** The two statements of an archive chunk that checksum its rows: the locking read of the source, and the read of the copies. */
+  const CHECKSUM_POINTS = (['lock-rows', 'verify'] as const).flatMap((kind) => (['before', 'during', 'after'] as const).map((timing) => ({ kind, timing })));
+
+  it.each(CHECKSUM_POINTS.map((p, n) => [p.timing, p.kind, n] as const))(
+    'connection KILLed %s the chunk checksum statement %s: nothing lost, doubled or changed; the next run finishes',
+    async (timing, kind, n) => {
+      await killIteration(0, 2000 + n, { kind, chunk: 3, timing }, 'archive', n % 2 ? 'char' : 'int', n < 3 ? 'primary-key' : 'date-index');
+    },
+  );
+
+  /**
+   * KILL QUERY of the statement that locks and checksums a chunk's rows, while it waits for a row an application
+   * transaction holds: the chunk rolls back and the rule fails with the interruption (1317 is not retried).
+   */
+  let interruptedVerifies = 0;
+  it.each(['int', 'char'] as const)('KILL QUERY of the checksum that locks a chunk’s rows, while it waits for a row lock (%s key)', async (keyType) => {
+    const where = `KILL QUERY of lock-rows (${keyType})`;
+    const now = new Date();
+    const f = await fixture(admin, S, `kq_${keyType}`, keyType, 'archive', 'primary-key', now);
+    const keyCol = keyType === 'int' ? 'id' : 'k';
+    const [[held]] = await admin.query<mysql.RowDataPacket[]>(
+      `SELECT ${keyCol} AS k FROM \`${S}\`.\`${f.source.table}\` WHERE ${f.spec.match} ORDER BY ${keyCol} LIMIT 1 OFFSET 700`,
+      [...f.spec.matchParams],
+    );
+    const before = await snapshotRows(admin, f.spec);
+    const writer = await adminConnection();
+    const monitor = await adminConnection();
+    await writer.query('START TRANSACTION');
+    await writer.query(`UPDATE \`${S}\`.\`${f.source.table}\` SET touched = touched + 1 WHERE ${keyCol} = ?`, [held!['k']]);
+    const db = await sessionFor(serverUrl(), { innodbLockWaitTimeoutSeconds: 30 });
+    let killed: StatementKind | undefined;
+    const session = interceptStatements(db, {
+      during: async (e, settled) => {
+        if (killed || e.kind !== 'lock-rows' || !(await waitForLockWait(monitor, db.threadId, settled))) return;
+        killed = e.kind;
+        await admin.query(`KILL QUERY ${db.threadId}`);
+      },
+    });
+    const first = await runRuleLogged(session, f.rule, { now, settings: FIXED_CHUNKS, logTable: LOG });
+    await writer.query('ROLLBACK');
+    await writer.end();
+    await monitor.end();
+    await db.close();
+    expect(killed, `${where}: the checksum waited for the row and was killed`).toBe('lock-rows');
+    expect(first.error, where).toBeUndefined();
+    expect(first.result, where).toMatchObject({ status: 'failed', retries: 0, message: expect.stringMatching(/^chunk \d+ failed: Query execution was interrupted$/) });
+    const a = await checkRun(tally, `${where}, ${describeRun(first)}`, admin, f, before, first, LOG);
+    expect.soft(a.violations, where).toEqual([]);
+    expect(a.removed, `${where}: the chunks before it committed`).toBeGreaterThan(0);
+    expect((await chunkLog(admin, LOG, first.runId, f.source.table)).filter((c) => c.errorNumber !== null).map((c) => c.errorNumber), where).toEqual([1317]);
+    const mid = await snapshotRows(admin, f.spec);
+    const next = await runOnNewSession(serverUrl(), f.rule, { now, settings: FIXED_CHUNKS, logTable: LOG });
+    expect(next.result, where).toMatchObject({ status: 'completed', rowsRemaining: 0 });
+    const b = await checkRun(tally, `${where}, next run`, admin, f, mid, next, LOG);
+    expect.soft(b.violations, where).toEqual([]);
+    const whole = await checkConservation(admin, f.spec, before);
+    expect.soft(tally.record(`${where}, both runs`, { violations: whole.violations }), where).toEqual([]);
+    expect(whole.archived, where).toBe(before.matching.size);
+    tally.iteration();
+  });
+
+  /**
+   * KILL QUERY while the copies are checksummed. That read takes no lock, so nothing holds it still: the kill may land
+   * after it ended (then the chunk goes on). Either way every row is in one place with its values; how many were
+   * interrupted is printed.
+   */
+  it.each(['primary-key', 'date-index'] as const)('KILL QUERY while a chunk’s copies are checksummed (%s walk)', async (walk) => {
+    const where = `KILL QUERY of verify (${walk})`;
+    const now = new Date();
+    const f = await fixture(admin, S, `kv_${walk.replace('-', '_')}`, 'char', 'archive', walk, now);
+    const before = await snapshotRows(admin, f.spec);
+    const db = await sessionFor(serverUrl());
+    // Large chunks: the read of the copies then lasts long enough for the kill to land in it, most of the time.
+    const settings = { ...SETTINGS, initialChunkRows: 700, minChunkRows: 700, maxChunkRows: 700 };
+    const { session, fired } = injectFault(db, { kind: 'verify', chunk: 2, timing: 'during', action: () => admin.query(`KILL QUERY ${db.threadId}`).then(() => undefined) });
+    const first = await runRuleLogged(session, f.rule, { now, settings, logTable: LOG });
+    await db.close();
+    expect(fired(), where).toBeDefined();
+    expect(first.error, where).toBeUndefined();
+    const interrupted = first.result!.status === 'failed';
+    if (interrupted) {
+      interruptedVerifies++;
+      expect(first.result!.message, where).toMatch(/^chunk 2 failed: Query execution was interrupted$/);
+    } else {
+      expect(first.result, where).toMatchObject({ status: 'completed', rowsRemaining: 0 });
+    }
+    const a = await checkRun(tally, `${where}, ${describeRun(first)}`, admin, f, before, first, LOG);
+    expect.soft(a.violations, where).toEqual([]);
+    const next = await runOnNewSession(serverUrl(), f.rule, { now, settings, logTable: LOG });
+    expect(next.result, where).toMatchObject({ status: 'completed', rowsRemaining: 0 });
+    const whole = await checkConservation(admin, f.spec, before);
+    expect.soft(tally.record(`${where}, both runs`, { violations: whole.violations, rowsChecked: whole.rowsChecked }), where).toEqual([]);
+    expect(whole.archived, where).toBe(before.matching.size);
+    tally.iteration();
+  });
+
   it('summary', () => {
     console.log(tally.line());
-    expect(tally.iterations).toBe(KILL_ITERATIONS + 3 + 2);
+    console.log(`fault-class connection-kill: KILL QUERY interrupted the copies' checksum in ${interruptedVerifies} of 2 runs (the others ended first)`);
+    expect(tally.iterations).toBe(KILL_ITERATIONS + 3 + 2 + CHECKSUM_POINTS.length + 2 + 2);
     expect(tally.violations).toEqual([]);
   });
 });
@@ -333,7 +437,7 @@ describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle 
   const S = 'fault_restart';
   const LOG: TableName = { schema: 'fault_restart_log', table: 'command_log' };
   const tally = new FaultTally('server-restart');
-  const POINTS: readonly StatementKind[] = ['boundary', 'lock-rows', 'copy', 'delete', 'log-row', 'commit', 'status'];
+  const POINTS: readonly StatementKind[] = ['boundary', 'lock-rows', 'copy', 'verify', 'delete', 'log-row', 'commit', 'status'];
   let srv: PrivateServer;
   let conn: mysql.Connection;
 
@@ -352,7 +456,7 @@ describe('fault class 2: the server crashes (SIGKILL of mariadbd) in the middle 
       const rng = iterationRng(seed, 'restart', n);
       const keyType = rng.pick<KeyType>(['int', 'char']);
       const walk = rng.pick<Walk>(['auto', 'primary-key', 'date-index']);
-      const kinds = action === 'delete' ? POINTS.filter((k) => k !== 'lock-rows' && k !== 'copy') : POINTS;
+      const kinds = action === 'delete' ? POINTS.filter((k) => k !== 'lock-rows' && k !== 'copy' && k !== 'verify') : POINTS;
       const point = { kind: rng.pick(kinds), chunk: rng.int(2, 8), timing: rng.pick(['before', 'during', 'after'] as const) };
       const where = `seed ${seed} ${action} ${keyType} walk ${walk}; crash ${point.timing} ${point.kind} of chunk ${point.chunk}`;
       const now = new Date();
@@ -650,9 +754,10 @@ describe('fault class 3: lock wait timeouts and deadlocks from a concurrent writ
       const db = await sessionFor(serverUrl());
       const session = interceptStatements(db, {
         before: async (e) => {
-          if (!['lock-rows', 'copy', 'delete'].includes(e.kind)) return;
+          if (!['lock-rows', 'copy', 'verify', 'delete'].includes(e.kind)) return;
           const [rows] = await admin.query<mysql.RowDataPacket[]>(`EXPLAIN ${e.sql.replace(/ FOR UPDATE\s*$/, '')}`, [...e.params]);
-          const src = rows.find((r) => r['table'] === f.source.table);
+          // The copies' checksum reads the archive, on the same index (the archive was created LIKE the source).
+          const src = rows.find((r) => r['table'] === (e.kind === 'verify' ? f.spec.archive!.table : f.source.table));
           plans.push(`chunk ${e.chunk} ${e.kind}: ${src?.['type']} ${src?.['key']}`);
         },
       });

@@ -128,7 +128,7 @@ describe('archive', () => {
   it('moves rows into a created archive table with archived_at, nothing lost or doubled', async () => {
     await intTable('admin_log', 5000, false);
     const old = await count(`SELECT COUNT(*) n FROM ${S}.admin_log WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`);
-    const res = await run(rule(S, 'admin_log', { action: 'archive', archiveSchema: `${S}_arch` }), { settings: { initialChunkRows: 400, maxChunkRows: 400 } });
+    const res = await run(rule(S, 'admin_log', { action: 'archive', archiveSchema: `${S}_arch`, createArchiveSchema: true }), { settings: { initialChunkRows: 400, maxChunkRows: 400 } });
     expect(res).toMatchObject({ status: 'completed', rowsArchived: old, rowsDeleted: 0, archiveTableCreated: true, rowsRemaining: 0 });
     expect(await count(`SELECT COUNT(*) n FROM ${S}_arch.admin_log_archive`)).toBe(old);
     expect(await count(`SELECT COUNT(*) n FROM ${S}_arch.admin_log_archive WHERE archived_at IS NULL`)).toBe(0);

@@ -80,6 +80,8 @@ export const cleanupRuleSchema = z
     where: z.array(whereClause).max(20).default([]),
     /** Archive destination schema (same server); default: the source table's schema. */
     archiveSchema: identifier.optional(),
+    /** Create a missing archiveSchema (with the source schema's character set and collation); otherwise a missing one refuses the rule. */
+    createArchiveSchema: z.boolean().optional(),
     /** Archive table name; default `<table>_archive`. */
     archiveTable: identifier.optional(),
     /** Allow a rule whose date column has no usable index (every chunk then scans). */
@@ -105,6 +107,7 @@ export const archiveOrdersSchema = z.strictObject({
   completedValues: z.array(z.union([z.string().max(64), z.number()])).min(1).max(20).default(['completed']),
   daysOld: z.number().int().min(1).max(36500).default(365),
   archiveSchema: identifier.optional(),
+  createArchiveSchema: z.boolean().optional(),
   archiveTable: identifier.optional(),
   walk: z.enum(WALKS).default('auto'),
 });

@@ -7,7 +7,7 @@ import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/sch
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { checkArchiveTable, ensureArchiveTable } from './archive-table';
+import { archiveLayout, checkArchiveTable, ensureArchiveTable, type ArchiveLayout, type ArchiveTableOptions } from './archive-table';
 import { ChunkSizer } from './chunk-size';
 import { chunkSizing, estimateRowBytes, type ChunkSizing } from './row-bytes';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
@@ -17,9 +17,12 @@ import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type T
 import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
 import { deleteUpToBound } from './bounded-delete';
 import type { Throttle } from './throttle';
-import { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 import { beforeCutoff, cutoffValue, isProblem, problemText, resolveDateColumn, timestampZoneProblem, type DateEncoding } from './date-format';
 import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows, planCascade, type CascadePlan, type ChildRowCount } from './cascade';
+import { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+import { describeChecksum, readChecksum, rowChecksumSelect, sameContent } from './row-checksum';
+import { copyRefusedMessage, restoreSqlMode, useStrictSqlMode } from './strict-mode';
+import { zeroDateColumns } from './zero-dates';
 
 /** A cleanup rule or the archive-orders rule, resolved against a target. */
 export interface RetentionRule {
@@ -33,6 +36,8 @@ export interface RetentionRule {
   readonly where: readonly WhereClause[];
   readonly archiveSchema: string;
   readonly archiveTable: string;
+  /** Create a missing archiveSchema (with the source schema's character set and collation) instead of refusing the rule. */
+  readonly createArchiveSchema?: boolean;
   readonly allowFullScan: boolean;
   readonly walk: Walk;
   readonly chunkTimeSeconds?: number;
@@ -108,7 +113,7 @@ export interface EngineOptions {
   readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
 }
 
-export { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+export { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 
 const DAY_MS = 86_400_000;
 const RETRYABLE = new Set([1205, 1213]); // lock wait timeout, deadlock
@@ -467,6 +472,22 @@ export function initialRuleResult(rule: RetentionRule, now: Date, status: RuleSt
   };
 }
 
+/** The archive checks' view of a rule: whether to create the schema, and the columns its chunks' WHERE uses. */
+function archiveOptions(rule: RetentionRule, plan: Plan): ArchiveTableOptions {
+  return { createSchema: rule.createArchiveSchema === true, needed: [...plan.key.columns, rule.dateColumn, ...rule.where.map((w) => w.column)] };
+}
+
+/** Dry run: matching rows with zero dates would fail the run's copy (strict sql_mode); say so before any row moves. */
+async function refuseZeroDates(db: DbSession, rule: RetentionRule, plan: Plan, limit: number): Promise<void> {
+  const zero = await zeroDateColumns(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.predicate, limit);
+  if (zero.length === 0) return;
+  throw new RuleRefusedError(
+    `${rule.schema}.${rule.table}: rows to archive hold zero dates ('0000-00-00' or a zero month or day) in ` +
+      `${zero.map((z) => `column ${z.column} (${z.rows} row(s))`).join(', ')}, which the strict sql_mode of the archive sessions refuses to copy: ` +
+      `the run would fail at the first chunk holding one. Set those values to NULL or a real date in the source, or exclude the rows with a where clause`,
+  );
+}
+
 export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOptions): Promise<RuleResult> {
   const started = Date.now();
   const cutoff = cutoffOf(rule, opts.now);
@@ -502,8 +523,9 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       else result.walkReason = 'no rows older than the cutoff';
       if (choice) result.chunkSizing = await plannedChunkSizing(db, rule, plan, opts.settings);
       if (rule.action === 'archive') {
-        const state = await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable);
-        result.message = state === 'ok' ? 'archive table exists' : 'archive table would be created';
+        const state = await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, archiveOptions(rule, plan));
+        await refuseZeroDates(db, rule, plan, opts.settings.dryRunExactCountLimit);
+        result.message = state === 'ok' ? 'archive table exists' : state === 'missing-schema' ? 'archive schema and table would be created' : 'archive table would be created';
       }
       return finish();
     }
@@ -552,7 +574,7 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
   if (rule.action === 'archive') {
-    result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog);
+    result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog, archiveOptions(rule, plan));
   }
   // Choosing the walk reads the matching part of the date index: do not start it without time left.
   if (opts.deadline.isNear(5_000)) {
@@ -575,6 +597,9 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   // Chunks run with autocommit off: the first statement of a chunk opens its transaction, which saves
   // a START TRANSACTION round trip per chunk. Every chunk ends in COMMIT or ROLLBACK; the session is
   // rolled back before autocommit comes back on, so a half-done chunk can never be committed by it.
+  // The strict sql_mode only now, after the archive DDL: CREATE TABLE … LIKE a source with zero-date defaults
+  // fails under NO_ZERO_DATE. The session gets its own mode back with autocommit.
+  await useStrictSqlMode(db);
   await db.exec('SET autocommit = 0');
   let outcome: RuleResult | undefined;
   try {
@@ -583,10 +608,11 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
     try {
       await db.exec('ROLLBACK');
       await db.exec('SET autocommit = 1');
+      await restoreSqlMode(db);
     } catch (err) {
       // A session left with autocommit off would never commit what later tasks write on it: stop the run
       // (the walk's own error, when there is one, is what propagates).
-      if (outcome) throw Object.assign(new Error(`cannot restore autocommit after the walk: ${sqlMessage(err)}`), { fatal: true });
+      if (outcome) throw Object.assign(new Error(`cannot restore autocommit and sql_mode after the walk: ${sqlMessage(err)}`), { fatal: true });
     }
   }
   return outcome;
@@ -695,7 +721,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   // With two walkers on key ranges, a bounded chunk's DELETE ends at its `size`-th row (see deleteUpToBound).
   // Single-column keys only: that form takes no index hint, and the optimizer's choice was checked on such keys alone.
   const countedDeletes = rule.action === 'delete' && choice.kind === 'primary-key' && plan.key.columns.length === 1 && isolation === 'READ COMMITTED';
-  const archiveColumns = plan.shape.columns.filter((c) => !c.generated).map((c) => quoteIdentifier(c.name)).join(', ');
+  const layout = rule.action === 'archive' ? await archiveLayout(db, plan.shape, rule.archiveSchema, rule.archiveTable, choice.index) : undefined;
   // Every chunk statement walks the chosen index. Left to itself the optimizer switches to a full table scan
   // once a chunk's range is a large share of the table's (shrinking) row estimate: the chunk then reads and
   // locks every row of the table, waiting for application rows far outside its range. MySQL and MariaDB
@@ -714,7 +740,8 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   let unsampledChunks = 0;
   let ownWrites = 0;
   const rest = new RestBudget(opts.settings.niceRatio);
-  const prefetch = new BoundaryPrefetch(walker, opts.settings.prefetchBoundaries ? opts.reader : undefined, log, name);
+  const reader = opts.settings.prefetchBoundaries ? await strictOrNone(opts.reader, log, name, 'boundary reader') : undefined;
+  const prefetch = new BoundaryPrefetch(walker, reader, log, name);
   const cursor = new WalkCursor();
   // Set to send two walking sessions back to one (both stop after their chunk).
   let collapse = false;
@@ -769,7 +796,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
             ? counted
               ? await deleteUpToBound(session, table, source, keyOrder, where, size)
               : (await session.exec(rangeDelete, where.params)).affectedRows
-            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), archiveColumns, where, startedAt, chunkNo, opts);
+            : await archiveChunk(session, table, source, qualifiedName(rule.archiveSchema, rule.archiveTable), layout!, where, startedAt, chunkNo, opts);
         });
         if (cascaded) checkCascadeCount(cascaded, moved);
         const endedAt = new Date();
@@ -806,7 +833,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         result.message =
           code !== undefined && FK_ERRORS.has(code)
             ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
-            : `chunk ${chunkNo} failed: ${sqlMessage(err)}`;
+            : `chunk ${chunkNo} failed: ${(rule.action === 'archive' ? copyRefusedMessage(code, sqlMessage(err), name) : undefined) ?? sqlMessage(err)}`;
         stopped = true;
         return;
       }
@@ -883,6 +910,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       // Its chunks are transactions like the walk's own, so it runs with the same isolation and autocommit off.
       twoLanes = await second
         .exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${isolation}`)
+        .then(() => useStrictSqlMode(second))
         .then(() => second.exec('SET autocommit = 0'))
         .then(
           () => true,
@@ -939,30 +967,56 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
   return finish();
 }
 
+/** `session` in the walk's strict sql_mode, or undefined (with a warning) when that fails: the walk goes on without it. */
+async function strictOrNone(session: DbSession | undefined, log: Log, table: string, what: string): Promise<DbSession | undefined> {
+  if (!session) return undefined;
+  return useStrictSqlMode(session).then(
+    () => session,
+    (err: unknown) => {
+      log.warn(`${what} unusable; going on without it`, { table, error: sqlMessage(err) });
+      return undefined;
+    },
+  );
+}
+
 /**
- * The body of one archive chunk, inside the caller's transaction: lock the rows, copy them,
- * delete them; the counts must agree or the caller rolls the chunk back. A kill or timeout
- * at any point rolls the whole chunk back: a row is in the source or in the archive, never both.
+ * The body of one archive chunk, inside the caller's transaction: lock the rows and checksum them, copy them, checksum
+ * the copies, delete the originals. Counts or checksums that disagree throw, and the caller rolls the chunk back. A kill
+ * or timeout at any point rolls the whole chunk back: a row is in the source or in the archive, never both.
  */
 async function archiveChunk(
   db: DbSession,
   table: string,
   source: string,
   archive: string,
-  columns: string,
+  layout: ArchiveLayout,
   where: SqlPart,
   archivedAt: Date,
   chunk: number,
   opts: EngineOptions,
 ): Promise<number> {
-  // `source`: the table with its index hint.
-  const [locked] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${source} WHERE ${where.sql} FOR UPDATE`, where.params);
-  const inserted = (await db.exec(`INSERT INTO ${archive} (${columns}, \`archived_at\`) SELECT ${columns}, ? FROM ${source} WHERE ${where.sql}`, [archivedAt, ...where.params])).affectedRows;
+  const checksum = rowChecksumSelect(layout.compared);
+  const copied = layout.copied.map(quoteIdentifier).join(', ');
+  // `source`: the table with its index hint. The checksum is read by the statement that locks the rows: what it sums is what is copied.
+  const [lockedRow] = await db.query<Record<string, unknown>>(`SELECT ${checksum} FROM ${source} WHERE ${where.sql} FOR UPDATE`, where.params);
+  const locked = readChecksum(lockedRow);
+  const inserted = (await db.exec(`INSERT INTO ${archive} (${copied}, \`archived_at\`) SELECT ${copied}, ? FROM ${source} WHERE ${where.sql}`, [archivedAt, ...where.params])).affectedRows;
   await opts.faults?.betweenInsertAndDelete?.(chunk);
+  if (inserted !== locked.rows) {
+    throw new ChunkCountMismatchError(`archive counts disagree (locked ${locked.rows}, copied ${inserted}); chunk rolled back`);
+  }
+  // This chunk's copies: its key range (the same WHERE) and its archived_at. Earlier copies in the range have another archived_at.
+  const [copiedRow] = await db.query<Record<string, unknown>>(`SELECT ${checksum} FROM ${layout.verifyFrom} WHERE \`archived_at\` = ? AND ${where.sql}`, [archivedAt, ...where.params]);
+  const copies = readChecksum(copiedRow);
+  if (!sameContent(locked, copies)) {
+    throw new ChunkContentMismatchError(
+      `the archive does not hold the chunk's rows as the source did (source ${describeChecksum(locked)}; archive ${describeChecksum(copies)}): ` +
+        `a trigger or a conversion on ${archive} changed them. Chunk rolled back, nothing deleted. Not retried.`,
+    );
+  }
   const deleted = (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
-  const n = Number(locked?.n ?? -1);
-  if (inserted !== deleted || inserted !== n) {
-    throw new ChunkCountMismatchError(`archive counts disagree (locked ${n}, copied ${inserted}, deleted ${deleted}); chunk rolled back`);
+  if (deleted !== locked.rows) {
+    throw new ChunkCountMismatchError(`archive counts disagree (locked ${locked.rows}, copied ${inserted}, deleted ${deleted}); chunk rolled back`);
   }
   return deleted;
 }

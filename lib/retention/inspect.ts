@@ -3,10 +3,26 @@ import type { DbSession } from '../db/connection';
 
 export interface ColumnInfo {
   readonly name: string;
+  /** COLUMN_TYPE as the server prints it: `decimal(12,4)`, `int(10) unsigned`, `enum('a','b')`. */
   readonly columnType: string;
   readonly dataType: string;
   readonly generated: boolean;
   readonly nullable: boolean;
+  /** Character columns: maximum length in characters and in bytes; null for other types. */
+  readonly charMaxLength: number | null;
+  readonly octetLength: number | null;
+  readonly numericPrecision: number | null;
+  readonly numericScale: number | null;
+  /** Fractional seconds of DATETIME, TIMESTAMP and TIME (0-6); null for other types. */
+  readonly datetimePrecision: number | null;
+  readonly characterSet: string | null;
+  readonly collation: string | null;
+  /** The expression of a generated column; null otherwise. */
+  readonly generationExpression: string | null;
+  /** Lower-cased EXTRA: `auto_increment`, `virtual generated`, `stored generated`, `default_generated`… */
+  readonly extra: string;
+  /** COLUMN_DEFAULT as text; null when the column has none (or, on MySQL, DEFAULT NULL). */
+  readonly columnDefault: string | null;
 }
 
 export interface IndexInfo {
@@ -51,11 +67,29 @@ export async function inspectTable(db: DbSession, schema: string, table: string)
   if (!info) return undefined;
   // GENERATION_EXPRESSION, not EXTRA: MySQL 8 marks columns with a DEFAULT expression DEFAULT_GENERATED,
   // and those must be copied like any other column.
-  const columns = await db.query<{ name: string; columnType: string; dataType: string; nullable: string; generation: string | null }>(
-    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, GENERATION_EXPRESSION AS generation
+  const columns = await db.query<{
+    name: string;
+    columnType: string;
+    dataType: string;
+    nullable: string;
+    generation: string | null;
+    charMax: number | string | null;
+    octets: number | string | null;
+    precision: number | string | null;
+    scale: number | string | null;
+    fsp: number | string | null;
+    charset: string | null;
+    collation: string | null;
+    extra: string | null;
+    dflt: string | null;
+  }>(
+    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType, DATA_TYPE AS dataType, IS_NULLABLE AS nullable, GENERATION_EXPRESSION AS generation,
+            CHARACTER_MAXIMUM_LENGTH AS charMax, CHARACTER_OCTET_LENGTH AS octets, NUMERIC_PRECISION AS \`precision\`, NUMERIC_SCALE AS scale,
+            DATETIME_PRECISION AS fsp, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS \`collation\`, EXTRA AS extra, COLUMN_DEFAULT AS dflt
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
     [schema, table],
   );
+  const num = (v: number | string | null) => (v === null || v === undefined ? null : Number(v));
   // SELECT *: IS_VISIBLE (MySQL 8) and IGNORED (MariaDB 10.6+) exist on one server each.
   const stats = (
     await db.query<Record<string, unknown>>(
@@ -103,13 +137,26 @@ export async function inspectTable(db: DbSession, schema: string, table: string)
     tableType: info.tableType,
     rowsEstimate: Number(info.rows ?? 0),
     avgRowBytes: Number(info.rows ?? 0) > 0 && Number(info.dataLength ?? 0) > 0 ? Math.round(Number(info.dataLength) / Number(info.rows)) : null,
-    columns: columns.map((c) => ({
-      name: c.name,
-      columnType: c.columnType,
-      dataType: c.dataType,
-      generated: c.generation !== null && c.generation !== '',
-      nullable: c.nullable === 'YES',
-    })),
+    columns: columns.map((c) => {
+      const generated = c.generation !== null && c.generation !== '';
+      return {
+        name: c.name,
+        columnType: c.columnType,
+        dataType: c.dataType,
+        generated,
+        nullable: c.nullable === 'YES',
+        charMaxLength: num(c.charMax),
+        octetLength: num(c.octets),
+        numericPrecision: num(c.precision),
+        numericScale: num(c.scale),
+        datetimePrecision: num(c.fsp),
+        characterSet: c.charset ?? null,
+        collation: c.collation ?? null,
+        generationExpression: generated ? c.generation : null,
+        extra: String(c.extra ?? '').toLowerCase(),
+        columnDefault: c.dflt ?? null,
+      };
+    }),
     indexes,
     ...(key ? { key } : {}),
     children: children.map((c) => ({ ...c })),

@@ -9,3 +9,8 @@ export class RuleRefusedError extends Error {
 export class ChunkCountMismatchError extends Error {
   override readonly name = 'ChunkCountMismatchError';
 }
+
+/** An archive chunk's copy does not read back as the source rows did (a trigger, a conversion); rolled back, not retried. */
+export class ChunkContentMismatchError extends Error {
+  override readonly name = 'ChunkContentMismatchError';
+}

@@ -5,8 +5,9 @@ import type { DbSession } from '../../lib/db/connection';
 /** What a statement of the retention engine (or the run log) is, recognised from its SQL text. */
 export type StatementKind =
   | 'boundary' // SELECT … LIMIT 1 OFFSET ?: the next chunk's upper key; starts a chunk (or a retry of it)
-  | 'lock-rows' // archive: SELECT COUNT(*) … FOR UPDATE
+  | 'lock-rows' // archive: SELECT COUNT(*), <checksum> … FOR UPDATE: locks the chunk's rows and checksums them
   | 'copy' // archive: INSERT INTO <archive> … SELECT
+  | 'verify' // archive: SELECT COUNT(*), <checksum> FROM <archive> WHERE archived_at = ? AND …: the copies' checksum
   | 'delete' // DELETE <source> FROM <source> FORCE INDEX (…) WHERE …
   | 'log-row' // INSERT INTO <run log> … VALUES
   | 'commit'
@@ -19,7 +20,8 @@ export type StatementKind =
 export function classify(sql: string): StatementKind {
   const s = sql.trimStart();
   if (/LIMIT 1 OFFSET \?\s*$/.test(s)) return 'boundary';
-  if (/^SELECT COUNT\(\*\) AS n FROM .* FOR UPDATE\s*$/s.test(s)) return 'lock-rows';
+  if (/^SELECT COUNT\(\*\) AS n\b.* FOR UPDATE\s*$/s.test(s)) return 'lock-rows';
+  if (/^SELECT COUNT\(\*\) AS n, .* WHERE `archived_at` = \? AND /s.test(s)) return 'verify';
   if (/^INSERT INTO/.test(s) && /\(run_id, task,/.test(s)) return 'log-row';
   if (/^INSERT INTO .* SELECT /s.test(s)) return 'copy';
   if (/^DELETE\b/.test(s)) return 'delete';
