@@ -70,7 +70,10 @@ export function totalsOf(tables: readonly TableSize[]): Omit<SchemaTotals, 'sche
 }
 
 export function schemaTotals(schemas: readonly string[], tables: readonly TableSize[]): SchemaTotals[] {
-  return schemas.map((schema) => ({ schema, ...totalsOf(tables.filter((t) => t.schema === schema)) }));
+  // Grouped in one pass: a filter per schema costs schemas × tables (1,000 schemas of 20 tables: 20 million visits).
+  const bySchema = new Map<string, TableSize[]>(schemas.map((s) => [s, []]));
+  for (const t of tables) bySchema.get(t.schema)?.push(t);
+  return schemas.map((schema) => ({ schema, ...totalsOf(bySchema.get(schema) ?? []) }));
 }
 
 /** Whether both history tables exist in `schema` (a dry run or a first run may find none). */
