@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     'datadir-cache': { type: 'string' },
     /** Diagnosis only, e.g. `--server-arg=--table-definition-cache=25000`: the result file and report say the settings are not RDS-like. */
     'server-arg': { type: 'string', multiple: true },
+    /** Also measure each size with table_definition_cache above its table count (not RDS-like): is the growth dbmaint's or the server's? */
+    'definition-cache-diagnosis': { type: 'boolean', default: false },
   },
 });
 
@@ -141,6 +143,9 @@ interface Outcome {
 
 interface SizeResult {
   readonly tables: number;
+  /** 'rds-like', or the diagnosis's larger table_definition_cache. */
+  readonly config: string;
+  readonly serverArgs: readonly string[];
   readonly info: Record<string, unknown>;
   readonly outcomes: readonly Outcome[];
   /** process.resourceUsage().maxRSS after this size (the process's peak so far, all sizes before included). */
@@ -240,16 +245,40 @@ async function createTables(admin: mysql.Connection, plan: Layout, K: number): P
   return { createSeconds: createMs / 1000, fillSeconds: fillMs / 1000 };
 }
 
-async function measureSize(N: number, S: number, R: number, K: number, cacheDir: string | undefined): Promise<SizeResult> {
+/** One size: its tables (created, or reused from the cache), measured on a server per configuration. */
+async function measureSize(N: number, S: number, R: number, K: number, cacheDir: string | undefined, diagnosis: boolean): Promise<SizeResult[]> {
+  const cached = cacheDir !== undefined;
+  // Without a cache the datadir is still the bench's own (not the server's temp dir): the diagnosis restarts on it.
+  const datadir = cacheDir ? path.resolve(cacheDir, `stats-n${N}-s${S}-r${K}`) : path.join(mkdtempSync(path.join(os.tmpdir(), 'dbmaint-bench-stats-')), 'data');
+  const reused = cached && existsSync(path.join(datadir, COMPLETE_MARKER));
+  if (cached && !reused) rmSync(datadir, { recursive: true, force: true });
+  const configs: { name: string; args: string[] }[] = [{ name: SERVER_ARGS.length === RDS_LIKE_ARGS.length ? 'rds-like' : 'with --server-arg', args: SERVER_ARGS }];
+  if (diagnosis) configs.push({ name: 'table_definition_cache above the table count', args: [...SERVER_ARGS.filter((a) => !a.startsWith('--table-definition-cache=')), `--table-definition-cache=${Math.max(2000, N + 1000)}`] });
+  const out: SizeResult[] = [];
+  try {
+    for (const [i, config] of configs.entries()) out.push(await measureOnServer(N, S, R, K, datadir, i === 0 ? (reused ? 'reuse' : 'create') : 'reuse', config));
+  } finally {
+    if (!cached) rmSync(path.dirname(datadir), { recursive: true, force: true });
+  }
+  return out;
+}
+
+async function measureOnServer(
+  N: number,
+  S: number,
+  R: number,
+  K: number,
+  datadir: string,
+  tables: 'create' | 'reuse',
+  config: { readonly name: string; readonly args: readonly string[] },
+): Promise<SizeResult> {
   const plan = layout(N, S);
   const autoTables = plan.tables.filter((t) => t.shape.autoIncrement).length;
-  const datadir = cacheDir ? path.resolve(cacheDir, `stats-n${N}-s${S}-r${K}`) : undefined;
-  const reused = datadir !== undefined && existsSync(path.join(datadir, COMPLETE_MARKER));
-  if (datadir && !reused) rmSync(datadir, { recursive: true, force: true });
+  const reused = tables === 'reuse';
   // A private tmpdir: the server's on-disk temporary tables (information_schema results) must not share /tmp with anything.
   const tmpdir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-bench-stats-tmp-'));
-  say(`\n== ${N.toLocaleString('en')} tables: starting MariaDB (${SERVER_ARGS.join(' ')})${reused ? `, reusing ${datadir}` : datadir ? `, keeping the datadir in ${datadir}` : ''}...`);
-  const server = await startLocalMariaDb({ extraArgs: [...SERVER_ARGS, `--tmpdir=${tmpdir}`], ...(datadir ? { datadir } : {}) });
+  say(`\n== ${N.toLocaleString('en')} tables, ${config.name}: starting MariaDB (${config.args.join(' ')}) on ${datadir}${reused ? ' (tables reused)' : ''}...`);
+  const server = await startLocalMariaDb({ extraArgs: [...config.args, `--tmpdir=${tmpdir}`], datadir });
   const pid = Number(readFileSync(path.join(server.dir, 'mysqld.pid'), 'utf8').trim());
   const creds = credentialsFromUrl(server.url);
   let admin: mysql.Connection | undefined;
@@ -270,7 +299,7 @@ async function measureSize(N: number, S: number, R: number, K: number, cacheDir:
     if (reused) {
       const [[c]] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?)', [plan.schemas]);
       if (Number(c!['n']) !== N) throw new Error(`${datadir} holds ${Number(c!['n'])} tables, not ${N}: delete it and run again`);
-      // Every size starts with an empty history, fresh or reused.
+      // Every size and configuration starts with an empty history.
       await admin.query(`DROP DATABASE IF EXISTS ${HISTORY_SCHEMA}`);
       say(`  reused ${N.toLocaleString('en')} tables`);
     } else {
@@ -285,7 +314,7 @@ async function measureSize(N: number, S: number, R: number, K: number, cacheDir:
         await new Promise((r) => setTimeout(r, 500));
       }
       say(`  persistent statistics present for ${withStats.toLocaleString('en')} of ${N.toLocaleString('en')} tables after ${seconds(Date.now() - t0)} s`);
-      if (datadir) writeFileSync(path.join(datadir, COMPLETE_MARKER), JSON.stringify({ tables: N, schemas: S, rowsPerTable: K, createdAt: new Date().toISOString() }));
+      writeFileSync(path.join(datadir, COMPLETE_MARKER), JSON.stringify({ tables: N, schemas: S, rowsPerTable: K, createdAt: new Date().toISOString() }));
     }
     const [[st]] = await admin.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM mysql.innodb_table_stats WHERE database_name IN (?)', [plan.schemas]);
     info = { ...info, tablesWithStats: Number(st!['n']) };
@@ -412,7 +441,7 @@ async function measureSize(N: number, S: number, R: number, K: number, cacheDir:
     rmSync(tmpdir, { recursive: true, force: true });
   }
   reportSize(info, outcomes);
-  return { tables: N, info, outcomes, maxRssMbSoFar: process.resourceUsage().maxRSS / 1024 };
+  return { tables: N, config: config.name, serverArgs: config.args, info, outcomes, maxRssMbSoFar: process.resourceUsage().maxRSS / 1024 };
 }
 
 function reportSize(info: Record<string, unknown>, outcomes: readonly Outcome[]): void {
@@ -429,10 +458,12 @@ function reportSize(info: Record<string, unknown>, outcomes: readonly Outcome[])
   say(`  ${N.toLocaleString('en')} tables; runs per contender: ${outcomes[0]?.runs.length ?? 0} after a warm-up (median shown); CPU: this process + the server; ratio: median time / the MySQLTuner-style query's.`);
 }
 
-function report(sizes: readonly SizeResult[]): Record<string, unknown> {
-  const collect = (s: SizeResult) => s.outcomes.find((o) => o.contender === 'dbmaint collect-statistics')!;
+const collectOf = (s: SizeResult): Outcome => s.outcomes.find((o) => o.contender === 'dbmaint collect-statistics')!;
+
+/** The collect-statistics figures of one configuration across the sizes, and the ratio largest / smallest. */
+function reportConfig(config: string, sizes: readonly SizeResult[]): Record<string, unknown> {
   const rows = sizes.map((s) => {
-    const c = collect(s);
+    const c = collectOf(s);
     return [
       s.tables.toLocaleString('en'),
       c.medianSeconds.toFixed(2),
@@ -443,25 +474,33 @@ function report(sizes: readonly SizeResult[]): Record<string, unknown> {
       `~${Math.floor((s.tables / c.medianSeconds) * LAMBDA_LIMIT_SECONDS).toLocaleString('en')}`,
     ];
   });
-  say('\n' + textTable(['tables', 'collect-statistics median s', 's per 1,000 tables', 'CPU s per 1,000', 'peak RSS', 'peak heap', `tables per ${LAMBDA_LIMIT_SECONDS} s (linear)`], rows));
+  const rdsLike = config === 'rds-like';
+  say(`\n${rdsLike ? 'RDS-like server settings' : `NOT RDS-like (diagnosis): ${config}`} (${sizes.map((s) => s.serverArgs.join(' ')).filter((a, i, all) => all.indexOf(a) === i).join(' / ')})`);
+  say(textTable(['tables', 'collect-statistics median s', 's per 1,000 tables', 'CPU s per 1,000', 'peak RSS', 'peak heap', `tables per ${LAMBDA_LIMIT_SECONDS} s (linear)`], rows));
   const first = sizes[0]!;
   const last = sizes[sizes.length - 1]!;
-  const summary: Record<string, unknown> = { lambdaMemoryMb: LAMBDA_MEMORY_MB, linearTarget: LINEAR_TARGET, rdsLike: SERVER_ARGS.length === RDS_LIKE_ARGS.length };
-  if (SERVER_ARGS.length > RDS_LIKE_ARGS.length) say(`server settings NOT RDS-like (diagnosis): ${SERVER_ARGS.slice(RDS_LIKE_ARGS.length).join(' ')}`);
+  const summary: Record<string, unknown> = { config, rdsLike, serverArgs: first.serverArgs, peakCollectRssMb: Math.max(...sizes.map((s) => collectOf(s).peakRssMb)) };
   if (sizes.length > 1) {
-    const ratio = collect(last).secondsPer1000Tables / collect(first).secondsPer1000Tables;
-    const cpuRatio = collect(last).cpuSecondsPer1000Tables / collect(first).cpuSecondsPer1000Tables;
+    const ratio = collectOf(last).secondsPer1000Tables / collectOf(first).secondsPer1000Tables;
+    const cpuRatio = collectOf(last).cpuSecondsPer1000Tables / collectOf(first).cpuSecondsPer1000Tables;
     say(
-      `per 1,000 tables at ${last.tables.toLocaleString('en')} / at ${first.tables.toLocaleString('en')}: ${ratio.toFixed(2)}× wall clock, ${cpuRatio.toFixed(2)}× CPU (target ≤ ${LINEAR_TARGET}×: ${ratio <= LINEAR_TARGET ? 'met' : 'NOT met'})`,
+      `per 1,000 tables at ${last.tables.toLocaleString('en')} / at ${first.tables.toLocaleString('en')}: ${ratio.toFixed(2)}× wall clock, ${cpuRatio.toFixed(2)}× CPU` +
+        (rdsLike ? ` (target ≤ ${LINEAR_TARGET}×: ${ratio <= LINEAR_TARGET ? 'met' : 'NOT met'})` : ''),
     );
-    Object.assign(summary, { from: first.tables, to: last.tables, ratioPer1000: ratio, cpuRatioPer1000: cpuRatio, targetMet: ratio <= LINEAR_TARGET });
+    Object.assign(summary, { from: first.tables, to: last.tables, ratioPer1000: ratio, cpuRatioPer1000: cpuRatio, ...(rdsLike ? { targetMet: ratio <= LINEAR_TARGET } : {}) });
   }
-  const peak = Math.max(...sizes.map((s) => collect(s).peakRssMb));
+  return summary;
+}
+
+function report(results: readonly SizeResult[]): Record<string, unknown>[] {
+  const configs = [...new Set(results.map((r) => r.config))];
+  const summaries = configs.map((c) => reportConfig(c, results.filter((r) => r.config === c)));
+  const peak = Math.max(...results.map((s) => collectOf(s).peakRssMb));
   say(
-    `peak RSS of this process during collect-statistics: ${peak.toFixed(0)} MB (function memory ${LAMBDA_MEMORY_MB} MB; the process holds the bench and tsx too)` +
+    `\npeak RSS of this process during collect-statistics: ${peak.toFixed(0)} MB (function memory ${LAMBDA_MEMORY_MB} MB; the process holds the bench and tsx too)` +
       `; maxRSS of the whole bench process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB${collectGarbage ? '' : '; without --expose-gc the peak includes the garbage of the runs before'}`,
   );
-  return { ...summary, peakCollectRssMb: peak };
+  return summaries;
 }
 
 async function main(): Promise<void> {
@@ -472,13 +511,17 @@ async function main(): Promise<void> {
   if (sizes.some((n) => S > n)) throw new Error('--schemas must not exceed any --tables size');
   ensureMariaDb(say);
   const results: SizeResult[] = [];
-  for (const N of sizes) results.push(await measureSize(N, S, R, K, args['datadir-cache']));
+  for (const N of sizes) results.push(...(await measureSize(N, S, R, K, args['datadir-cache'], args['definition-cache-diagnosis'] ?? false)));
   const summary = report(results);
   const file = args.out ?? freshResultPath(path.join(process.cwd(), 'bench', 'results'), 'stats');
   mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeFileSync(
     file,
-    JSON.stringify({ date: new Date().toISOString(), lambdaLimitSeconds: LAMBDA_LIMIT_SECONDS, serverArgs: SERVER_ARGS, summary, sizes: results }, null, 2) + '\n',
+    JSON.stringify(
+      { date: new Date().toISOString(), lambdaLimitSeconds: LAMBDA_LIMIT_SECONDS, lambdaMemoryMb: LAMBDA_MEMORY_MB, linearTarget: LINEAR_TARGET, summary, sizes: results },
+      null,
+      2,
+    ) + '\n',
   );
   say(`results written to ${file}`);
   if (results.some((s) => s.outcomes.length === 0 || s.outcomes.some((o) => !o.ok))) process.exitCode = 1;
