@@ -6,6 +6,7 @@ import { blockingHolders, describeHolder, type LockHolder } from '../lib/mainten
 import { selectForOptimize, type OptimizeOptions } from '../lib/maintenance/optimize';
 import { autoIncrementUsedPercent, integerTypeMax } from '../lib/stats/auto-increment';
 import { estimateFreeSpace } from '../lib/stats/fragmentation';
+import { schemaTotals } from '../lib/stats/history';
 import { baseTableName, decodeFilename, dictionaryPattern, encodeFilename, parseDictionaryName } from '../lib/stats/innodb-names';
 import { statisticsStale, type TableSize } from '../lib/stats/sizes';
 import { daysUntil, slopeFromSums, sumsOf } from '../lib/stats/trend';
@@ -472,5 +473,30 @@ describe('stale statistics', () => {
     expect(statisticsStale(1000, 1200)).toBe(true); // 200 of 1200 > 10%
     expect(statisticsStale(50, 0)).toBe(false); // tiny tables: noise
     expect(statisticsStale(5000, undefined)).toBe(false); // no statistics: other figures apply
+  });
+});
+
+describe('history: schemaTotals', () => {
+  const size = (schema: string, table: string, totalBytes: number): TableSize => ({
+    schema, table, engine: 'InnoDB', rowsEstimate: 10, dataBytes: totalBytes, indexBytes: 0, dataFreeBytes: 0, fileBytes: totalBytes, totalBytes,
+    freeBytes: 0, fragmentationPercent: 0, fragmentationBasis: 'leaf-pages', sharedTablespace: false, indexCount: 1, hasFulltextOrSpatial: false,
+    statsUpdatedAt: null, statsStale: false,
+  });
+
+  it('groups the tables in one pass: each table read once, not once per schema', () => {
+    const schemas = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    const tables = schemas.flatMap((s, i) => [size(s, 'a', 100 + i), size(s, 'b', 50)]);
+    let reads = 0;
+    const counted = new Proxy(tables, {
+      get(target, prop, receiver) {
+        if (typeof prop === 'string' && /^\d+$/.test(prop)) reads++;
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    const totals = schemaTotals([...schemas, 'empty'], counted);
+    expect(totals[7]).toEqual({ schema: 's7', tableCount: 2, rowsEstimate: 20, dataBytes: 157, indexBytes: 0, freeBytes: 0, totalBytes: 157 });
+    expect(totals[40]).toEqual({ schema: 'empty', tableCount: 0, rowsEstimate: 0, dataBytes: 0, indexBytes: 0, freeBytes: 0, totalBytes: 0 });
+    // One filter per schema read all 80 tables 41 times.
+    expect(reads).toBe(tables.length);
   });
 });

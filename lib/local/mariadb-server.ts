@@ -79,26 +79,30 @@ export interface LocalMariaDbOptions {
   readonly flushLogAtTrxCommit?: 0 | 1 | 2;
   /** More server options, e.g. --local-infile=1 for pt-archiver --bulk-insert. */
   readonly extraArgs?: readonly string[];
+  /** Bench only: a datadir kept across runs (initialised when it has no system tables yet); stop() leaves it in place. */
+  readonly datadir?: string;
 }
 
 export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Promise<LocalMariaDb & RestartableMariaDb & { readonly datadir: string }> {
   const bins = findMariaDbBinaries();
   if (!bins) throw new Error(`MariaDB server not found (mariadbd). Install it with:\n  ${INSTALL_HINT}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-mariadb-'));
-  const datadir = path.join(dir, 'data');
+  const datadir = options.datadir !== undefined ? path.resolve(options.datadir) : path.join(dir, 'data');
   const socket = path.join(dir, 'mysqld.sock');
   const userArgs = isRoot ? ['--user=root'] : [];
   // A private tmpdir: servers bootstrapped at the same moment (parallel test files) must not share /tmp's temporary tables.
   const tmpdir = path.join(dir, 'tmp');
   mkdirSync(tmpdir);
-  const init = spawnSync(
-    bins.installDb,
-    ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmpdir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
-    { encoding: 'utf8' },
-  );
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`mariadb-install-db failed (${init.status}): ${init.stderr || init.stdout}`);
+  if (!existsSync(path.join(datadir, 'mysql'))) {
+    const init = spawnSync(
+      bins.installDb,
+      ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${tmpdir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...userArgs],
+      { encoding: 'utf8' },
+    );
+    if (init.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`mariadb-install-db failed (${init.status}): ${init.stderr || init.stdout}`);
+    }
   }
   const port = await freePort();
   const errorLog = path.join(dir, 'error.log');
@@ -175,6 +179,7 @@ export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Prom
 
   const stop = async () => {
     await halt('SIGTERM');
+    // A kept datadir lives outside `dir`: only the socket, pid file and error log go.
     rmSync(dir, { recursive: true, force: true });
   };
   // Test-only: see RestartableMariaDb.

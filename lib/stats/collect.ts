@@ -6,6 +6,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { SCHEMA_HISTORY, schemaTotals, StatisticsHistory, TABLE_HISTORY, totalsOf, type SchemaTotals } from './history';
 import { ensureWritable, type StoreProblem } from '../runlog/store-access';
+import { ensureWindowIndex, hasWindowIndex } from './history-window';
 import { readTableSizes, type TableSize } from './sizes';
 import { daysUntil, slopeFromSums, type Trend } from './trend';
 
@@ -144,7 +145,8 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
   const growers: Grower[] = [];
   if (readable && opts.settings.topGrowers > 0) {
     const current = new Map(tables.map((t) => [name(t), t.totalBytes]));
-    for (const s of await history.tableSums(opts.schemas, since)) {
+    const windowIndex = opts.dryRun ? await hasWindowIndex(db, opts.historySchema, TABLE_HISTORY) : await ensureWindowIndex(db, opts.historySchema, TABLE_HISTORY, log);
+    for (const s of await history.tableSums(opts.schemas, since, { windowIndex })) {
       const b = slopeFromSums(s.bytes, minSpanDays);
       const r = slopeFromSums(s.rows, minSpanDays);
       if ('perDay' in b && b.perDay > 0) {

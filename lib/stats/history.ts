@@ -1,6 +1,7 @@
 // Statistics history: one snapshot per run (per table and per schema) and least-squares sums read back from it.
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import { WINDOW_INDEX, windowIndexDefinition } from './history-window';
 import { sumsOf, type Sums } from './trend';
 import { probeReadable, type StoreSpec } from '../runlog/store-access';
 import type { TableSize } from './sizes';
@@ -28,7 +29,8 @@ export function historyDdl(schema: string): string[] {
   fragmentation_percent DECIMAL(6,2) NULL,
   auto_increment_percent DECIMAL(9,4) NULL,
   PRIMARY KEY (target, schema_name, table_name, captured_at),
-  KEY ix_captured (captured_at)
+  KEY ix_captured (captured_at),
+  ${windowIndexDefinition()}
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, SCHEMA_HISTORY)} (
   target VARCHAR(64) NOT NULL,
@@ -71,7 +73,10 @@ export function totalsOf(tables: readonly TableSize[]): Omit<SchemaTotals, 'sche
 }
 
 export function schemaTotals(schemas: readonly string[], tables: readonly TableSize[]): SchemaTotals[] {
-  return schemas.map((schema) => ({ schema, ...totalsOf(tables.filter((t) => t.schema === schema)) }));
+  // Grouped in one pass: a filter per schema costs schemas × tables (1,000 schemas of 20 tables: 20 million visits).
+  const bySchema = new Map<string, TableSize[]>(schemas.map((s) => [s, []]));
+  for (const t of tables) bySchema.get(t.schema)?.push(t);
+  return schemas.map((schema) => ({ schema, ...totalsOf(bySchema.get(schema) ?? []) }));
 }
 
 /** Whether both history tables exist in `schema` (a dry run or a first run may find none). */
@@ -213,8 +218,11 @@ export class StatisticsHistory {
     };
   }
 
-  /** Per-table least-squares sums of total bytes and rows, computed in SQL (5,000 tables × 30 snapshots stay on the server). */
-  async tableSums(schemas: readonly string[], since: Date): Promise<{ schema: string; table: string; bytes: Sums; rows: Sums }[]> {
+  /**
+   * Per-table least-squares sums of total bytes and rows, computed in SQL (5,000 tables × 30 snapshots stay on the server).
+   * `windowIndex`: the table has it (history-window.ts); the optimizer takes the primary key otherwise, all snapshots kept.
+   */
+  async tableSums(schemas: readonly string[], since: Date, opts: { readonly windowIndex?: boolean } = {}): Promise<{ schema: string; table: string; bytes: Sums; rows: Sums }[]> {
     const rows = await this.db.query<Record<string, number> & { s: string; t: string }>(
       `SELECT schema_name AS s, table_name AS t, COUNT(*) AS n,
               SUM(x) AS sx, SUM(x * x) AS sxx, MAX(x) - MIN(x) AS span,
@@ -222,7 +230,7 @@ export class StatisticsHistory {
               SUM(rows_estimate) AS sr, SUM(x * rows_estimate) AS sxr
          FROM (SELECT schema_name, table_name, total_bytes, COALESCE(rows_exact, rows_estimate) AS rows_estimate,
                       TIMESTAMPDIFF(MICROSECOND, ?, captured_at) / 86400e6 AS x
-                 FROM ${qualifiedName(this.schema, TABLE_HISTORY)}
+                 FROM ${qualifiedName(this.schema, TABLE_HISTORY)}${opts.windowIndex ? ` FORCE INDEX (${WINDOW_INDEX})` : ''}
                 WHERE target = ? AND schema_name IN (?) AND captured_at >= ?) h
         GROUP BY schema_name, table_name`,
       [since, this.target, schemas, since],

@@ -62,48 +62,116 @@ interface Tablespace {
   shared: boolean;
 }
 
+/** What the InnoDB dictionary says per table, read without opening any table. */
+interface Dictionary {
+  readonly spaces: Map<string, Tablespace>;
+  /** MariaDB only: InnoDB tables with a FULLTEXT or SPATIAL index (INNODB_SYS_INDEXES.TYPE bits DICT_FTS 32, DICT_SPATIAL 64). */
+  readonly specialIndexes?: ReadonlySet<string>;
+}
+
 /**
  * Tablespace files per table from the InnoDB dictionary (INNODB_SYS_* on MariaDB, INNODB_* on
  * MySQL 8). A table is in a shared tablespace when its space is the system one (0), a general
- * tablespace, or a space any other table also uses.
+ * tablespace, or a space any other table also uses. Undefined without PROCESS (the views are closed).
  */
-async function readTablespaces(db: DbSession, schemas: readonly string[]): Promise<Map<string, Tablespace>> {
+async function readDictionary(db: DbSession, schemas: readonly string[]): Promise<Dictionary | undefined> {
   const maria = db.flavour.kind === 'mariadb';
-  // Two reads joined here: the views have no index, and the server's join of them grows with the square of the table count.
+  // Each view read once and joined here. The views have no index: a join of them on the server grows with the
+  // square of the table count, and so does a lookup per chunk of ids (each chunk scans the whole view again).
   const tablesView = maria ? 'information_schema.INNODB_SYS_TABLES' : 'information_schema.INNODB_TABLES';
   const spacesView = maria ? 'information_schema.INNODB_SYS_TABLESPACES' : 'information_schema.INNODB_TABLESPACES';
-  let rows: { name: string; space: number }[];
-  const spaces = new Map<number, { fileSize: number; spaceType: string | null }>();
+  let rows: { id: number | string; name: string; space: number }[];
+  let spaceRows: { space: number; fileSize: number | null; spaceType: string | null }[];
+  let special: { id: number | string }[] = [];
   try {
-    rows = await db.query<{ name: string; space: number }>(
-      `SELECT NAME AS name, SPACE AS space FROM ${tablesView} WHERE ${schemas.map(() => 'NAME LIKE ?').join(' OR ')}`,
+    rows = await db.query<{ id: number | string; name: string; space: number }>(
+      `SELECT TABLE_ID AS id, NAME AS name, SPACE AS space FROM ${tablesView} WHERE ${schemas.map(() => 'NAME LIKE ?').join(' OR ')}`,
       schemas.map(dictionaryPattern),
     );
-    const ids = [...new Set(rows.map((r) => Number(r.space)))].filter((id) => id !== 0);
-    for (let i = 0; i < ids.length; i += 1000) {
-      const found = await db.query<{ space: number; fileSize: number | null; spaceType: string | null }>(
-        `SELECT SPACE AS space, FILE_SIZE AS fileSize, ${maria ? 'NULL' : 'SPACE_TYPE'} AS spaceType FROM ${spacesView} WHERE SPACE IN (?)`,
-        [ids.slice(i, i + 1000)],
-      );
-      for (const f of found) spaces.set(Number(f.space), { fileSize: Number(f.fileSize ?? 0), spaceType: f.spaceType });
-    }
+    // All of it, filtered here: a general tablespace (MySQL) is not named after its tables.
+    spaceRows = await db.query<{ space: number; fileSize: number | null; spaceType: string | null }>(
+      `SELECT SPACE AS space, FILE_SIZE AS fileSize, ${maria ? 'NULL' : 'SPACE_TYPE'} AS spaceType FROM ${spacesView}`,
+    );
+    // MariaDB's STATISTICS.INDEX_TYPE opens every table (a second reopen of each above table_open_cache); the dictionary knows.
+    if (maria) special = await db.query<{ id: number | string }>('SELECT DISTINCT TABLE_ID AS id FROM information_schema.INNODB_SYS_INDEXES WHERE TYPE & 96 <> 0');
   } catch (err) {
     // Without PROCESS the dictionary views are closed: figures fall back to information_schema.TABLES (basis data-free).
-    if (isMissingProcessPrivilege(err)) return new Map();
+    if (isMissingProcessPrivilege(err)) return undefined;
     throw err;
   }
+  const spaces = new Map<number, { fileSize: number; spaceType: string | null }>();
+  for (const f of spaceRows) spaces.set(Number(f.space), { fileSize: Number(f.fileSize ?? 0), spaceType: f.spaceType });
+  const specialIds = new Set(special.map((r) => String(r.id)));
   const tablesPerSpace = new Map<number, number>();
   for (const r of rows) tablesPerSpace.set(Number(r.space), (tablesPerSpace.get(Number(r.space)) ?? 0) + 1);
   const out = new Map<string, Tablespace>();
+  const specialIndexes = new Set<string>();
   for (const r of rows) {
     const name = parseDictionaryName(r.name);
     if (!name) continue;
     const k = key(name.schema, name.table);
     const id = Number(r.space);
-    const space = spaces.get(id);
+    const space = id === 0 ? undefined : spaces.get(id);
     const shared = id === 0 || (space?.spaceType != null && space.spaceType !== 'Single') || (tablesPerSpace.get(id) ?? 0) > 1;
     const prev = out.get(k);
     out.set(k, { fileBytes: (prev?.fileBytes ?? 0) + (space?.fileSize ?? 0), shared: (prev?.shared ?? false) || shared });
+    if (specialIds.has(String(r.id))) specialIndexes.add(k);
+  }
+  return { spaces: out, ...(maria ? { specialIndexes } : {}) };
+}
+
+/** More tables than this for a targeted STATISTICS.INDEX_TYPE lookup, and one read of the whole schemas is cheaper. */
+const INDEX_TYPE_LOOKUP_MAX = 500;
+
+/**
+ * Index count per table and whether any index is FULLTEXT or SPATIAL. On MariaDB the count comes from
+ * STATISTICS columns the .frm answers (no table opened); the index types of InnoDB tables from the
+ * dictionary, and only the other tables (MyISAM, Aria…; few) are opened for INDEX_TYPE.
+ */
+async function readIndexes(
+  db: DbSession,
+  tables: readonly TableRow[],
+  dictionary: Dictionary | undefined,
+  where: { readonly sql: string; readonly params: readonly unknown[] },
+): Promise<Map<string, { n: number; special: boolean }>> {
+  const withTypes = async (sql: string, params: readonly unknown[]) =>
+    db.query<{ schemaName: string; tableName: string; n: number; special: number }>(
+      `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, COUNT(DISTINCT INDEX_NAME) AS n,
+              MAX(INDEX_TYPE IN ('FULLTEXT', 'SPATIAL')) AS special
+         FROM information_schema.STATISTICS WHERE ${sql} GROUP BY TABLE_SCHEMA, TABLE_NAME`,
+      params,
+    );
+  const out = new Map<string, { n: number; special: boolean }>();
+  const special = dictionary?.specialIndexes;
+  if (!special) {
+    // MySQL 8 answers STATISTICS from its data dictionary; MariaDB without PROCESS has nothing better.
+    for (const r of await withTypes(where.sql, where.params)) out.set(key(r.schemaName, r.tableName), { n: Number(r.n), special: Number(r.special) > 0 });
+    return out;
+  }
+  const counts = await db.query<{ schemaName: string; tableName: string; n: number }>(
+    `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, COUNT(DISTINCT INDEX_NAME) AS n
+       FROM information_schema.STATISTICS WHERE ${where.sql} GROUP BY TABLE_SCHEMA, TABLE_NAME`,
+    where.params,
+  );
+  for (const r of counts) {
+    const k = key(r.schemaName, r.tableName);
+    out.set(k, { n: Number(r.n), special: special.has(k) });
+  }
+  // Tables the dictionary does not describe: other engines, and InnoDB names it spells in a way not decoded here.
+  const others = tables.filter((t) => {
+    const k = key(t.schemaName, t.tableName);
+    return (out.get(k)?.n ?? 0) > 0 && !((t.engine ?? '').toLowerCase() === 'innodb' && dictionary.spaces.has(k));
+  });
+  if (others.length > 0) {
+    // Names in the WHERE are matched before a table is opened: only these are.
+    const rows =
+      others.length <= INDEX_TYPE_LOOKUP_MAX
+        ? await withTypes(`(${others.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ')})`, others.flatMap((t) => [t.schemaName, t.tableName]))
+        : await withTypes(where.sql, where.params);
+    for (const r of rows) {
+      const e = out.get(key(r.schemaName, r.tableName));
+      if (e && Number(r.special) > 0) e.special = true;
+    }
   }
   return out;
 }
@@ -176,20 +244,15 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
       ORDER BY TABLE_SCHEMA, TABLE_NAME`,
     [schemas, ...onlyParams],
   );
-  const indexes = await db.query<{ schemaName: string; tableName: string; n: number; special: number }>(
-    `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, COUNT(DISTINCT INDEX_NAME) AS n,
-            MAX(INDEX_TYPE IN ('FULLTEXT', 'SPATIAL')) AS special
-       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN (?)${onlySql} GROUP BY TABLE_SCHEMA, TABLE_NAME`,
-    [schemas, ...onlyParams],
-  );
   const autoCols = await db.query<{ schemaName: string; tableName: string; column: string; columnType: string }>(
     `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, COLUMN_NAME AS \`column\`, COLUMN_TYPE AS columnType
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) AND EXTRA LIKE '%auto_increment%'${onlySql}`,
     [schemas, ...onlyParams],
   );
-  const spaces = await readTablespaces(db, schemas);
+  const dictionary = await readDictionary(db, schemas);
+  const spaces = dictionary?.spaces ?? new Map<string, Tablespace>();
+  const indexBy = await readIndexes(db, tables, dictionary, { sql: `TABLE_SCHEMA IN (?)${onlySql}`, params: [schemas, ...onlyParams] });
   const stats = await readPersistentStats(db, schemas);
-  const indexBy = new Map(indexes.map((i) => [key(i.schemaName, i.tableName), i]));
   const autoBy = new Map(autoCols.map((a) => [key(a.schemaName, a.tableName), a]));
 
   return tables.map((t) => {
@@ -234,7 +297,7 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
       sharedTablespace: shared,
       indexCount: Number(idx?.n ?? 0),
       ...(indexSizes ? { indexSizes } : {}),
-      hasFulltextOrSpatial: Number(idx?.special ?? 0) > 0,
+      hasFulltextOrSpatial: idx?.special ?? false,
       ...(auto && t.autoIncrement !== null
         ? { autoIncrement: { column: auto.column, columnType: auto.columnType, next: t.autoIncrement, usedPercent: autoIncrementUsedPercent(auto.columnType, t.autoIncrement) } }
         : {}),

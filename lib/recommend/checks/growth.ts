@@ -1,5 +1,6 @@
 // Growth checks from collect-statistics' snapshot history: tables growing fast, and the days left to the storage limit.
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../../stats/history';
+import { hasWindowIndex } from '../../stats/history-window';
 import { daysUntil, slopeFromSums } from '../../stats/trend';
 import { DAY_MS, item, MIB, mib, round, tableKey, type Check, type CheckContext } from '../check';
 import type { Recommendation } from '../types';
@@ -24,7 +25,8 @@ export const rapidGrowth: Check = {
     if (missing) return { skipped: missing };
     const { since, minSpanDays } = window(ctx);
     const history = new StatisticsHistory(ctx.db, ctx.opts.historySchema, ctx.opts.target);
-    const sums = await history.tableSums(ctx.opts.schemas, since);
+    // Read-only here: the index is collect-statistics' to add.
+    const sums = await history.tableSums(ctx.opts.schemas, since, { windowIndex: await hasWindowIndex(ctx.db, ctx.opts.historySchema, TABLE_HISTORY) });
     // A dropped table's history still has a slope; nothing can be done about it any more.
     const current = new Map((await ctx.sizes()).map((t) => [tableKey(t.schema, t.table), t]));
     const limitMb = ctx.opts.settings.rapidGrowthMbPerDay;
