@@ -120,7 +120,7 @@ async function readDictionary(db: DbSession, schemas: readonly string[]): Promis
   return { spaces: out, ...(maria ? { specialIndexes } : {}) };
 }
 
-/** More tables than this for a targeted STATISTICS.INDEX_TYPE lookup, and one read of the whole schemas is cheaper. */
+/** Above this many tables to look up by name, one STATISTICS.INDEX_TYPE read of the whole schemas: a longer OR of names costs more to match than it saves. */
 const INDEX_TYPE_LOOKUP_MAX = 500;
 
 /**
