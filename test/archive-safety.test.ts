@@ -8,7 +8,12 @@ import { rowChecksumSelect } from '../lib/retention/row-checksum';
 import { inspectTable } from '../lib/retention/inspect';
 import { archiveOrdersRule, cleanupRule } from '../lib/retention/rules';
 import { STRICT_SQL_MODE } from '../lib/retention/strict-mode';
-import { adminConnection } from './support/db';
+import { UrlCredentialSource } from '../lib/db/credentials';
+import type { PreflightResult } from '../lib/maintenance/preflight';
+import { Deadline } from '../lib/runtime/deadline';
+import { silentLog } from '../lib/runtime/log';
+import { runTask } from '../lib/tasks/registry';
+import { adminConnection, serverUrl, testConfig, testTarget } from './support/db';
 import { rule, run, session } from './support/retention';
 
 const S = 'arch_safe';
@@ -315,5 +320,28 @@ describe('the archive schema', () => {
     expect(cleanupRule(target, cleanupRuleSchema.parse({ table: 'money', dateColumn: 'created_at', retentionDays: 30, action: 'archive' })).createArchiveSchema).toBeUndefined();
     expect(archiveOrdersRule(target, archiveOrdersSchema.parse({ createArchiveSchema: true }))).toMatchObject({ createArchiveSchema: true });
     expect(() => cleanupRuleSchema.parse({ table: 'money', dateColumn: 'created_at', retentionDays: 30, action: 'archive', createArchiveSchema: 'yes' })).toThrow();
+  });
+});
+
+describe('preflight', () => {
+  /** The archive capability's findings for one archive rule on `money`, as the preflight task reports them. */
+  async function archiveFindings(over: Record<string, unknown> = {}): Promise<readonly string[]> {
+    const cleanupRules = [{ table: 'money', dateColumn: 'created_at', retentionDays: 30, action: 'archive', ...over }];
+    const config = testConfig([S], { targets: [testTarget([S], { cleanupRules })] }, `${S}_log`);
+    const out = await runTask('preflight', {}, { config, credentials: new UrlCredentialSource(serverUrl()), metrics: { publish: () => undefined }, log: silentLog, deadline: Deadline.unlimited() });
+    return (out.result as PreflightResult).capabilities.find((c) => c.capability === 'archive')!.missing;
+  }
+
+  it('reports an archive table that cannot hold every value, and a missing archive schema, in the words of the dry run', async () => {
+    await moneyTables('MODIFY amount DECIMAL(12,2) NOT NULL');
+    const narrow = await run(money(), { dryRun: true });
+    expect(await archiveFindings()).toEqual([narrow.message]);
+    await moneyTables();
+    await admin.query(`DROP DATABASE IF EXISTS ${MISSING}`); // an earlier test creates it
+    const missing = await run(money({ archiveSchema: MISSING }), { dryRun: true });
+    expect(missing.status).toBe('refused');
+    expect(await archiveFindings({ archiveSchema: MISSING })).toContain(missing.message);
+    await moneyTables();
+    expect(await archiveFindings()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import { cutoffOf, planRule, RuleRefusedError, type RetentionRule } from '../retention/engine';
+import { checkRule, cutoffOf, RuleRefusedError, type RetentionRule } from '../retention/engine';
 import { archiveOrdersRule, cleanupRule } from '../retention/rules';
 import { grantStatement } from '../db/privileges';
 import { dbmaintTableNeeds } from '../runlog/table-needs';
@@ -88,10 +88,10 @@ async function tableExists(db: DbSession, schema: string, table: string): Promis
   return (await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, table])).length > 0;
 }
 
-/** The retention engine's refusal of a rule as planned now, or undefined when it would run. Read-only (information_schema). */
+/** The retention engine's refusal of a rule as planned now (archive table included), or undefined when it would run. Read-only. */
 async function refusalOf(db: DbSession, rule: RetentionRule): Promise<string | undefined> {
   try {
-    await planRule(db, rule, cutoffOf(rule, new Date()));
+    await checkRule(db, rule, cutoffOf(rule, new Date()));
     return undefined;
   } catch (err) {
     if (err instanceof RuleRefusedError) return err.message;

@@ -473,6 +473,15 @@ export function initialRuleResult(rule: RetentionRule, now: Date, status: RuleSt
 }
 
 /** The archive checks' view of a rule: whether to create the schema, and the columns its chunks' WHERE uses. */
+/**
+ * Everything the engine refuses before a row moves, read-only: the rule against its table, and for an archive rule the
+ * archive schema and table (column by column). Preflight uses it, so that it says what the dry run and the run say.
+ */
+export async function checkRule(db: DbSession, rule: RetentionRule, cutoff: Date): Promise<void> {
+  const plan = await planRule(db, rule, cutoff);
+  if (rule.action === 'archive') await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, archiveOptions(rule, plan));
+}
+
 function archiveOptions(rule: RetentionRule, plan: Plan): ArchiveTableOptions {
   return { createSchema: rule.createArchiveSchema === true, needed: [...plan.key.columns, rule.dateColumn, ...rule.where.map((w) => w.column)] };
 }
