@@ -5,8 +5,19 @@ import { credentialsFromUrl } from '../../lib/db/credentials';
 import type { DbMaintConfig } from '../../lib/config/schema';
 import { parseConfig } from '../../lib/config/load';
 
+let ownServer: string | undefined;
+
+/** The test server: the shared one, or the file's own after `useOwnServer`. */
 export function serverUrl(): string {
-  return inject('mariadbUrl');
+  return ownServer ?? inject('mariadbUrl');
+}
+
+/**
+ * Send this test file's sessions (serverUrl and everything built on it) to a server of its own: for tests whose subject
+ * is how the engine reads server-wide activity, which the other files running at the same time would otherwise write to.
+ */
+export function useOwnServer(url: string): void {
+  ownServer = url;
 }
 
 /** An admin connection to the shared test server, or to the server at `url` (a test's private one). */
