@@ -68,5 +68,15 @@ export function addNagSuppressions(stack: Stack): void {
         appliesTo: ['Resource::*'],
       },
     ]);
+    const fleetPath = `/${stack.node.path}/Fleet-${routine.id}/StateMachine/Role/DefaultPolicy/Resource`;
+    if (!stack.node.tryFindChild(`Fleet-${routine.id}`)) continue;
+    NagSuppressions.addResourceSuppressionsByPath(stack, fleetPath, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason:
+          'The fleet state machine delivers execution logs and X-Ray traces (actions without resource-level permissions: Resource "*"), and waits for the routine executions it starts: DescribeExecution and StopExecution on executions of that one routine state machine, whose ids are not known in advance.',
+        appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:states:[^:]+:\\d{12}:execution:.*\\*$/g' }],
+      },
+    ]);
   }
 }

@@ -1,23 +1,27 @@
 // The dbmaint stack: one function per catalogue task, routines as state machines, schedules and alarms per target, a dashboard.
-import { Annotations, ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, Fn, RemovalPolicy, Stack, TimeZone, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROUTINES, TASKS, type RoutineDefinition, type TaskDefinition } from '../lib/catalogue';
+import { cronExpression, ROUTINES, TASKS, type RoutineDefinition, type TaskDefinition } from '../lib/catalogue';
 import { reservedConcurrencyOf, type SecretAccess } from '../lib/config/fleet';
+import { routineBatches } from '../lib/config/routine-batches';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { planSecretGrants } from '../lib/config/secret-grants';
 import { MaintenanceDashboard } from './constructs/dashboard';
 import { FailureAlarms } from './constructs/failure-alarms';
+import { FleetRoutine } from './constructs/fleet-routine';
 import { RoutineStateMachine } from './constructs/routine-state-machine';
 import { TaskFunction } from './constructs/task-function';
 import { TargetStack } from './constructs/target-stack';
@@ -58,6 +62,8 @@ export class DbMaintStack extends Stack {
   readonly secretPatterns: { readonly resource: string; readonly mode: SecretAccess['mode'] }[] = [];
   readonly targetStacks: TargetStack[] = [];
   readonly routines: { routine: RoutineDefinition; stateMachine: RoutineStateMachine }[] = [];
+  /** Per routine, the state machine its schedules start: every target's routine, a bounded number at a time. */
+  readonly fleetRoutines: { routine: RoutineDefinition; stateMachine: sfn.StateMachine }[] = [];
 
   constructor(scope: Construct, id: string, props: DbMaintStackProps) {
     super(scope, id, props);
@@ -181,6 +187,40 @@ export class DbMaintStack extends Stack {
       });
     }
 
+    // Each routine's schedules start its fleet execution, one per batch of targets sharing a schedule: the fleet's
+    // Map runs at most fleet.maxRoutinesInFlight targets' routines at a time, and one at a time per server.
+    const window = config.fleet.flexibleWindowMinutes;
+    for (const r of this.routines) {
+      const batches = routineBatches(config, r.routine);
+      if (batches.length === 0) continue;
+      const fleet = new FleetRoutine(this, `Fleet-${r.routine.id}`, {
+        routine: r.routine,
+        routineStateMachine: r.stateMachine.stateMachine,
+        batches,
+        maxRoutinesInFlight: config.fleet.maxRoutinesInFlight,
+        namePrefix: prefix,
+        logRetention: retentionDays(config.logRetentionDays),
+      });
+      this.fleetRoutines.push({ routine: r.routine, stateMachine: fleet.stateMachine });
+      for (const batch of batches) {
+        const targets = batch.servers.reduce((n, g) => n + g.targets.length, 0);
+        new scheduler.Schedule(this, `Fleet-${r.routine.id}-${batch.id}`, {
+          scheduleName: `${prefix}-${r.routine.id}-${batch.id}`.slice(0, 64),
+          description: `${r.routine.id} on ${targets} target(s): ${batch.custom ? 'custom schedule' : r.routine.scheduleText}`,
+          scheduleGroup: group,
+          schedule: scheduler.ScheduleExpression.expression(cronExpression(batch.cron), TimeZone.of(config.timeZone)),
+          timeWindow: window > 0 ? scheduler.TimeWindow.flexible(Duration.minutes(window)) : scheduler.TimeWindow.off(),
+          target: new StepFunctionsStartExecution(fleet.stateMachine, {
+            role: schedulerRole,
+            retryAttempts: 3,
+            maxEventAge: Duration.hours(1),
+            deadLetterQueue: this.failureQueue,
+            input: scheduler.ScheduleTargetInput.fromObject({ batch: batch.id }),
+          }),
+        });
+      }
+    }
+
     const perStack = props.targetsPerNestedStack ?? 20;
     for (let i = 0; i * perStack < config.targets.length; i++) {
       this.targetStacks.push(
@@ -211,6 +251,7 @@ export class DbMaintStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'Dashboards', { value: dashboard.names.join(',') });
     for (const r of this.routines) new CfnOutput(this, `StateMachine-${r.routine.id}`, { value: r.stateMachine.stateMachine.stateMachineArn });
+    for (const r of this.fleetRoutines) new CfnOutput(this, `FleetStateMachine-${r.routine.id}`, { value: r.stateMachine.stateMachineArn });
     new CfnOutput(this, 'FailedInvocationsQueueUrl', { value: this.failureQueue.queueUrl });
     new CfnOutput(this, 'Functions', { value: this.functions.map((f) => f.fn.function.functionName).join(',') });
   }

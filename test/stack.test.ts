@@ -13,7 +13,8 @@ function resources(t: Template, type: string): Resource[] {
 }
 
 function allSchedules(stack: ReturnType<typeof synthStack>): Resource[] {
-  return stack.targetStacks.flatMap((s) => resources(Template.fromStack(s), 'AWS::Scheduler::Schedule'));
+  // The fleet routines' schedules are in the main stack, the per-target tasks' in the nested stacks.
+  return [stack, ...stack.targetStacks].flatMap((s) => resources(Template.fromStack(s), 'AWS::Scheduler::Schedule'));
 }
 
 function allAlarms(stack: ReturnType<typeof synthStack>): Resource[] {
@@ -73,7 +74,8 @@ describe('stack from the task catalogue', () => {
     const stack = synthStack({ timeZone: 'Europe/Berlin', targets });
     const schedules = allSchedules(stack);
     expect(STANDALONE.map((t) => t.id)).toEqual(['analyze-tables']);
-    expect(schedules).toHaveLength((STANDALONE.length + ROUTINES.length) * 2);
+    // Standalone tasks per target; routines once for the fleet (both targets on the catalogue's schedule: one batch).
+    expect(schedules).toHaveLength(STANDALONE.length * 2 + ROUTINES.length);
     for (const name of ['prod', 'staging']) {
       for (const task of STANDALONE) {
         const s = schedules.find((x) => x.Properties['Name'] === `dbmaint-${name}-${task.id}`);
@@ -84,15 +86,20 @@ describe('stack from the task catalogue', () => {
         expect(JSON.parse(tgt.Input)).toEqual({ source: 'dbmaint.scheduler', task: task.id, target: name });
         expect(tgt.DeadLetterConfig).toBeDefined();
       }
-      for (const routine of ROUTINES) {
-        const s = schedules.find((x) => x.Properties['Name'] === `dbmaint-${name}-${routine.id}`);
-        expect(s, `${name}/${routine.id}`).toBeDefined();
-        expect(s!.Properties['ScheduleExpression']).toBe(cronExpression(routine.schedule));
-        const tgt = s!.Properties['Target'] as { Input: string; Arn: unknown; DeadLetterConfig: unknown };
-        expect(JSON.parse(tgt.Input)).toEqual({ target: name });
-        expect(JSON.stringify(tgt.Arn)).toContain('Routine');
-        expect(tgt.DeadLetterConfig).toBeDefined();
-      }
+    }
+    for (const routine of ROUTINES) {
+      const s = schedules.find((x) => x.Properties['Name'] === `dbmaint-${routine.id}-b0`);
+      expect(s, routine.id).toBeDefined();
+      expect(s!.Properties['ScheduleExpression']).toBe(cronExpression(routine.schedule));
+      expect(s!.Properties['ScheduleExpressionTimezone']).toBe('Europe/Berlin');
+      const tgt = s!.Properties['Target'] as { Input: string; Arn: unknown; DeadLetterConfig: unknown };
+      expect(JSON.parse(tgt.Input)).toEqual({ batch: 'b0' });
+      expect(JSON.stringify(tgt.Arn)).toContain('Fleet');
+      expect(tgt.DeadLetterConfig).toBeDefined();
+      // The fleet execution runs both targets' routines: they are named in its definition.
+      const fleet = resources(Template.fromStack(stack), 'AWS::StepFunctions::StateMachine').find((r) => r.Properties['StateMachineName'] === `dbmaint-${routine.id}-fleet`);
+      const definition = JSON.stringify(fleet!.Properties['DefinitionString']);
+      for (const name of ['prod', 'staging']) expect(definition).toContain(`\\"${name}\\"`);
     }
   });
 
@@ -140,8 +147,12 @@ describe('stack from the task catalogue', () => {
     const s = allSchedules(stack).find((x) => x.Properties['Name'] === 'dbmaint-prod-analyze-tables');
     expect(s!.Properties['ScheduleExpression']).toBe('cron(30 2 * * ? *)');
     expect(s!.Properties['State']).toBe('DISABLED');
-    const weekly = allSchedules(stack).find((x) => x.Properties['Name'] === 'dbmaint-prod-weekly-maintenance');
-    expect(weekly!.Properties['State']).toBe('DISABLED');
+    // The only target has the weekly routine off: no fleet execution for it, no schedule; the daily one still runs.
+    const names0 = allSchedules(stack).map((x) => x.Properties['Name']);
+    expect(names0).not.toContain('dbmaint-weekly-maintenance-b0');
+    expect(names0).toContain('dbmaint-daily-maintenance-b0');
+    const machines = resources(Template.fromStack(stack), 'AWS::StepFunctions::StateMachine').map((r) => r.Properties['StateMachineName']);
+    expect(machines).not.toContain('dbmaint-weekly-maintenance-fleet');
     // A disabled task or routine does not page for its silence.
     const names = allAlarms(stack).map((a) => a.Properties['AlarmName']);
     expect(names).not.toContain('dbmaint-prod-analyze-tables-not-succeeded');

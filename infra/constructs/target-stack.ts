@@ -5,7 +5,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -98,9 +98,9 @@ export class TargetStack extends NestedStack {
         // Its longest gap between runs in this zone, DST included (lib/config/schedule-check.ts), the catalogue's or the target's own.
         if (target.tasks[task.id]?.enabled !== false) expect(task.id, silenceHours(cron, props.config.timeZone));
       }
-      for (const { routine, stateMachine } of props.routines) {
+      for (const { routine } of props.routines) {
+        // The routine's schedules are the fleet's (infra/constructs/fleet-routine.ts): here only what its silence alarms expect.
         const custom = target.tasks[routine.id]?.schedule;
-        schedule(target, routine.id, custom ?? routine.schedule, custom !== undefined, routine.scheduleText, new StepFunctionsStartExecution(stateMachine, { ...delivery, input: scheduler.ScheduleTargetInput.fromObject({ target: target.name }) }));
         if (target.tasks[routine.id]?.enabled === false) continue;
         for (const step of routine.steps) {
           if (target.tasks[step.task]?.enabled !== false && appliesTo(getTask(step.task), target, props.config)) expect(step.task, custom ? silenceHours(custom, props.config.timeZone) : routine.expectedEveryHours);

@@ -29,6 +29,7 @@ export const secretAccessSchema = z.discriminatedUnion('mode', [
 ]);
 
 export const DEFAULT_FLEXIBLE_WINDOW_MINUTES = 15;
+export const DEFAULT_MAX_ROUTINES_IN_FLIGHT = 10;
 
 export const fleetSchema = z.strictObject({
   /**
@@ -42,6 +43,17 @@ export const fleetSchema = z.strictObject({
     .min(0)
     .max(60, 'must be 0-60 minutes: the silence alarms allow one hour of slack on the 6-hourly analyze-tables (7 h)')
     .default(DEFAULT_FLEXIBLE_WINDOW_MINUTES),
+  /**
+   * At most this many routine executions (one target each) in flight across the fleet: each routine's schedule starts
+   * one fleet execution whose Map state runs the targets' routines, this many at a time (infra/constructs/fleet-routine.ts).
+   * At most 40: the concurrency Step Functions guarantees an inline Map.
+   */
+  maxRoutinesInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .max(40, 'must be 1-40: an inline Map state runs at most 40 iterations at a time')
+    .default(DEFAULT_MAX_ROUTINES_IN_FLIGHT),
   /** Reserved concurrency of every task function, or per task id (a task not listed reserves none). Default: none. */
   reservedConcurrency: z.union([concurrency, z.partialRecord(taskId, concurrency)]).optional(),
   /** How the functions are granted GetSecretValue on the targets' secrets (and kms:Decrypt on their keys). */
@@ -50,7 +62,7 @@ export const fleetSchema = z.strictObject({
 
 export type FleetSettings = z.output<typeof fleetSchema>;
 export type SecretAccess = FleetSettings['secretAccess'];
-export const DEFAULT_FLEET: FleetSettings = { flexibleWindowMinutes: DEFAULT_FLEXIBLE_WINDOW_MINUTES, secretAccess: { mode: 'exact' } };
+export const DEFAULT_FLEET: FleetSettings = { flexibleWindowMinutes: DEFAULT_FLEXIBLE_WINDOW_MINUTES, maxRoutinesInFlight: DEFAULT_MAX_ROUTINES_IN_FLIGHT, secretAccess: { mode: 'exact' } };
 
 /** The reserved concurrency of one task's function under these settings, if any. */
 export function reservedConcurrencyOf(fleet: FleetSettings, task: string): number | undefined {

@@ -1,9 +1,10 @@
 // The configuration schema: one typed, validated shape for `cdk synth`, the Lambda runtime and the local runner.
 import * as z from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
-import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
+import { ROUTINE_IDS, ROUTINES, TASK_IDS } from '../catalogue';
 import { targetConflicts } from './conflicts';
 import { checkFleet, DEFAULT_FLEET, fleetSchema } from './fleet';
+import { checkRoutineBatches } from './routine-batches';
 import { cronSpecIssues } from './cron';
 
 const identifier = z
@@ -240,6 +241,14 @@ export const targetSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'must be 1-31 lowercase letters, digits or -, starting with a letter or digit'),
   secretArn,
+  /**
+   * The database server this target lives on, when several targets share one (two schemas of one RDS instance as two
+   * targets): the fleet routine runs their routines one after another, never at the same time. Default: its own server.
+   */
+  server: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'must be 1-63 lowercase letters, digits, . or -, starting with a letter or digit')
+    .optional(),
   /** Customer-managed KMS key of the secret, if any: decrypt is granted on it alone. */
   kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'must be a KMS key ARN').optional(),
   schemas: z.array(identifier).min(1).max(100),
@@ -344,6 +353,7 @@ export const configSchema = z
       for (const issue of targetConflicts(t, i)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     });
     checkFleet(cfg, ctx);
+    checkRoutineBatches(cfg, ROUTINES, ctx);
   });
 
 export type DbMaintConfig = z.output<typeof configSchema>;
