@@ -61,7 +61,8 @@ export function exitCodeOfError(err: unknown): ExitCode {
 
 /**
  * A returned result: stopped-at-deadline is 0, like the Lambda (TaskSucceeded=1): a bounded run is the design, the next
- * run continues where it stopped, and the StoppedAtDeadline metric and the printed status say so. Skipped is 0 too.
+ * run continues where it stopped, and the StoppedAtDeadline metric and the printed status say so. Skipped is 0 too, and so is
+ * deferred (the server was busy with another target's heavy task: nothing failed, the ServerBusy metric counts it).
  */
 export function exitCodeOfStatus(status: TaskStatus): ExitCode {
   return status === 'failed' ? EXIT.failed : EXIT.succeeded;

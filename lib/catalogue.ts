@@ -27,6 +27,11 @@ export interface TaskDefinition {
   readonly destructive: boolean;
   /** Sends SES mail: only these functions get `ses:SendEmail`. */
   readonly sendsMail: boolean;
+  /**
+   * Writes or rebuilds in bulk (purges, archives, table rebuilds): at most one such task at a time per database server,
+   * whichever target runs it, under a server-wide user lock (lib/tasks/server-lock.ts; docs/server-lock.md).
+   */
+  readonly serverExclusive: boolean;
   /** Scheduled only for targets that configure this (a target without cleanup rules gets no cleanup schedule). */
   readonly requires?: 'cleanupRules' | 'archiveOrders' | 'rebuildTables' | 'reports';
 }
@@ -47,6 +52,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: false,
     sendsMail: false,
+    serverExclusive: false,
   },
   {
     id: 'analyze-tables',
@@ -61,6 +67,10 @@ export const TASKS = [
     memoryMb: 256,
     destructive: false,
     sendsMail: false,
+    // Not exclusive: ANALYZE reads a fixed sample of pages per table (innodb_stats_persistent_sample_pages) and writes
+    // one statistics row; it adds no bulk I/O worth queueing for, and holding it back behind another target's
+    // hour-long purge would leave the plans of this target on stale statistics.
+    serverExclusive: false,
   },
   {
     id: 'cleanup-data',
@@ -73,6 +83,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
+    serverExclusive: true,
     requires: 'cleanupRules',
   },
   {
@@ -85,6 +96,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
+    serverExclusive: true,
     requires: 'archiveOrders',
   },
   {
@@ -98,6 +110,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
+    serverExclusive: true,
   },
   {
     id: 'rebuild-indexes',
@@ -109,6 +122,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
+    serverExclusive: true,
     requires: 'rebuildTables',
   },
   {
@@ -122,6 +136,7 @@ export const TASKS = [
     memoryMb: 512,
     destructive: false,
     sendsMail: false,
+    serverExclusive: false,
   },
   {
     id: 'recommendations',
@@ -134,6 +149,7 @@ export const TASKS = [
     memoryMb: 512,
     destructive: false,
     sendsMail: true,
+    serverExclusive: false,
   },
   {
     id: 'daily-report',
@@ -146,6 +162,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: false,
     sendsMail: true,
+    serverExclusive: false,
     requires: 'reports',
   },
   {
@@ -158,6 +175,7 @@ export const TASKS = [
     memoryMb: 256,
     destructive: false,
     sendsMail: true,
+    serverExclusive: false,
     requires: 'reports',
   },
 ] as const satisfies readonly TaskDefinition[];

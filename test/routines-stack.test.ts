@@ -57,6 +57,11 @@ describe('routines in Step Functions', () => {
       for (const e of ['Lambda.ServiceException', 'Lambda.SdkClientException']) {
         expect(state.Retry!.find((r) => r.ErrorEquals.includes(e))).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
       }
+      // Another target's heavy task on the same server: its own retrier (not the transient one), before the catch-all.
+      const busy = state.Retry!.filter((r) => r.ErrorEquals.includes('ServerBusy'));
+      expect(busy).toEqual([{ ErrorEquals: ['ServerBusy'], IntervalSeconds: 60, BackoffRate: 1.5, MaxDelaySeconds: 600, MaxAttempts: 7, JitterStrategy: 'FULL' }]);
+      expect(dbRetry.ErrorEquals).not.toContain('ServerBusy');
+      expect(state.Catch!.some((c) => c.ErrorEquals.includes('ServerBusy'))).toBe(false);
       // No retrier without jitter: a fleet's routines would retry in lockstep.
       for (const r of state.Retry!) expect(r.JitterStrategy, r.ErrorEquals.join()).toBe('FULL');
       const caught = def.States[state.Catch!.find((c) => c.ErrorEquals.includes('States.ALL'))!.Next]!;

@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { RoutineDefinition } from '../../lib/catalogue';
+import { SERVER_BUSY_ERROR } from '../../lib/tasks/server-lock';
 
 export interface RoutineStateMachineProps {
   readonly routine: RoutineDefinition;
@@ -29,6 +30,20 @@ export const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLamb
  * Jitter keeps a fleet's throttled routines from retrying in lockstep.
  */
 export const THROTTLE_RETRY = { interval: Duration.seconds(10), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 10 } as const;
+
+/**
+ * Another target's heavy task holds the database server (lib/tasks/server-lock.ts): the step waits for it. Not a transient
+ * fault, so not in TRANSIENT_ERRORS: its own, longer schedule, sized by the holder's work rather than a network blip.
+ */
+export const SERVER_BUSY_ERRORS = [SERVER_BUSY_ERROR] as const;
+
+/**
+ * Server-busy retries: 60 s growing ×1.5 to at most 10 min, 7 attempts: delays 60, 90, 135, 202.5, 303.75, 455.6, 600 s, so
+ * at most 1,847 s (30.8 min) in all, and with full jitter about half that on average (923 s): about one heavy step's budget
+ * (870 s), the longest a holder keeps the lock in one invocation. A holder running two heavy steps back to back can outlast
+ * it; the step is then caught and reported as failed with the holder named, and the next routine run does the work.
+ */
+export const SERVER_BUSY_RETRY = { interval: Duration.seconds(60), backoffRate: 1.5, maxDelay: Duration.minutes(10), maxAttempts: 7 } as const;
 
 export class RoutineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -73,6 +88,8 @@ export class RoutineStateMachine extends Construct {
       invoke.addRetry({ errors: [...THROTTLE_ERRORS], ...THROTTLE_RETRY, jitterStrategy: sfn.JitterType.FULL });
       invoke.addRetry({ errors: [...LAMBDA_SERVICE_ERRORS], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: sfn.JitterType.FULL });
       invoke.addRetry({ errors: [...TRANSIENT_ERRORS], interval: Duration.seconds(30), backoffRate: 2, maxAttempts: 3, jitterStrategy: sfn.JitterType.FULL });
+      // Retriers are matched in order and before any Catch: a busy server waits here instead of falling into States.ALL.
+      invoke.addRetry({ errors: [...SERVER_BUSY_ERRORS], ...SERVER_BUSY_RETRY, jitterStrategy: sfn.JitterType.FULL });
       // A failed step is recorded and the routine goes on: one failing step does not stop the others.
       const failed = new sfn.Pass(this, `Step${i + 1}-${step.task}-failed`, {
         parameters: { task: step.task, status: 'failed', error: sfn.JsonPath.stringAt(`$.errors.s${i}.Cause`) },

@@ -78,7 +78,7 @@ export type RebuildIndexesEvent = z.output<typeof rebuildIndexesEventSchema>;
 /** What a routine hands its last step: each earlier step's outcome (a step that never reached the database has no run record). */
 export const stepOutcomeSchema = z.strictObject({
   task: z.enum(TASK_IDS as [string, ...string[]]),
-  status: z.enum(['succeeded', 'failed', 'stopped-at-deadline', 'skipped']),
+  status: z.enum(['succeeded', 'failed', 'stopped-at-deadline', 'skipped', 'deferred']),
   runId: z.string().max(64).nullable().optional(),
   durationSeconds: z.number().min(0).optional(),
   error: z.string().max(20_000).optional(),

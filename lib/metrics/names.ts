@@ -54,6 +54,8 @@ export const METRIC = {
   TablesFallingBehind: { name: 'TablesFallingBehind', unit: 'Count' },
   PreflightProblems: { name: 'PreflightProblems', unit: 'Count' },
   TasksBlocked: { name: 'TasksBlocked', unit: 'Count' },
+  /** 1 when a server-exclusive task found another heavy task running on its server and deferred (or, in a routine, will be retried). */
+  ServerBusy: { name: 'ServerBusy', unit: 'Count' },
   /** 1 when a run could not use one of dbmaint's own tables (run log, task runs, history, alert state); the run's notes say which. */
   RunLogUnavailable: { name: 'RunLogUnavailable', unit: 'Count' },
 } as const satisfies Record<string, { name: string; unit: MetricUnitName }>;

@@ -14,7 +14,7 @@ export interface TaskDigestRow {
   readonly detail?: string;
 }
 
-export type DigestStatus = 'succeeded' | 'failed' | 'stopped-at-deadline' | 'skipped';
+export type DigestStatus = 'succeeded' | 'failed' | 'stopped-at-deadline' | 'skipped' | 'deferred';
 
 /** A task run reduced to what a report shows (stored per run in the task-run table). */
 export interface TaskRunDigest {

@@ -73,8 +73,9 @@ export function renderTaskSummary(run: TaskRunResult): string {
     `Duration  ${run.durationSeconds.toFixed(2)} s`,
     ...(run.runId ? [`Run id    ${run.runId}${run.runLogTable && !run.dryRun ? `  (commands logged in ${run.runLogTable})` : ''}`] : []),
   ].join('\n');
-  // A skipped step's result is only its reason: no task-shaped summary to render.
+  // A skipped or deferred run's result is only its reason: no task-shaped summary to render.
   if (run.status === 'skipped') return `${head}\n\n${run.result ? `Skipped: ${(run.result as { headline: string }).headline}` : ''}`.trimEnd();
+  if (run.status === 'deferred') return `${head}\n\n${run.result ? `Deferred: ${(run.result as { headline: string }).headline.replace(/^deferred: /, '')}` : ''}`.trimEnd();
   let body = '';
   if (run.task === 'analyze-tables' && run.result) body = analyzeSummary(run.result as AnalyzeResult);
   if ((run.task === 'cleanup-data' || run.task === 'archive-orders') && run.result) body = retentionSummary(run.result as RetentionResult);

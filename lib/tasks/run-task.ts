@@ -10,7 +10,8 @@ import type { Deadline } from '../runtime/deadline';
 import { silentLog, type Log } from '../runtime/log';
 import { resolveTarget } from './target';
 import type { BaseEvent, TaskRunner } from './task-runner';
-import { appliesTo, getTask, type TaskId } from '../catalogue';
+import { appliesTo, getTask, TASKS, type TaskId } from '../catalogue';
+import { acquireServerLock, describeHolder, ServerBusyError, type RunIdentity, type ServerLock, type ServerLockHolder } from './server-lock';
 import { digestOf } from '../reporting/digest';
 import { TaskRuns, taskRunStore } from '../runlog/task-runs';
 import type { StoreProblem } from '../runlog/store-access';
@@ -28,7 +29,8 @@ export interface TaskEnvironment {
   readonly mailer?: MailSender;
 }
 
-export type TaskStatus = 'succeeded' | 'failed' | 'stopped-at-deadline' | 'skipped';
+/** `deferred`: not started because another heavy task runs on the server (lib/tasks/server-lock.ts); the next run does it. */
+export type TaskStatus = 'succeeded' | 'failed' | 'stopped-at-deadline' | 'skipped' | 'deferred';
 
 export interface TaskRunResult<R = unknown> {
   readonly task: TaskId;
@@ -118,6 +120,12 @@ function recordsRuns(runLog: RunLog, config: DbMaintConfig): boolean {
   return config.runLog.enabled && !runLog.context.dryRun && !runLog.unusable('task runs', 'write');
 }
 
+/** Every run that could hold the server lock in this configuration: what a busy server's holder is looked up among. */
+function exclusiveRuns(config: DbMaintConfig): RunIdentity[] {
+  const tasks = TASKS.filter((t) => t.serverExclusive).map((t) => t.id);
+  return config.targets.flatMap((t) => tasks.map((task) => ({ target: t.name, task })));
+}
+
 /** Runs `taskId` with its runner; the function entries pass their own runner, so a bundle carries one task (lib/tasks/registry.ts has them all). */
 export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
   // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
@@ -133,6 +141,35 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
   const skip = routineSkip(taskId, event, target, env.config);
   if (skip) return skipped(skip);
   runner.validate?.(event, target);
+  // A dry run changes nothing, so it neither needs the server lock nor waits for it.
+  const exclusive = getTask(taskId).serverExclusive && !event.dryRun;
+  /**
+   * Another heavy task holds the server: a routine step throws ServerBusy so Step Functions waits and retries it; a
+   * scheduled or console run returns `deferred` (the next run does the work). Neither counts as a failure, and no table
+   * was touched.
+   */
+  const busy = (holder: ServerLockHolder): TaskRunResult => {
+    const holderText = describeHolder(holder);
+    const metrics = [point(METRIC.ServerBusy, 1)];
+    const retried = event.source === 'dbmaint.routine';
+    env.log.warn('server busy', {
+      ...base,
+      lock: holder.lock,
+      holderConnectionId: holder.connectionId,
+      holderUser: holder.user,
+      holderHost: holder.host,
+      holderSeconds: holder.seconds,
+      holderTarget: holder.run?.target ?? null,
+      holderTask: holder.run?.task ?? null,
+      holder: holderText,
+      outcome: retried ? 'ServerBusy thrown: the routine retries this step' : 'deferred',
+    });
+    env.metrics.publish(taskId, target.name, metrics);
+    const headline = `deferred: another heavy task runs on this server; ${holderText}`;
+    const result: TaskRunResult = { ...base, runId: null, status: 'deferred', durationSeconds: 0, result: { headline, holder }, metrics };
+    if (retried) throw Object.assign(new ServerBusyError(`${taskId} for target '${target.name}' waits: ${holderText}`, holder), { taskResult: result });
+    return result;
+  };
 
   const t0 = Date.now();
   const deadline = env.deadline.capped(event.maxRunSeconds);
@@ -140,6 +177,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
   log.info('task started', { ...base, deadlineInMs: Math.round(deadline.remainingMs()) });
 
   let db: DbSession | undefined;
+  let serverLock: ServerLock | undefined;
   let runLog: RunLog | undefined;
   let result: TaskRunResult;
   let tableMetrics: readonly { table: string; points: readonly MetricPoint[] }[] = [];
@@ -150,6 +188,15 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
     if (blocked) {
       await db.close();
       return skipped(blocked);
+    }
+    if (exclusive) {
+      // Before the run log is prepared: a deferred run creates and writes nothing. Held until the end of the task.
+      const got = await acquireServerLock(db, env.config.runLog.schema, { target: target.name, task: taskId }, exclusiveRuns(env.config));
+      if ('holder' in got) {
+        await db.close();
+        return busy(got.holder);
+      }
+      serverLock = got.lock;
     }
     runLog = new RunLog(db, env.config.runLog, { task: taskId, target: target.name, dryRun: event.dryRun }, log);
     // Before the task moves a row: the run log and the task-run record either work, or the run is JSON-only from the start.
@@ -192,6 +239,8 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
     };
     if (recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result, event.routine?.execution));
   } catch (err) {
+    // Not a failure: the routine's Retry runs the step again once the server is free (the session is closed already).
+    if (err instanceof ServerBusyError) throw err;
     if (err instanceof EventValidationError) {
       // A named table that does not exist is an input error found after connecting: no run, but the session must not leak.
       await db?.close();
@@ -209,6 +258,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
     await db?.close();
     throw Object.assign(err as Error, { taskResult: failed });
   }
+  await serverLock?.release();
   await db.close();
   env.metrics.publish(taskId, target.name, result.metrics);
   for (const t of tableMetrics) env.metrics.publish(taskId, target.name, t.points, t.table);

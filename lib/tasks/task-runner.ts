@@ -3,6 +3,8 @@ import type { TargetConfig } from '../config/schema';
 import type { TaskContext, TaskOutcome } from './run-task';
 
 export interface BaseEvent {
+  /** Who sent it: a routine's step (Step Functions retries it), the scheduler; absent from the console. */
+  readonly source?: 'dbmaint.scheduler' | 'dbmaint.routine';
   readonly target?: string;
   readonly routine?: { readonly id: string; readonly execution?: string };
   readonly dryRun: boolean;

@@ -43,6 +43,8 @@ export const STATUS_TONE: Readonly<Record<DigestStatus, Tone>> = {
   failed: 'bad',
   'stopped-at-deadline': 'warn',
   skipped: 'muted',
+  // Not run because another heavy task held the server: the work waits for the next run.
+  deferred: 'warn',
 };
 
 export const PRIORITY_TONE: Readonly<Record<Priority, Tone>> = {
