@@ -9,8 +9,19 @@ const arn = (name: string, region = 'eu-central-1') => `arn:aws:secretsmanager:$
 const fleetOf = (n: number, name: (i: number) => string) => Array.from({ length: n }, (_, i) => target(`db${i}`, { secretArn: arn(name(i)) }));
 
 describe('fleet settings', () => {
-  it('defaults to a 15-minute window, no reserved concurrency and exact grants', () => {
-    expect(parseConfig({ targets: [target('prod')] }).fleet).toEqual({ flexibleWindowMinutes: 15, secretAccess: { mode: 'exact' } });
+  it('defaults to a 15-minute window, 10 routines in flight, no reserved concurrency and exact grants', () => {
+    expect(parseConfig({ targets: [target('prod')] }).fleet).toEqual({ flexibleWindowMinutes: 15, maxRoutinesInFlight: 10, secretAccess: { mode: 'exact' } });
+  });
+
+  it('takes 1-40 routines in flight and refuses 0 and 41 with the field named', () => {
+    expect(parseConfig({ targets: [target('prod')], fleet: { maxRoutinesInFlight: 40 } }).fleet.maxRoutinesInFlight).toBe(40);
+    expect(configErrorOf({ targets: [target('prod')], fleet: { maxRoutinesInFlight: 41 } })).toMatch(/config\.fleet\.maxRoutinesInFlight: must be 1-40: an inline Map state runs at most 40 iterations/);
+    expect(configErrorOf({ targets: [target('prod')], fleet: { maxRoutinesInFlight: 0 } })).toMatch(/config\.fleet\.maxRoutinesInFlight/);
+  });
+
+  it('takes a server label of lowercase letters, digits, dots and dashes, and refuses others with the target named', () => {
+    expect(parseConfig({ targets: [{ ...target('prod'), server: 'prod-db-1.eu' }] }).targets[0]!.server).toBe('prod-db-1.eu');
+    expect(configErrorOf({ targets: [{ ...target('prod'), server: 'Prod DB' }] })).toMatch(/config\.targets\[0\]\.server: must be 1-63 lowercase letters, digits, \. or -/);
   });
 
   it('accepts 500 targets and refuses 501', () => {
