@@ -75,7 +75,7 @@ export function addNagSuppressions(stack: Stack): void {
         id: 'AwsSolutions-IAM5',
         reason:
           'The fleet state machine delivers execution logs and X-Ray traces (actions without resource-level permissions: Resource "*"), and waits for the routine executions it starts: DescribeExecution and StopExecution on executions of that one routine state machine, whose ids are not known in advance.',
-        appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:states:[^:]+:\\d{12}:execution:.*\\*$/g' }],
+        appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:.*\\*$/g' }],
       },
     ]);
   }

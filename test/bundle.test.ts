@@ -12,6 +12,7 @@ import { esbuildOptions } from '../infra/bundle-options';
 import { startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
 import { adminConnection, freshSchema, serverUrl } from './support/db';
 import { repoRoot } from './support/synth';
+import { routineBatches } from '../lib/config/routine-batches';
 
 let admin: mysql.Connection;
 let out: string;
@@ -43,16 +44,19 @@ function assetDirOf(taskId: string): string {
 }
 
 describe('synthesized bundle', () => {
-  it('emits one function per task, a state machine per routine, and a schedule per standalone task, routine and target', () => {
+  it('emits one function per task, a state machine per routine and one fleet state machine per routine, a schedule per standalone task and target, and one per routine batch', () => {
     const template = readFileSync(path.join(out, 'DbMaint.template.json'), 'utf8');
     expect(template.match(/"Type": "AWS::Lambda::Function"/g)).toHaveLength(TASKS.length);
     const nested = readdirSync(out).filter((f) => f.endsWith('.nested.template.json'));
     const schedules = nested.map((f) => readFileSync(path.join(out, f), 'utf8').match(/"Type": "AWS::Scheduler::Schedule"/g)?.length ?? 0);
     const example = loadConfigFile(path.join(repoRoot, 'config/example.json'));
     const standalone = (TASKS as readonly TaskDefinition[]).filter((task) => task.schedule);
-    const expected = example.targets.reduce((n, t) => n + standalone.filter((task) => appliesTo(task, t, example)).length + ROUTINES.length, 0);
+    const expected = example.targets.reduce((n, t) => n + standalone.filter((task) => appliesTo(task, t, example)).length, 0);
     expect(schedules.reduce((a, b) => a + b, 0)).toBe(expected);
-    expect(template.match(/"Type": "AWS::StepFunctions::StateMachine"/g)).toHaveLength(ROUTINES.length);
+    // The routines' schedules start the fleet executions: in the main template, one per batch of targets sharing a schedule.
+    const batches = ROUTINES.reduce((n, r) => n + routineBatches(example, r).length, 0);
+    expect(template.match(/"Type": "AWS::Scheduler::Schedule"/g)).toHaveLength(batches);
+    expect(template.match(/"Type": "AWS::StepFunctions::StateMachine"/g)).toHaveLength(ROUTINES.length * 2);
   });
 
   it('runs the bundled handler with its bundled config under plain Node', () => {
