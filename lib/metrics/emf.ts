@@ -1,5 +1,5 @@
 // Publishing task metrics as CloudWatch Embedded Metric Format through Powertools Metrics (no PutMetricData, no IAM).
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricPoint } from './names';
 import { DIMENSION, SERVICE_NAME } from './names';
 
