@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { parseConfig } from '../lib/config/load';
 import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb } from '../dev/mariadb-server';
 import { textTable } from '../lib/reporting/text-table';
 import { runRule, type RetentionRule, type RuleResult } from '../lib/retention/engine';
 import { Throttle, threadsRunningProbe } from '../lib/retention/throttle';

@@ -5,7 +5,7 @@ import mysql from 'mysql2/promise';
 import { runLocalRoutine } from '../bin/local-runner';
 import { parseConfig } from '../lib/config/load';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb } from '../dev/mariadb-server';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { textTable } from '../lib/reporting/text-table';
 import { silentLog } from '../lib/runtime/log';

@@ -9,7 +9,7 @@ import mysql from 'mysql2/promise';
 import { statisticsSettingsSchema } from '../lib/config/schema';
 import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb } from '../dev/mariadb-server';
 import { textTable } from '../lib/reporting/text-table';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
