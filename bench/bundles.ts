@@ -1,7 +1,7 @@
 // `npm run bench:bundles`: each task's Lambda bundle built as the stack builds it, before and after per-task bundles: size, gzip, cold require.
 import { build, type BuildOptions } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { BUNDLE_TARGET, esbuildOptions } from '../infra/bundle-options';
 import { TASKS, type TaskDefinition } from '../lib/catalogue';
 import { textTable } from '../lib/reporting/text-table';
-import { freshResultPath } from './result-file';
+import { resultTarget, writeResult } from './result-file';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,9 +20,14 @@ const { values: args } = parseArgs({
     before: { type: 'string' },
     /** Fresh `node` processes per bundle and variant; the table shows the median. */
     runs: { type: 'string', default: '11' },
+    /** Write the results to this file instead of `bench/scratch/`. */
     out: { type: 'string' },
+    /** Write the results as the committed baseline in `bench/results/`, replacing the earlier one. */
+    baseline: { type: 'boolean', default: false },
   },
 });
+// Resolved before anything is built, so that conflicting flags fail at once.
+const target = resultTarget({ stem: 'bundles', root: repoRoot, out: args.out, baseline: args.baseline });
 
 const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got ${String(args.runs)})`);
@@ -132,9 +137,8 @@ process.stdout.write(
     '\n',
 );
 
-const file = args.out ?? freshResultPath(path.join(repoRoot, 'bench', 'results'), 'bundles');
-writeFileSync(
-  file,
+const replaced = writeResult(
+  target,
   JSON.stringify(
     {
       benchmark: 'bundles',
@@ -159,4 +163,5 @@ writeFileSync(
     2,
   ) + '\n',
 );
-process.stdout.write(`\nwrote ${path.relative(repoRoot, file)}\n`);
+process.stdout.write(`\nwrote ${path.relative(repoRoot, target.file)}\n`);
+for (const f of replaced) process.stdout.write(`replaced the earlier baseline ${path.relative(repoRoot, f)}\n`);

@@ -3,7 +3,7 @@ import mysql from 'mysql2/promise';
 import { credentialsFromUrl } from '../lib/db/credentials';
 import { summarizeLoad, type LoadOptions, type LoadRun, type SlowOp } from './foreground-load';
 import { LOAD_OPS } from './load-ops';
-import { mulberry32 } from '../lib/local/prng';
+import { mulberry32 } from '../dev/prng';
 
 const o = JSON.parse(process.env['DBMAINT_LOAD_OPTIONS'] ?? '{}') as LoadOptions;
 const op = LOAD_OPS[o.table]!;

@@ -1,6 +1,6 @@
 // `npm run bench:purge`: dbmaint's purge and archive side by side with pt-archiver, a naive LIMIT loop and a single DELETE.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,7 +8,7 @@ import mysql from 'mysql2/promise';
 import { parseConfig } from '../lib/config/load';
 import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb } from '../dev/mariadb-server';
 import { textTable } from '../lib/reporting/text-table';
 import { runRule, type RetentionRule, type RuleResult } from '../lib/retention/engine';
 import { Throttle, threadsRunningProbe } from '../lib/retention/throttle';
@@ -16,7 +16,7 @@ import { RunLog } from '../lib/runlog/command-log';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
 import { startLoad, summarizeLoad, type LoadRun } from './foreground-load';
-import { freshResultPath } from './result-file';
+import { resultTarget, writeResult } from './result-file';
 import { roundOrder, roundsPerCycle } from './round-order';
 import { profileStatements } from './statement-profile';
 import { rowOf, targetVerdict, WORSE_P, type Outcome } from './target-verdict';
@@ -34,7 +34,10 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', default: false },
     /** Override purge settings (JSON), e.g. '{"chunkTimeSeconds":1}', for tuning experiments. */
     settings: { type: 'string' },
+    /** Write the results to this file instead of `bench/scratch/`. */
     out: { type: 'string' },
+    /** Write the results as the committed baseline in `bench/results/`, replacing the earlier one. */
+    baseline: { type: 'boolean', default: false },
     /** Print where dbmaint's session spent its time, per kind of statement. */
     profile: { type: 'boolean', default: false },
     /**
@@ -47,6 +50,10 @@ const { values: args } = parseArgs({
     variant: { type: 'string' },
   },
 });
+// Resolved before anything runs, so that conflicting flags fail in a second rather than after the benchmark.
+// The archive mode alone has its own baseline: it must not replace the full run's.
+const archiveOnly = args['skip-idle'] && args['skip-load'] && !args['skip-archive'];
+const target = resultTarget({ stem: archiveOnly ? 'purge-archive' : 'purge', out: args.out, baseline: args.baseline });
 const ROWS = Number(args.rows);
 const LOAD_CONNECTIONS = Number(args.load);
 const DB = 'bench';
@@ -523,10 +530,9 @@ function report(results: readonly Outcome[], balance: ReadonlyMap<Outcome['mode'
     say('speed targets: met in most rounds. Latency targets (no worse than pt-archiver): met unless dbmaint\'s per-round');
     say(`figures are larger than pt-archiver's beyond chance (one-sided exact Mann–Whitney test over the rounds, p < ${WORSE_P}).`);
   }
-  const file = args.out ?? freshResultPath(path.join(process.cwd(), 'bench', 'results'), 'purge');
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ rows: ROWS, loadConnections: LOAD_CONNECTIONS, cores: os.cpus().length, results }, null, 2));
-  say(`results written to ${path.relative(process.cwd(), file)}`);
+  const replaced = writeResult(target, JSON.stringify({ rows: ROWS, loadConnections: LOAD_CONNECTIONS, cores: os.cpus().length, results }, null, 2));
+  say(`results written to ${path.relative(process.cwd(), target.file)}`);
+  for (const f of replaced) say(`replaced the earlier baseline ${path.relative(process.cwd(), f)}`);
   // A peer's failure (pt-archiver's --bulk-insert losing binary rows) is a finding shown in the table; only
   // dbmaint's own rows, or the references built from its runs, fail the benchmark.
   if (results.some((r) => !r.ok && r.contender.startsWith('dbmaint'))) process.exitCode = 1;

@@ -12,8 +12,12 @@ function uCounts(m: number, n: number): number[] {
     const cur: number[][] = [[1]];
     for (let j = 1; j <= n; j++) {
       const out = Array.from({ length: i * j + 1 }, () => 0);
-      prev[j]!.forEach((c, u) => (out[u + j]! += c));
-      cur[j - 1]!.forEach((c, u) => (out[u]! += c));
+      prev[j]!.forEach((c, u) => {
+        out[u + j]! += c;
+      });
+      cur[j - 1]!.forEach((c, u) => {
+        out[u]! += c;
+      });
       cur.push(out);
     }
     prev = cur;

@@ -1,16 +1,16 @@
 // `npm run bench:soak`: the daily routine on a 5M-row dataset under a concurrent OLTP load — foreground p99 before/during/after, nothing lost.
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import { runLocalRoutine } from '../bin/local-runner';
 import { parseConfig } from '../lib/config/load';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb } from '../dev/mariadb-server';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { textTable } from '../lib/reporting/text-table';
 import { silentLog } from '../lib/runtime/log';
 import { startLoad, type LoadStats } from './foreground-load';
+import { resultTarget, writeResult } from './result-file';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,9 +21,14 @@ const { values: args } = parseArgs({
     quiet: { type: 'string', default: '30' },
     /** Connections per table (each one operation every 4 ms). */
     load: { type: 'string', default: '2' },
+    /** Write the results to this file instead of `bench/scratch/`. */
     out: { type: 'string' },
+    /** Write the results as the committed baseline in `bench/results/`, replacing the earlier one. */
+    baseline: { type: 'boolean', default: false },
   },
 });
+// Resolved before the dataset is loaded, so that conflicting flags fail at once.
+const target = resultTarget({ stem: 'soak', out: args.out, baseline: args.baseline });
 const EVENTS = Number(args.events);
 const SESSIONS = Number(args.sessions);
 const QUIET_MS = Number(args.quiet) * 1000;
@@ -168,7 +173,8 @@ async function main(): Promise<void> {
       after: post,
       checks: checks.map(([what, ok]) => ({ what, ok })),
     };
-    if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2));
+    writeResult(target, JSON.stringify(result, null, 2));
+    say(`results written to ${target.file}`);
     if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
   } finally {
     await admin.end();

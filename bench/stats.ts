@@ -1,7 +1,7 @@
 // `npm run bench:stats`: seconds per 1,000 tables for collect-statistics at several table counts, side by side with MySQLTuner-style and sys-schema catalogue reads.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,13 +9,13 @@ import mysql from 'mysql2/promise';
 import { statisticsSettingsSchema } from '../lib/config/schema';
 import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { ensureMariaDb, startLocalMariaDb } from '../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb } from '../dev/mariadb-server';
 import { textTable } from '../lib/reporting/text-table';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { collectStatistics } from '../lib/stats/collect';
 import { readTableSizes } from '../lib/stats/sizes';
-import { freshResultPath } from './result-file';
+import { resultTarget, writeResult } from './result-file';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,7 +25,10 @@ const { values: args } = parseArgs({
     schemas: { type: 'string', default: '1' },
     /** Timed runs per contender and size, after one untimed warm-up run; the report shows the median. */
     repeat: { type: 'string', default: '3' },
+    /** Write the results to this file instead of `bench/scratch/`. */
     out: { type: 'string' },
+    /** Write the results as the committed baseline in `bench/results/`, replacing the earlier one. */
+    baseline: { type: 'boolean', default: false },
     'rows-per-table': { type: 'string', default: '20' },
     /** Keep each size's datadir here and reuse it on the next run (creating 20,000 tables takes minutes). */
     'datadir-cache': { type: 'string' },
@@ -504,6 +507,8 @@ function report(results: readonly SizeResult[]): Record<string, unknown>[] {
 }
 
 async function main(): Promise<void> {
+  // Resolved before any server starts, so that conflicting flags fail at once.
+  const target = resultTarget({ stem: 'stats', out: args.out, baseline: args.baseline });
   const sizes = sizesOption(args.tables);
   const S = intOption('schemas', args.schemas, 1);
   const R = intOption('repeat', args.repeat, 1);
@@ -513,17 +518,16 @@ async function main(): Promise<void> {
   const results: SizeResult[] = [];
   for (const N of sizes) results.push(...(await measureSize(N, S, R, K, args['datadir-cache'], args['definition-cache-diagnosis'] ?? false)));
   const summary = report(results);
-  const file = args.out ?? freshResultPath(path.join(process.cwd(), 'bench', 'results'), 'stats');
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  writeFileSync(
-    file,
+  const replaced = writeResult(
+    target,
     JSON.stringify(
       { date: new Date().toISOString(), lambdaLimitSeconds: LAMBDA_LIMIT_SECONDS, lambdaMemoryMb: LAMBDA_MEMORY_MB, linearTarget: LINEAR_TARGET, summary, sizes: results },
       null,
       2,
     ) + '\n',
   );
-  say(`results written to ${file}`);
+  say(`results written to ${target.file}`);
+  for (const f of replaced) say(`replaced the earlier baseline ${f}`);
   if (results.some((s) => s.outcomes.length === 0 || s.outcomes.some((o) => !o.ok))) process.exitCode = 1;
 }
 

@@ -10,7 +10,7 @@ import { loadConfigFile, parseConfig } from '../lib/config/load';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { credentialsFromUrl, SecretsManagerCredentialSource, UrlCredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
-import { lambdaContext } from '../lib/local/lambda-context';
+import { lambdaContext } from '../dev/lambda-context';
 import { jsonLineLog, type Log } from '../lib/runtime/log';
 import type { TaskRunResult } from '../lib/tasks/run-task';
 import { useDependencies } from '../functions/lambda-handler';

@@ -1,7 +1,13 @@
-// The Lambda-only stand-ins for iconv-lite and the SDK credential chain, and the bundling switch for source maps.
+// The Lambda-only stand-ins for iconv-lite and the SDK credential chain, the bundling switch for source maps, and dev/ kept out of the bundles.
 import { Template } from 'aws-cdk-lib/assertions';
+import { build } from 'esbuild';
 import iconv from 'iconv-lite';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { esbuildOptions } from '../infra/bundle-options';
 import { decode, decodeCesu8, encode, encodeCesu8, encodingExists, getDecoder, UnsupportedEncodingError } from '../lib/bundle/iconv-lite-native';
 import { defaultProvider } from '../lib/bundle/lambda-credentials';
 import { synthStack, target } from './support/synth';
@@ -58,5 +64,31 @@ describe('bundling.sourceMap', () => {
   it('is off by default: no --enable-source-maps; on, every function starts Node with it', () => {
     expect(envOf({ targets: [target('prod')] }).every((v) => v['NODE_OPTIONS'] === undefined)).toBe(true);
     expect(envOf({ targets: [target('prod')], bundling: { sourceMap: true } }).every((v) => v['NODE_OPTIONS'] === '--enable-source-maps')).toBe(true);
+  });
+});
+
+describe('dev/ (local MariaDB, SES emulator, PRNG, Lambda context)', () => {
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  /** The repository files esbuild put in the bundle of this entry, built with the stack's options. */
+  const bundledFiles = async (entry: string): Promise<string[]> => {
+    const result = await build({ ...esbuildOptions(repoRoot, entry, path.join(os.tmpdir(), 'dbmaint-dev-probe.js'), { sourceMap: false }), write: false });
+    return Object.keys(result.metafile?.inputs ?? {}).filter((f) => !f.includes('node_modules/'));
+  };
+  const fromDev = (files: readonly string[]) => files.filter((f) => f === 'dev' || f.startsWith('dev/'));
+
+  it('is in no Lambda bundle: nothing reachable from functions/ imports it', async () => {
+    const entries = readdirSync(path.join(repoRoot, 'functions')).filter((f) => f.endsWith('.ts'));
+    expect(entries.length).toBeGreaterThan(5);
+    for (const entry of entries) {
+      const files = await bundledFiles(path.join(repoRoot, 'functions', entry));
+      expect(files, entry).toContain(`functions/${entry}`);
+      expect(fromDev(files), entry).toEqual([]);
+    }
+  });
+
+  it('would be seen if an entry imported it (the check above can fail)', async () => {
+    const entry = path.join(mkdtempSync(path.join(os.tmpdir(), 'dbmaint-dev-entry-')), 'entry.ts');
+    writeFileSync(entry, `import { mulberry32 } from ${JSON.stringify(path.join(repoRoot, 'dev', 'prng'))};\nconsole.log(mulberry32(1)());\n`);
+    expect(fromDev(await bundledFiles(entry))).toEqual(['dev/prng.ts']);
   });
 });

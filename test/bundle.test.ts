@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appliesTo, ROUTINES, TASKS, type TaskDefinition } from '../lib/catalogue';
 import { loadConfigFile } from '../lib/config/load';
 import { esbuildOptions } from '../infra/bundle-options';
-import { startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
+import { startSesLocal, type SesLocal } from '../dev/ses-emulator';
 import { adminConnection, freshSchema, serverUrl } from './support/db';
 import { repoRoot } from './support/synth';
 import { routineBatches } from '../lib/config/routine-batches';

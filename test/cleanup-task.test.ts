@@ -5,7 +5,7 @@ import { handler as archiveOrdersHandler } from '../functions/archive-orders';
 import { useDependencies } from '../functions/lambda-handler';
 import { UrlCredentialSource } from '../lib/db/credentials';
 import { EventValidationError } from '../lib/events/schema';
-import { lambdaContext } from '../lib/local/lambda-context';
+import { lambdaContext } from '../dev/lambda-context';
 import type { MetricsPublisher } from '../lib/metrics/emf';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../bin/dbmaint';
 import { exitCodeOfError, exitCodeOfRoutine, EXIT } from '../bin/exit-codes';
 import { CredentialsError, credentialsFromUrl } from '../lib/db/credentials';
-import { freePort } from '../lib/local/mariadb-server';
+import { freePort } from '../dev/mariadb-server';
 import { adminConnection, freshSchema, serverUrl, TEST_SECRET_ARN } from './support/db';
 import { repoRoot } from './support/synth';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../functions/analyze-tables';
 import { DEADLINE_SAFETY_MS, useDependencies } from '../functions/lambda-handler';
 import { UrlCredentialSource } from '../lib/db/credentials';
-import { lambdaContext } from '../lib/local/lambda-context';
+import { lambdaContext } from '../dev/lambda-context';
 import type { AnalyzeResult } from '../lib/maintenance/analyze';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { METRIC } from '../lib/metrics/names';

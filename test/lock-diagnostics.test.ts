@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl, UrlCredentialSource } from '../lib/db/credentials';
 import { LockWatch } from '../lib/db/lock-diagnostics';
-import { startLocalMariaDb, type LocalMariaDb } from '../lib/local/mariadb-server';
+import { startLocalMariaDb, type LocalMariaDb } from '../dev/mariadb-server';
 import type { AnalyzeResult } from '../lib/maintenance/analyze';
 import type { RebuildResult } from '../lib/maintenance/rebuild';
 import { digestOf } from '../lib/reporting/digest';

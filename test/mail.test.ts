@@ -13,7 +13,7 @@ import { sendReport, SesMailSender, type OutgoingMail } from '../lib/reporting/m
 import type { AlertCondition, AlertData, DailyReportData, RenderedMail, WeeklyReportData } from '../lib/reporting/report-data';
 import { recordingLog } from './support/recording-log';
 import { adminConnection, serverUrl } from './support/db';
-import { localSesClient, startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
+import { localSesClient, startSesLocal, type SesLocal } from '../dev/ses-emulator';
 
 const GB = 1024 ** 3;
 const MB = 1024 ** 2;

@@ -3,7 +3,7 @@
 // same time on the shared server, would move at random.
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalMariaDb } from '../lib/local/mariadb-server';
+import { startLocalMariaDb } from '../dev/mariadb-server';
 import { adminConnection, freshSchema, useOwnServer } from './support/db';
 import { recordingLog } from './support/recording-log';
 import { rule, run, session } from './support/retention';

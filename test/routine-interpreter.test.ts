@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRoutine, ROUTINES } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { UrlCredentialSource } from '../lib/db/credentials';
-import { localSesClient, startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
+import { localSesClient, startSesLocal, type SesLocal } from '../dev/ses-emulator';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { SesMailSender } from '../lib/reporting/mail/sender';
 import { silentLog } from '../lib/runtime/log';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLocalRoutine } from '../bin/local-runner';
 import { ROUTINES } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
-import { localSesClient, startSesLocal, type SesLocal } from '../lib/local/ses-emulator';
+import { localSesClient, startSesLocal, type SesLocal } from '../dev/ses-emulator';
 import { DIMENSION, METRIC } from '../lib/metrics/names';
 import { SesMailSender } from '../lib/reporting/mail/sender';
 import { silentLog } from '../lib/runtime/log';

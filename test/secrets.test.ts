@@ -11,7 +11,7 @@ import { ROUTINES, TASKS, type TaskId } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { credentialsFromUrl, SecretsManagerCredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
-import { freePort } from '../lib/local/mariadb-server';
+import { freePort } from '../dev/mariadb-server';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';

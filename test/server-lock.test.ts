@@ -7,7 +7,7 @@ import { useDependencies } from '../functions/lambda-handler';
 import { TASKS } from '../lib/catalogue';
 import { parseConfig } from '../lib/config/load';
 import { credentialsFromUrl, UrlCredentialSource } from '../lib/db/credentials';
-import { lambdaContext } from '../lib/local/lambda-context';
+import { lambdaContext } from '../dev/lambda-context';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { jsonLineLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-runner';

@@ -70,7 +70,6 @@ export class TaskFunction extends Construct {
         // Node reads the maps only when told to; without maps the flag would only cost a lookup.
         ...(bundling.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME: 'dbmaint',
-        DBMAINT_TASK: task.id,
         ...props.environment,
       },
       bundling: {

@@ -108,11 +108,17 @@ function item(field: CronField, token: string, out: Set<number>): void {
     }
     step = Number(stepText);
   }
-  if (base === '*') return addStepped(out, rule.min, rule.max, step);
+  if (base === '*') {
+    addStepped(out, rule.min, rule.max, step);
+    return;
+  }
   const [a, b, more] = base!.split('-');
   if (more !== undefined || a === '' || b === '') throw new FieldError(`'${token}' is not a value, a range or a step (e.g. 0/15)`);
   const from = value(field, a!);
-  if (b === undefined) return addStepped(out, from, stepText === undefined ? from : rule.max, step);
+  if (b === undefined) {
+    addStepped(out, from, stepText === undefined ? from : rule.max, step);
+    return;
+  }
   const to = value(field, b);
   if (to < from) {
     // Whether Scheduler wraps a backwards range around is not documented: refused, with the two ranges that say it.

@@ -368,8 +368,6 @@ export type Thresholds = DbMaintConfig['thresholds'];
 export type StatisticsSettings = z.output<typeof statisticsSettingsSchema>;
 export type OptimizeSettings = z.output<typeof optimizeSettingsSchema>;
 export type RecommendationSettings = z.output<typeof recommendationSettingsSchema>;
-export type ReportSettings = NonNullable<DbMaintConfig['reports']>;
-export type ConfigInput = z.input<typeof configSchema>;
 
 /** Where the statistics history lives: its own schema if configured, else the run log's. */
 export function historySchemaOf(config: DbMaintConfig): string {

@@ -1,5 +1,5 @@
 // Publishing task metrics as CloudWatch Embedded Metric Format through Powertools Metrics (no PutMetricData, no IAM).
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MetricPoint } from './names';
 import { DIMENSION, SERVICE_NAME } from './names';
 
@@ -39,7 +39,8 @@ export class EmfMetricsPublisher implements MetricsPublisher {
     m.addDimension(DIMENSION.Task, task);
     m.addDimension(DIMENSION.Database, database);
     if (table !== undefined) m.addDimension(DIMENSION.Table, table);
-    // A second, independent dimension set for fleet-wide task alarms (see taskDimensionSets()).
+    // Per-table figures carry the table under one dimension set; a task's own metrics also go under a second,
+    // independent set without the database, for one fleet-wide failure alarm per task whatever the target count.
     else m.addDimensions({ [DIMENSION.Task]: task });
     for (const p of points) m.addMetric(p.name, p.unit as (typeof MetricUnit)[keyof typeof MetricUnit], p.value);
     try {

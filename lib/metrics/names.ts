@@ -1,7 +1,6 @@
 // Metric names, units and dimensions: shared by the functions that emit them and the alarms that watch them.
 
 export const SERVICE_NAME = 'dbmaint';
-export const DEFAULT_NAMESPACE = 'DbMaint';
 
 export const DIMENSION = {
   /** Added by Powertools to every metric; alarms must include it too. */
@@ -70,20 +69,4 @@ export interface MetricPoint {
 
 export function point(metric: { name: MetricName; unit: MetricUnitName }, value: number): MetricPoint {
   return { name: metric.name, unit: metric.unit, value };
-}
-
-/**
- * Every task metric is published under two dimension sets: per database (dashboards, per-target
- * alarms) and per task across the fleet (one failure alarm per task, whatever the target count).
- */
-export function taskDimensionSets(): readonly (readonly string[])[] {
-  return [
-    [DIMENSION.Service, DIMENSION.Task, DIMENSION.Database],
-    [DIMENSION.Service, DIMENSION.Task],
-  ];
-}
-
-/** Per-table figures (one purge rule, one rebuilt table) carry the table too, under one dimension set. */
-export function tableDimensionSets(): readonly (readonly string[])[] {
-  return [[DIMENSION.Service, DIMENSION.Task, DIMENSION.Database, DIMENSION.Table]];
 }

@@ -1,6 +1,6 @@
 // Starts one real MariaDB server for the whole test run (each test file works in its own schema).
 import type { TestProject } from 'vitest/node';
-import { ensureMariaDb, startLocalMariaDb, type LocalMariaDb } from '../../lib/local/mariadb-server';
+import { ensureMariaDb, startLocalMariaDb, type LocalMariaDb } from '../../dev/mariadb-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
 import { getTask, type TaskId } from '../../lib/catalogue';
-import { lambdaContext } from '../../lib/local/lambda-context';
+import { lambdaContext } from '../../dev/lambda-context';
 import { useDependencies, type HandlerDependencies } from '../../functions/lambda-handler';
 import type { TaskRunResult } from '../../lib/tasks/run-task';
 import { repoRoot } from './synth';

@@ -1,6 +1,6 @@
 // Seeded pseudo-random numbers for fault injection: fixed seeds plus one random seed per run, replayable.
 import { randomInt } from 'node:crypto';
-import { mulberry32 } from '../../lib/local/prng';
+import { mulberry32 } from '../../dev/prng';
 
 export class Rng {
   private readonly next: () => number;
