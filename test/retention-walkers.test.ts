@@ -32,7 +32,6 @@ describe('two chunks at a time while the server is idle', () => {
   const settings = { initialChunkRows: 300, maxChunkRows: 300 };
   const idleOnTwo = (log: ReturnType<typeof recordingLog>) => log.lines.some((e) => e.message === 'server idle: two chunks at a time');
   const onSession = (log: ReturnType<typeof recordingLog>, n: 1 | 2) => log.lines.filter((e) => e.message === 'chunk done' && e.fields?.['session'] === n).length;
-  const onFirst = (log: ReturnType<typeof recordingLog>) => onSession(log, 1);
   const onSecond = (log: ReturnType<typeof recordingLog>) => onSession(log, 2);
   async function secondIsClean(second: Awaited<ReturnType<typeof session>>): Promise<void> {
     expect(Number((await second.query<{ a: number }>('SELECT @@autocommit AS a'))[0]!.a)).toBe(1);
@@ -56,9 +55,11 @@ describe('two chunks at a time while the server is idle', () => {
       expect(one).toMatchObject({ status: 'completed', rowsDeleted: old, rowsRemaining: 0 });
       expect(idleOnTwo(log)).toBe(true);
       // Chunks are claimed one at a time in key order, so the second session's first claim is chunk 2 whatever the
-      // timing; how the rest are shared depends on which session is free first, so only the sum is exact.
+      // timing. How the rest are shared depends on which session is free first, and on a loaded machine the engine
+      // may see its own two sessions' overlap as contention and walk on one session again (chunks logged without a
+      // session number): only the total is exact.
       expect(onSecond(log)).toBeGreaterThan(0);
-      expect(onFirst(log) + onSecond(log)).toBe(two.chunks);
+      expect(log.lines.filter((e) => e.message === 'chunk done').length).toBe(two.chunks);
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table}`)).toBe(young);
       expect(await count(`SELECT COUNT(*) n FROM ${S}.${table} WHERE created_at < UTC_TIMESTAMP() - INTERVAL 30 DAY`)).toBe(0);
       expect(await count(`SELECT COUNT(*) n FROM ${S}_log.command_log WHERE command_type = 'PURGE-CHUNK' AND table_name = ? AND error_number IS NULL`, [table])).toBe(two.chunks);
