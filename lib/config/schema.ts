@@ -130,7 +130,7 @@ export const archiveOrdersSchema = z
 export const purgeSettingsSchema = z.strictObject({
   chunkTimeSeconds: z.number().min(0.05).max(10).default(0.5).describe('Target duration of one chunk\'s transaction; chunk sizes adapt to it (pt-online-schema-change --chunk-time).'),
   contendedChunkTimeSeconds: z.number().min(0.001).max(10).default(0.005).describe('Chunk duration while the server shows row-lock waits: how long the application may wait for us.'),
-  niceRatio: z.number().min(0).max(100).default(0.05).describe('While the application is live, rest this fraction of each chunk\'s time after it (gh-ost --nice-ratio).'),
+  niceRatio: z.number().min(0).max(100).default(0.05).describe('While the application is live, rest this fraction of each chunk\'s time after it (gh-ost --nice-ratio; owed per chunk, taken in whole milliseconds).'),
   initialChunkRows: z.number().int().min(1).max(1_000_000).default(5000).describe('Rows of the first chunk, before a rate is measured (maxChunkBytes may cut it).'),
   minChunkRows: z.number().int().min(1).max(1_000_000).default(100).describe('Fewest rows a chunk shrinks to (maxChunkBytes may cut below it).'),
   maxChunkRows: z.number().int().min(1).max(1_000_000).default(250_000).describe('Most rows a chunk grows to.'),
@@ -138,7 +138,7 @@ export const purgeSettingsSchema = z.strictObject({
   maxThreadsRunning: z.number().int().min(1).max(100_000).default(40).describe('Pause while the server\'s Threads_running is above this.'),
   maxReplicaLagSeconds: z.number().min(0).max(86_400).default(30).describe('Pause while replica lag (Aurora replicas, or the replicas listed on the target) is above this.'),
   dryRunExactCountLimit: z.number().int().min(0).default(1_000_000).describe('Dry runs count exactly up to this many rows, then estimate (and say so).'),
-  prefetchBoundaries: z.boolean().default(true).describe('Read each chunk\'s boundary on a second connection while the previous chunk runs (one more connection per purge).'),
+  prefetchBoundaries: z.boolean().default(true).describe('Read each chunk\'s boundary on a second connection while the previous chunk runs (one more connection per purge). Off: read between chunks.'),
   idleWalkers: z.number().int().min(1).max(2).default(2).describe('Chunks in flight at once while the application is not writing: 2 runs every other chunk on one more connection (a third, beside the boundary reader); at the first sign of the application the walk goes back to one. 1: never.'),
   pkWalkMinMatchRatio: z.number().min(0).max(1).default(0.3).describe('With `walk: auto`, walk primary-key ranges when at least this share of the rows in the key range match.'),
   maxRunSeconds: z.number().int().min(1).max(900).optional().describe('Stop a cleanup/archive run after this long even when Lambda would allow more (the payload may lower it).'),
@@ -196,9 +196,9 @@ export const optimizeSettingsSchema = z.strictObject({
   lockWaitTimeoutSeconds: z.number().int().min(1).max(300).default(3).describe('lock_wait_timeout for the ALTER: how long the application may queue behind its metadata lock request.'),
   longTransactionSeconds: z.number().int().min(1).max(86_400).default(60).describe('Without metadata-lock visibility, a transaction open this long counts as possibly holding the table.'),
   defaultRebuildMbPerSecond: z.number().min(0.1).max(10_000).default(10).describe('Rebuild rate assumed before earlier runs measured one (conservative).'),
-  allowLockingRebuild: z.boolean().default(false).describe('Allow LOCK=SHARED rebuilds (reads go on, writes wait) where LOCK=NONE is impossible, e.g. FULLTEXT indexes.'),
+  allowLockingRebuild: z.boolean().default(false).describe('Allow LOCK=SHARED rebuilds (reads go on, writes wait) where LOCK=NONE is impossible: FULLTEXT and SPATIAL indexes.'),
   maxTablesPerRun: z.number().int().min(1).max(10_000).default(50).describe('At most this many tables per optimize run.'),
-  minDaysBetweenRebuilds: z.number().min(0).max(365).default(7).describe('optimize-tables leaves a table alone for this many days after rebuilding it (a table whose file preallocation reads as free space would otherwise be rebuilt every night for nothing).'),
+  minDaysBetweenRebuilds: z.number().min(0).max(365).default(7).describe('optimize-tables leaves a table alone for this many days after rebuilding it (a table whose file preallocation reads as free space would otherwise be rebuilt every night for nothing). A table named with `force` is rebuilt anyway.'),
 }).describe('optimize-tables and rebuild-indexes: the online rebuild and its guards.');
 
 /** Tasks and routines: either may be disabled or given its own schedule per target. */
@@ -244,7 +244,7 @@ export const targetSchema = z.strictObject({
     .default([])
     .describe('Retention rules, run one after another by cleanup-data (docs/retention-dates-and-foreign-keys.md, docs/archive-safety.md).'),
   archiveOrders: archiveOrdersSchema.optional(),
-  replicaSecretArns: z.array(secretArn).max(20).default([]).describe('Replicas whose lag throttles purges: secrets of read-only users on them (SHOW REPLICA STATUS).'),
+  replicaSecretArns: z.array(secretArn).max(20).default([]).describe('Replicas whose lag throttles purges: secrets of read-only users on them (SHOW REPLICA STATUS; the user needs REPLICATION CLIENT, on MariaDB 10.5+ SLAVE MONITOR).'),
   thresholds: thresholdOverridesSchema.optional(),
   storageLimitGb: z.number().positive().max(1_000_000).optional().describe('Allocated storage of the instance, for capacity projections (days until the schemas reach it).'),
   rebuildTables: z.array(tableName).max(1000).default([]).describe('Tables rebuilt by the weekly rebuild-indexes run (table or schema.table).'),
