@@ -217,12 +217,12 @@ describe('analyze-tables', () => {
   });
 });
 
-describe('least privilege (the README grants)', () => {
+describe('least privilege (the grants of docs/grants.md)', () => {
   it('analyzes with exactly the documented grants', async () => {
     await buildSchema();
     await admin.query(`DROP USER IF EXISTS 'dbmaint_ro'@'%'`);
     await admin.query(`CREATE USER 'dbmaint_ro'@'%' IDENTIFIED BY 'ro-pass'`);
-    // The statements README.md lists for analyze-tables and the run log.
+    // The statements docs/grants.md lists for analyze-tables and the run log.
     await admin.query(`GRANT SELECT, INSERT ON \`${SCHEMA}\`.* TO 'dbmaint_ro'@'%'`);
     await admin.query(`GRANT SELECT ON mysql.innodb_table_stats TO 'dbmaint_ro'@'%'`);
     await admin.query(`GRANT CREATE, SELECT, INSERT, UPDATE ON \`${LOG_SCHEMA}\`.* TO 'dbmaint_ro'@'%'`);

@@ -49,7 +49,7 @@ beforeAll(async () => {
   await admin.query(`INSERT INTO \`${SCHEMA}\`.sessions VALUES ('a', UTC_TIMESTAMP() - INTERVAL 40 DAY), ('b', UTC_TIMESTAMP())`);
   await admin.query(`DROP USER IF EXISTS 'pf_ro'@'%'`);
   await admin.query(`CREATE USER 'pf_ro'@'%' IDENTIFIED BY 'pf-pass'`);
-  // The README's read-only grants (analyze and statistics) and the run log: no DELETE, no ALTER.
+  // docs/grants.md's read-only grants (analyze and statistics) and the run log: no DELETE, no ALTER.
   await admin.query(`GRANT SELECT, INSERT ON \`${SCHEMA}\`.* TO 'pf_ro'@'%'`);
   await admin.query(`GRANT SELECT ON mysql.innodb_table_stats TO 'pf_ro'@'%'`);
   await admin.query(`GRANT SELECT ON mysql.innodb_index_stats TO 'pf_ro'@'%'`);

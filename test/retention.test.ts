@@ -123,7 +123,7 @@ describe('archive', () => {
       faults: {
         betweenInsertAndDelete: async (chunk) => {
           if (chunk !== 3) return;
-          // As the README's "Stopping a running purge" tells an operator: the walk's connection holds the table's lock.
+          // As docs/retention.md's "Stopping a running purge now" tells an operator: the walk's connection holds the table's lock.
           holder = await count(`SELECT IS_USED_LOCK(CONCAT('dbmaint:purge:', ?)) n`, [`${S}.orders`]);
           await admin.query(`KILL ${holder}`);
         },
@@ -315,7 +315,7 @@ describe('guards', () => {
     expect((await run(rule(S, 'locked'))).status).toBe('completed');
   });
 
-  it('names the lock of a long table name as the README tells operators to find it, in SQL', async () => {
+  it('names the lock of a long table name as docs/retention.md tells operators to find it, in SQL', async () => {
     const [schema, table] = ['s'.repeat(40), 't'.repeat(40)];
     const [[row]] = await admin.query<mysql.RowDataPacket[]>(`SELECT CONCAT('dbmaint:purge:', SHA1(?)) AS v`, [`${schema}.${table}`]);
     expect(lockName(schema, table)).toBe(row!['v']);
