@@ -2,17 +2,23 @@
 
 export type LockKind = 'row lock' | 'metadata lock' | 'deadlock' | 'lock of unknown kind';
 
-export interface BlockingSession {
-  readonly connectionId: number;
-  /** `may hold`: only a candidate (a transaction older than the wait), where the server does not show lock holders. */
-  readonly role: 'holds' | 'queued ahead' | 'may hold' | 'deadlocked with';
+/** Another session as the processlist shows it. */
+export interface ProcesslistSession {
   readonly user: string | null;
   readonly host: string | null;
-  /** Processlist command (`Sleep`: idle, its transaction still open) and seconds in it. */
+  /** Processlist command (`Sleep`: idle, a transaction perhaps still open) and seconds in it. */
   readonly command: string | null;
   readonly seconds: number | null;
   readonly state: string | null;
-  /** The first characters of what it runs (its InnoDB transaction's statement, else the processlist's). */
+  /** The first characters of what it runs. */
+  readonly statement: string | null;
+}
+
+export interface BlockingSession extends ProcesslistSession {
+  readonly connectionId: number;
+  /** `may hold`: only a candidate (a transaction older than the wait), where the server does not show lock holders. */
+  readonly role: 'holds' | 'queued ahead' | 'may hold' | 'deadlocked with';
+  /** Its InnoDB transaction's statement where there is one, else the processlist's. */
   readonly statement: string | null;
   readonly transactionSeconds: number | null;
   /** What it holds or wants: an MDL mode, or an InnoDB lock ("X record lock on 42"). */

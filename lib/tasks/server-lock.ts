@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { PROCESS_GRANT } from '../db/lock-holders';
+import type { ProcesslistSession } from '../db/lock-report';
 
 /** What a routine step throws when the server is busy: Step Functions matches this name in a Retry (infra/constructs/routine-state-machine.ts). */
 export const SERVER_BUSY_ERROR = 'ServerBusy';
@@ -37,17 +38,10 @@ export interface RunIdentity {
 }
 
 /** Who holds the lock, as far as this session can see. */
-export interface ServerLockHolder {
+export interface ServerLockHolder extends ProcesslistSession {
   readonly lock: string;
   /** Null when the holder let go and took it again each time this session looked (a lock changing hands quickly). */
   readonly connectionId: number | null;
-  readonly user: string | null;
-  readonly host: string | null;
-  readonly command: string | null;
-  /** Seconds in its current processlist command (how long it has been idle, or running the current statement). */
-  readonly seconds: number | null;
-  readonly state: string | null;
-  readonly statement: string | null;
   /** The dbmaint run holding it, when it is one of this configuration's targets. */
   readonly run: RunIdentity | null;
   /** What could not be seen, and the GRANT that shows it. */
