@@ -1,6 +1,7 @@
 // The retention engine: delete or archive rows older than a rule's cutoff, in short index-walking chunks.
 import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
+import { errno, isFatal, sqlMessage } from '../db/errors';
 import { globalStatus } from '../db/global-status';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/schema';
@@ -124,21 +125,6 @@ const MAX_CHUNK_RETRIES = 5;
 export function lockName(schema: string, table: string): string {
   const name = `dbmaint:purge:${schema}.${table}`;
   return name.length <= 64 ? name : `dbmaint:purge:${createHash('sha1').update(`${schema}.${table}`).digest('hex')}`;
-}
-
-function errno(err: unknown): number | undefined {
-  const n = (err as { errno?: unknown }).errno;
-  return typeof n === 'number' ? n : undefined;
-}
-
-function isFatal(err: unknown): boolean {
-  const e = err as { fatal?: boolean; code?: string; errno?: number };
-  return e.fatal === true || e.code === 'PROTOCOL_CONNECTION_LOST' || e.errno === 1927 /* ER_CONNECTION_KILLED */ || /socket has been ended|closed state/i.test(String((err as Error).message));
-}
-
-function sqlMessage(err: unknown): string {
-  const e = err as { sqlMessage?: string; message?: string };
-  return e.sqlMessage ?? e.message ?? String(err);
 }
 
 function round(n: number, digits = 3): number {
