@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { errno, isFatal, sqlMessage } from '../db/errors';
-import { globalStatus } from '../db/global-status';
+import { ContentionSensor, OWN_WRITES_PER_CHUNK, serverActivity, type ServerActivity } from './contention';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/schema';
 import type { RunLog } from '../runlog/command-log';
@@ -10,6 +10,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { archiveLayout, checkArchiveTable, ensureArchiveTable, type ArchiveLayout, type ArchiveTableOptions } from './archive-table';
 import { ChunkSizer } from './chunk-size';
+import { BoundaryPrefetch, WalkCursor, type WalkState } from './walk-state';
 import { chunkSizing, estimateRowBytes, type ChunkSizing } from './row-bytes';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
 import { RestBudget } from './nice';
@@ -349,82 +350,6 @@ class Walker {
   }
 }
 
-/** A chunk's upper boundary and the rows it spans. */
-interface NextChunk {
-  readonly upTo: unknown[] | undefined;
-  readonly size: number;
-}
-
-/**
- * Reads the next chunk's boundary on the reader session while the current chunk runs: the boundary read
- * scans the rows of the next chunk (28 ms of a 0.3 s chunk on a CHAR(40) key in bench:purge), which then
- * costs no time of the walk. The chunk size is a guess made before the current chunk's time is known; it is
- * used only when close to what the chunk sizer then asks for (never more than 10% above it), otherwise the
- * boundary is read again on the walk's session. Any boundary is correct: it only decides where a chunk ends.
- */
-class BoundaryPrefetch {
-  private pending?: { readonly after: readonly unknown[]; readonly size: number; readonly read: Promise<unknown[] | undefined | Error> };
-  /** Prefetched boundaries used, and read again because the guess was off. */
-  used = 0;
-  missed = 0;
-
-  constructor(
-    private readonly walker: Walker,
-    /** Dropped (undefined) once it fails. */
-    private reader: DbSession | undefined,
-    private readonly log: Log,
-    private readonly table: string,
-  ) {}
-
-  /** Start reading the boundary `size` rows after `after` (the current chunk's upper bound). */
-  start(after: readonly unknown[], size: number): void {
-    const reader = this.reader;
-    if (!reader) return;
-    this.pending = { after, size, read: this.walker.nextBoundary(after, size, reader).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
-  }
-
-  /** The boundary for a chunk after `after` of about `wanted` rows (never more than `cap`): the prefetched one when it fits, else read now on `on`. */
-  async next(after: readonly unknown[] | undefined, wanted: number, on?: DbSession, cap = Infinity): Promise<NextChunk> {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p) {
-      const got = await p.read; // settled either way, so that the reader never has two reads queued
-      if (got instanceof Error) {
-        // The walk does not depend on the reader: drop it and go on reading boundaries on the walk's session.
-        this.reader = undefined;
-        this.log.warn('boundary reader failed; reading boundaries on the walk session', { table: this.table, error: got.message });
-      } else if (p.after === after && p.size <= Math.min(wanted * 1.1, cap) && p.size >= wanted * 0.5) {
-        this.used++;
-        return { upTo: got, size: p.size };
-      } else {
-        this.missed++;
-      }
-    }
-    return { upTo: await this.walker.nextBoundary(after, wanted, on), size: wanted };
-  }
-
-  /** Wait for a read still in flight, so that the reader session is idle when the walk returns. */
-  async settle(): Promise<void> {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p) await p.read;
-  }
-}
-
-interface ServerActivity {
-  readonly lockWaits: number;
-  /** Write statements executed on the server (ours included). */
-  readonly writes: number;
-}
-
-const WRITE_COUNTERS = ['Com_insert', 'Com_insert_select', 'Com_update', 'Com_update_multi', 'Com_delete', 'Com_delete_multi', 'Com_replace', 'Com_replace_select'];
-
-/** Server-wide counters that tell whether the application is writing, or waiting for locks, while we purge. */
-async function serverActivity(db: DbSession): Promise<ServerActivity> {
-  const v = await globalStatus(db, ['Innodb_row_lock_waits', ...WRITE_COUNTERS]);
-  return { lockWaits: v.get('Innodb_row_lock_waits')!, writes: WRITE_COUNTERS.reduce((sum, c) => sum + v.get(c)!, 0) };
-}
-
 async function chooseIsolation(db: DbSession): Promise<string> {
   // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
   // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
@@ -613,83 +538,6 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   return outcome;
 }
 
-/** Server activity is read after each chunk, but while chunks are short (contended) at most this often. */
-const ACTIVITY_SAMPLE_MS = 25;
-
-/** Write statements a chunk counts in the server's Com_* counters. */
-const OWN_WRITES_PER_CHUNK = (action: 'delete' | 'archive', runLogRow: boolean) => (action === 'archive' ? 2 : 1) + (runLogRow ? 1 : 0);
-
-/** A chunk taken from the walk: its bounds, in key order. */
-interface Claim {
-  readonly after: readonly unknown[] | undefined;
-  readonly upTo: unknown[] | undefined;
-  readonly size: number;
-  /** The chunk's number in the run log and the logs: unique in the run, in the order chunks are taken. */
-  readonly no: number;
-  /** The failed chunk whose range this one walks again (after a rollback the walk goes back to its lower bound). */
-  readonly retryOf?: number;
-  state: 'running' | 'committed' | 'failed';
-}
-
-/**
- * Where the walk stands. Chunks are taken in key order, one at a time (boundary reads do not overlap), and may
- * then run at the same time on two sessions. Every matching row is covered once every chunk taken has committed;
- * a chunk that failed sends the walk back to its lower bound, once no chunk is running. Walking a range again
- * loses nothing and moves nothing twice: its rows are gone, and a second DELETE (or copy) finds none of them.
- */
-class WalkCursor {
-  private after: readonly unknown[] | undefined;
-  private atEnd = false;
-  /** Chunks taken and not yet behind a run of committed ones, in key order. */
-  private open: Claim[] = [];
-  private taking: Promise<unknown> = Promise.resolve();
-  /** Chunks taken so far: a retried range gets the next number, so no number repeats in the run log. */
-  private taken = 0;
-  private retrying: number | undefined;
-
-  /** Take the next chunk, its upper boundary read by `read` (one at a time, in order); undefined at the end of the walk. */
-  take(read: (after: readonly unknown[] | undefined) => Promise<NextChunk>): Promise<Claim | undefined> {
-    const next = this.taking.then(async (): Promise<Claim | undefined> => {
-      if (this.atEnd) return undefined;
-      const after = this.after;
-      const { upTo, size } = await read(after);
-      const claim: Claim = { after, upTo, size, no: ++this.taken, ...(this.retrying !== undefined ? { retryOf: this.retrying } : {}), state: 'running' };
-      this.retrying = undefined;
-      this.after = upTo;
-      this.atEnd = upTo === undefined;
-      this.open.push(claim);
-      return claim;
-    });
-    this.taking = next.catch(() => undefined);
-    return next;
-  }
-
-  settle(claim: Claim, state: 'committed' | 'failed'): void {
-    claim.state = state;
-    while (this.open[0]?.state === 'committed') this.open.shift();
-  }
-
-  /** Every chunk up to the end of the walk committed. */
-  get finished(): boolean {
-    return this.atEnd && this.open.length === 0;
-  }
-
-  /** Some chunk failed, so its range is not covered yet. */
-  get behind(): boolean {
-    return this.open.some((c) => c.state === 'failed');
-  }
-
-  /** Back to the first chunk that did not commit. Only while no chunk is running (one session walking). */
-  rewind(): void {
-    if (!this.behind) return;
-    if (this.open.some((c) => c.state === 'running')) throw new Error('walk rewound while a chunk was running');
-    this.after = this.open[0]!.after;
-    this.retrying = this.open[0]!.no;
-    this.atEnd = false;
-    this.open = [];
-  }
-}
-
 async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: ServerActivity, isolation: string): Promise<RuleResult> {
   const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
@@ -727,39 +575,33 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
     tables: [{ schema: rule.schema, table: rule.table }, ...(rule.action === 'archive' ? [{ schema: rule.archiveSchema, table: rule.archiveTable }] : [])],
     wants: 'write' as const,
   };
-  let retries = 0;
-  let activity = await serverActivity(db);
-  if (activity.lockWaits > beforeChoice.lockWaits || activity.writes > beforeChoice.writes) sizer.startContended();
-  let sampledAt = Date.now();
-  // Since the last sample: chunks, and our own write statements (subtracted from the server's count).
-  let unsampledChunks = 0;
-  let ownWrites = 0;
+  const start = await ContentionSensor.start(db, beforeChoice, () => OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable));
+  if (start.live) sizer.startContended();
+  const sensor = start.sensor;
   const rest = new RestBudget(opts.settings.niceRatio);
   const reader = opts.settings.prefetchBoundaries ? await strictOrNone(opts.reader, log, name, 'boundary reader') : undefined;
   const prefetch = new BoundaryPrefetch(walker, reader, log, name);
   const cursor = new WalkCursor();
-  // Set to send two walking sessions back to one (both stop after their chunk).
-  let collapse = false;
-  let stopped = false;
+  const state: WalkState = { retries: 0, collapse: false, stopped: false };
 
   /** One session taking chunks from the cursor and running them until the walk ends, stops, or (`single` false) collapses. */
   const lane = async (session: DbSession, single: boolean): Promise<void> => {
     for (;;) {
-      if (stopped || (!single && collapse)) return;
+      if (state.stopped || (!single && state.collapse)) return;
       const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
       if (opts.deadline.isNear(reserveMs)) {
         result.status = 'stopped-at-deadline';
-        stopped = true;
+        state.stopped = true;
         return;
       }
       const t = await opts.throttle.wait(opts.deadline, reserveMs);
       result.throttledSeconds = round(opts.throttle.throttledSeconds - throttledBefore, 1);
       if (t.stopped) {
         result.status = 'stopped-at-deadline';
-        stopped = true;
+        state.stopped = true;
         return;
       }
-      if (stopped || (!single && collapse)) return;
+      if (state.stopped || (!single && state.collapse)) return;
       const chunkStart = Date.now();
       const startedAt = new Date();
       if (single) cursor.rewind();
@@ -812,12 +654,12 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) }, session);
         await session.exec('COMMIT'); // the failure's run-log row (autocommit is off)
         const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
-        if (retryable && retries < MAX_CHUNK_RETRIES) {
-          retries++;
+        if (retryable && state.retries < MAX_CHUNK_RETRIES) {
+          state.retries++;
           result.retries++;
           sizer.shrink();
           // Two lanes: both stop, and the walk goes on on one session from this chunk's lower bound.
-          if (!single) collapse = true;
+          if (!single) state.collapse = true;
           const blocker = diagnosisOf(err);
           log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next, ...(blocker ? { blocker } : {}) });
           continue;
@@ -829,46 +671,20 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
           code !== undefined && FK_ERRORS.has(code)
             ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
             : `chunk ${chunkNo} failed: ${(rule.action === 'archive' ? copyRefusedMessage(code, sqlMessage(err), name) : undefined) ?? sqlMessage(err)}`;
-        stopped = true;
+        state.stopped = true;
         return;
       }
-      retries = 0;
+      state.retries = 0;
       const seconds = (Date.now() - chunkStart) / 1000;
       result.chunks++;
-      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
-      ownWrites += OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable);
       if (rule.action === 'delete') result.rowsDeleted += moved;
       else result.rowsArchived += moved;
-      // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
-      // us), or rows written by others (the application is live: it will run into large chunks' locks).
-      unsampledChunks++;
-      // Reading the counters costs about as much as a tenth of a short chunk; while the contended target is in
-      // force it only decides when to grow chunks again, which takes a second of quiet anyway: sample then
-      // (and after the last chunk, so that every chunk is accounted for).
-      let contended: boolean | 'unsampled' = 'unsampled';
-      let foregroundWrites: number | undefined;
-      let lockWaitsSeen: number | undefined;
-      if (!sizer.contended || Date.now() - sampledAt >= ACTIVITY_SAMPLE_MS || !upTo) {
-        const now = await serverActivity(session);
-        foregroundWrites = Math.max(0, now.writes - activity.writes - ownWrites);
-        lockWaitsSeen = now.lockWaits - activity.lockWaits;
-        // With two lanes, some of what the server counts is ours. The other lane's chunk may be half done: its
-        // statements are counted by the server, not yet by us. And a chunk's range scan reads one row past its
-        // upper bound, the first row of the next chunk, which the other lane may hold: one lock wait per chunk at
-        // most. The application shows itself by writing more than one chunk's statements, or by waiting more.
-        contended = single
-          ? lockWaitsSeen > 0 || foregroundWrites > 0
-          : lockWaitsSeen > 1 || foregroundWrites > OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable);
-        if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + unsampledChunks;
-        activity = now;
-        sampledAt = Date.now();
-        unsampledChunks = 0;
-        ownWrites = 0;
-      }
+      const { contended, foregroundWrites, lockWaitsSeen, contendedChunks } = await sensor.afterChunk(session, single, sizer.contended, !upTo);
+      if (contended === true) result.contendedChunks = (result.contendedChunks ?? 0) + contendedChunks;
       sizer.observe(size, seconds, contended);
-      if (!single && contended === true && !collapse) {
+      if (!single && contended === true && !state.collapse) {
         // The application is back: one session from here on, and the short chunks of a live server.
-        collapse = true;
+        state.collapse = true;
         log.info('application activity: walking on one session again', { table: name, chunk: chunkNo, foregroundWrites, lockWaits: lockWaitsSeen });
       }
       // Under a live load, leave the server some room between chunks (an unsampled chunk runs only while the
@@ -920,7 +736,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       // A lane that fails stops the other after its chunk: without the walk's own session (which holds the run's lock)
       // nothing may go on, and without the second one the walk goes on alone.
       const stopBoth = (err: unknown) => {
-        collapse = true;
+        state.collapse = true;
         throw err;
       };
       const [own, other] = await Promise.allSettled([lane(db, false).catch(stopBoth), lane(second, false).catch(stopBoth)]);
@@ -938,7 +754,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         // The walk does not depend on the second session: go on without it.
         log.warn('second session failed; walking on one', { table: name, error: other.status === 'rejected' ? sqlMessage(other.reason) : 'could not restore autocommit' });
       }
-      if (!stopped && (collapse || cursor.behind)) await lane(db, true);
+      if (!state.stopped && (state.collapse || cursor.behind)) await lane(db, true);
     } else {
       await lane(db, true);
     }
