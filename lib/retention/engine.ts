@@ -4,117 +4,25 @@ import type { DbSession } from '../db/connection';
 import { errno, isFatal, sqlMessage } from '../db/errors';
 import { ContentionSensor, OWN_WRITES_PER_CHUNK, serverActivity, type ServerActivity } from './contention';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/schema';
-import type { RunLog } from '../runlog/command-log';
-import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { archiveLayout, checkArchiveTable, ensureArchiveTable, type ArchiveLayout, type ArchiveTableOptions } from './archive-table';
+import { archiveLayout, checkArchiveTable, ensureArchiveTable, type ArchiveLayout } from './archive-table';
 import { ChunkSizer } from './chunk-size';
 import { BoundaryPrefetch, WalkCursor, type WalkState } from './walk-state';
-import { chunkSizing, estimateRowBytes, type ChunkSizing } from './row-bytes';
-import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
+import { diagnosisOf, LockWatch } from '../db/lock-diagnostics';
 import { RestBudget } from './nice';
-import { rulePredicate } from './criteria';
-import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
-import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
+import type { SqlPart } from './keyset';
 import { deleteUpToBound } from './bounded-delete';
-import type { Throttle } from './throttle';
-import { beforeCutoff, cutoffValue, isProblem, problemText, resolveDateColumn, timestampZoneProblem, type DateEncoding } from './date-format';
-import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows, planCascade, type CascadePlan, type ChildRowCount } from './cascade';
+import { cutoffValue } from './date-format';
+import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows } from './cascade';
 import { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 import { describeChecksum, readChecksum, rowChecksumSelect, sameContent } from './row-checksum';
 import { copyRefusedMessage, restoreSqlMode, useStrictSqlMode } from './strict-mode';
-import { zeroDateColumns } from './zero-dates';
+import { archiveOptions, boundedCount, chooseWalk, plannedChunkSizing, planRule, readingTable, refuseZeroDates, type Plan, type WalkChoice } from './plan';
+import { round, type EngineOptions, type RetentionRule, type RuleResult, type RuleStatus } from './rule-result';
+import { Walker } from './walk-sql';
 
-/** A cleanup rule or the archive-orders rule, resolved against a target. */
-export interface RetentionRule {
-  readonly schema: string;
-  readonly table: string;
-  readonly dateColumn: string;
-  /** How an integer dateColumn stores time (lib/retention/date-format.ts). */
-  readonly dateFormat?: DateFormat;
-  readonly retentionDays: number;
-  readonly action: 'delete' | 'archive';
-  readonly where: readonly WhereClause[];
-  readonly archiveSchema: string;
-  readonly archiveTable: string;
-  /** Create a missing archiveSchema (with the source schema's character set and collation) instead of refusing the rule. */
-  readonly createArchiveSchema?: boolean;
-  readonly allowFullScan: boolean;
-  readonly walk: Walk;
-  readonly chunkTimeSeconds?: number;
-  /** Delete rules: go ahead over ON DELETE CASCADE / SET NULL children, counting their rows (lib/retention/cascade.ts). */
-  readonly cascade?: boolean;
-}
-
-export type RuleStatus = 'completed' | 'dry-run' | 'stopped-at-deadline' | 'already-running' | 'refused' | 'failed' | 'not-started';
-export type WalkKind = 'primary-key' | 'date-index';
-
-export interface RuleResult {
-  readonly table: string;
-  readonly action: 'delete' | 'archive';
-  /** Fixed at the start of the run: now − retention, UTC. */
-  readonly cutoff: string;
-  /** The cutoff in the date column's unit where it is not the instant itself (DATE: its UTC day; integer columns: the number bound). */
-  cutoffValue?: string | number;
-  status: RuleStatus;
-  message?: string;
-  walk?: WalkKind;
-  walkReason?: string;
-  index?: string;
-  rowsDeleted: number;
-  rowsArchived: number;
-  /** Matching rows left (exact up to the count limit); null when not known. */
-  rowsRemaining: number | null;
-  rowsRemainingEstimated?: boolean;
-  /** Dry run: rows that would go (exact unless `estimated`). */
-  wouldRemove?: number;
-  wouldRemoveEstimated?: boolean;
-  chunks: number;
-  /** Chunks during which the server counted row-lock waits (the chunk size then shrinks). */
-  contendedChunks?: number;
-  retries: number;
-  throttledSeconds: number;
-  durationSeconds: number;
-  childTables: readonly ChildTable[];
-  /** Rules with `cascade`: rows of each child table removed or set to NULL with the rule's rows (the dry run: would be). */
-  childRows?: ChildRowCount[];
-  archiveTable?: string;
-  archiveTableCreated?: boolean;
-  /** The first chunk's size and the cap on every chunk, and why (row size against purge.maxChunkBytes). */
-  chunkSizing?: ChunkSizing;
-  /** A chunk that gave up on a lock: which lock, and who held it. */
-  blocker?: LockDiagnosis;
-}
-
-export interface EngineOptions {
-  readonly dryRun: boolean;
-  readonly now: Date;
-  readonly settings: PurgeSettings;
-  readonly deadline: Deadline;
-  readonly throttle: Throttle;
-  readonly log: Log;
-  readonly runLog: RunLog;
-  /**
-   * A second session to the same server for the walk's boundary reads: the next chunk's boundary is read on it
-   * while this chunk's statements run. Consistent reads with autocommit on (no locks, no read view kept). Without
-   * it, or once it fails, boundaries are read on `db` before each chunk.
-   */
-  readonly reader?: DbSession;
-  /**
-   * A third session that runs every other chunk while the application is not writing (`purge.idleWalkers`). Without
-   * it, or once it fails, chunks run one at a time on `db`.
-   */
-  readonly second?: DbSession;
-  /**
-   * Watches chunk statements (and the walk's reads) that wait for locks, from a session of its own: one that gives up
-   * names the lock and its holder. Without it the holder is looked for after the timeout, on the walk's session.
-   */
-  readonly lockWatch?: LockWatch;
-  /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
-  readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
-}
-
+export type { EngineOptions, RetentionRule, RuleResult, RuleStatus, WalkKind } from './rule-result';
+export { checkRule, planRule } from './plan';
 export { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 
 const DAY_MS = 86_400_000;
@@ -122,241 +30,11 @@ const RETRYABLE = new Set([1205, 1213]); // lock wait timeout, deadlock
 const FK_ERRORS = new Set([1451, 1217]);
 const MAX_CHUNK_RETRIES = 5;
 
+
 /** GET_LOCK names are limited to 64 characters: long table names are hashed. */
 export function lockName(schema: string, table: string): string {
   const name = `dbmaint:purge:${schema}.${table}`;
   return name.length <= 64 ? name : `dbmaint:purge:${createHash('sha1').update(`${schema}.${table}`).digest('hex')}`;
-}
-
-function round(n: number, digits = 3): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
-
-interface Plan {
-  readonly shape: TableShape;
-  readonly key: IndexInfo;
-  readonly dateIndex?: IndexInfo;
-  readonly predicate: SqlPart;
-  readonly date: DateEncoding;
-  /** `date < cutoff` alone, in the column's unit. */
-  readonly before: SqlPart;
-  readonly cascade?: CascadePlan;
-}
-
-/** Validate a rule against the live table; throws RuleRefusedError with the reason an operator can act on. */
-export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date): Promise<Plan> {
-  const name = `${rule.schema}.${rule.table}`;
-  const shape = await inspectTable(db, rule.schema, rule.table);
-  if (!shape) throw new RuleRefusedError(`table ${name} does not exist`);
-  if (shape.tableType !== 'BASE TABLE') throw new RuleRefusedError(`${name} is a ${shape.tableType.toLowerCase()}, not a table`);
-  if (!shape.key) {
-    throw new RuleRefusedError(`${name} has no primary key or NOT NULL unique key: its rows cannot be addressed in chunks safely`);
-  }
-  const columns = new Set(shape.columns.map((c) => c.name));
-  for (const col of [rule.dateColumn, ...rule.where.map((w) => w.column)]) {
-    if (!columns.has(col)) throw new RuleRefusedError(`${name} has no column ${col}`);
-  }
-  const date = resolveDateColumn(rule.schema, rule.table, rule.dateColumn, shape.columns.find((c) => c.name === rule.dateColumn)!, rule.dateFormat, cutoff);
-  if (isProblem(date)) throw new RuleRefusedError(problemText(date));
-  const zone = date.kind === 'timestamp' ? await timestampZoneProblem(db, rule.schema, rule.table, rule.dateColumn) : undefined;
-  if (zone) throw new RuleRefusedError(problemText(zone));
-  const dateIndex = indexLeadingWith(shape, rule.dateColumn);
-  if (!dateIndex && !rule.allowFullScan) {
-    throw new RuleRefusedError(
-      `${name}: no index starts with ${rule.dateColumn}, so every chunk would scan the table; ` +
-        `add one (ALTER TABLE ${qualifiedName(rule.schema, rule.table)} ADD INDEX (${quoteIdentifier(rule.dateColumn)}), ALGORITHM=INPLACE, LOCK=NONE) or set allowFullScan`,
-    );
-  }
-  if (rule.action === 'archive') {
-    const cascading = shape.children.filter((c) => c.deleteRule === 'CASCADE' || c.deleteRule === 'SET NULL');
-    if (cascading.length > 0) {
-      throw new RuleRefusedError(
-        `${name}: archiving would ${cascading[0]!.deleteRule === 'CASCADE' ? 'delete' : 'modify'} rows of child table(s) ` +
-          `${cascading.map((c) => `${c.schema}.${c.table} (${c.constraint}, ON DELETE ${c.deleteRule})`).join(', ')} that are not archived`,
-      );
-    }
-  }
-  const cascade = await planCascade(db, rule, shape.children);
-  return {
-    shape,
-    key: shape.key,
-    ...(dateIndex ? { dateIndex } : {}),
-    predicate: rulePredicate(date, cutoff, rule.where),
-    date,
-    before: beforeCutoff(date, cutoff),
-    ...(cascade ? { cascade } : {}),
-  };
-}
-
-/**
- * A column as a bound value that round-trips exactly: temporal and floating-point values are read
- * as text, since a JS Date keeps milliseconds only (a DATETIME(6) bound would be truncated and the
- * walk would stall or skip rows) and doubles may not print back identically.
- */
-function exactValue(shape: TableShape, column: string, aggregate?: 'MIN' | 'MAX'): string {
-  const q = aggregate ? `${aggregate}(${quoteIdentifier(column)})` : quoteIdentifier(column);
-  return /^(datetime|timestamp|time|date|float|double|real)$/.test(dataTypeOf(shape, column)) ? `CAST(${q} AS CHAR)` : q;
-}
-
-function dataTypeOf(shape: TableShape, column: string): string {
-  return shape.columns.find((c) => c.name === column)?.dataType.toLowerCase() ?? '';
-}
-
-/** Exact count up to `limit`, so that a dry run on a huge table stays bounded. */
-async function boundedCount(db: DbSession, table: string, where: SqlPart, limit: number): Promise<{ n: number; estimated: boolean }> {
-  if (limit <= 0) return { n: 0, estimated: true };
-  const [row] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT ?) x`, [...where.params, limit + 1]);
-  const n = Number(row?.n ?? 0);
-  return n > limit ? { n: limit, estimated: true } : { n, estimated: false };
-}
-
-interface WalkChoice {
-  readonly kind: WalkKind;
-  readonly reason: string;
-  readonly index: IndexInfo;
-  /** Bounds of the first key column among matching rows (primary-key walk). */
-  readonly low?: unknown;
-  readonly high?: unknown;
-}
-
-/**
- * Choose how to cut chunks. Primary-key ranges keep page access sequential and win when
- * matching rows are dense in their key range (dates that rise with the key, or half a table
- * going); walking the date index wins when they are sparse. The ratio is measured per run.
- */
-async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<WalkChoice | undefined> {
-  const table = qualifiedName(rule.schema, rule.table);
-  const k1 = quoteIdentifier(plan.key.columns[0]!);
-  if (!plan.dateIndex) {
-    return { kind: 'primary-key', reason: `no index on ${rule.dateColumn} (allowFullScan): walking the key over the whole table`, index: plan.key };
-  }
-  if (plan.key.columns[0] === rule.dateColumn) {
-    return { kind: 'primary-key', reason: `${rule.dateColumn} leads the key: key ranges are date ranges`, index: plan.key };
-  }
-  if (rule.walk === 'date-index') return { kind: 'date-index', reason: 'configured walk: date-index', index: plan.dateIndex };
-  // Index-only on the date index: InnoDB secondary indexes carry the primary key.
-  const k1Name = plan.key.columns[0]!;
-  const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
-    `SELECT COUNT(*) AS n, ${exactValue(plan.shape, k1Name, 'MIN')} AS lo, ${exactValue(plan.shape, k1Name, 'MAX')} AS hi
-       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${plan.before.sql}`,
-    plan.before.params,
-  );
-  const matching = Number(b?.n ?? 0);
-  if (matching === 0) return undefined;
-  const bounds = { low: b!.lo, high: b!.hi };
-  if (rule.walk === 'primary-key') {
-    return { kind: 'primary-key', reason: 'configured walk: primary-key', index: plan.key, ...bounds };
-  }
-  const cap = Math.ceil(matching / Math.max(settings.pkWalkMinMatchRatio, 1e-6));
-  let inRange: number;
-  let how: string;
-  if (plan.shape.rowsEstimate > 0 && matching / plan.shape.rowsEstimate >= settings.pkWalkMinMatchRatio) {
-    // Dense across the whole table, so dense in any key range of it: no need to count.
-    inRange = Math.max(matching, plan.shape.rowsEstimate);
-    how = 'at most the whole table';
-  } else if (/int$/.test(dataTypeOf(plan.shape, k1Name)) && plan.shape.rowsEstimate > 0) {
-    // Integer keys: estimate from the key span and the table's key density (both read from index ends, no scan).
-    const [g] = await db.query<{ lo: unknown; hi: unknown }>(`SELECT MIN(${k1}) AS lo, MAX(${k1}) AS hi FROM ${table}`);
-    const span = Number(g!.hi) - Number(g!.lo) + 1;
-    const density = Math.min(1, plan.shape.rowsEstimate / Math.max(span, 1));
-    inRange = Math.max(matching, Math.round((Number(bounds.high) - Number(bounds.low) + 1) * density));
-    how = 'estimated from key density';
-  } else {
-    const [r] = await db.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${k1} >= ? AND ${k1} <= ? LIMIT ?) x`,
-      [bounds.low, bounds.high, cap + 1],
-    );
-    inRange = Number(r?.n ?? 0);
-    how = 'counted';
-  }
-  const ratio = inRange > cap ? 0 : matching / Math.max(inRange, 1);
-  const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-  if (inRange <= cap && ratio >= settings.pkWalkMinMatchRatio) {
-    return {
-      kind: 'primary-key',
-      reason: `${matching} of ${inRange} rows in the key range (${how}) match by date (${pct(ratio)} ≥ ${pct(settings.pkWalkMinMatchRatio)}): primary-key ranges`,
-      index: plan.key,
-      ...bounds,
-    };
-  }
-  return {
-    kind: 'date-index',
-    reason: `${matching} matching rows are sparse in their key range (${inRange > cap ? `more than ${cap}` : inRange} rows ${how}, under ${pct(settings.pkWalkMinMatchRatio)} match): walking ${plan.dateIndex.name}`,
-    index: plan.dateIndex,
-  };
-}
-
-/** What the walk's reads of the table wait for: its metadata lock only (consistent reads take no row locks). */
-function readingTable(rule: RetentionRule): { tables: { schema: string; table: string }[]; wants: 'read' } {
-  return { tables: [{ schema: rule.schema, table: rule.table }], wants: 'read' };
-}
-
-/** The first chunk and the cap on every chunk: the configured rows, lowered to what purge.maxChunkBytes allows at the rows' size. */
-async function plannedChunkSizing(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<ChunkSizing> {
-  const estimate = await estimateRowBytes(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.key, rule.dateColumn, plan.dateIndex, plan.before);
-  return chunkSizing({ initialRows: settings.initialChunkRows, minRows: settings.minChunkRows, maxRows: settings.maxChunkRows }, settings.maxChunkBytes, estimate);
-}
-
-/** Rows of a chunk: scanned from the walked index, bounded by the previous and the next key. */
-interface ChunkBounds {
-  readonly after?: readonly unknown[];
-  readonly upTo?: readonly unknown[];
-}
-
-class Walker {
-  readonly columns: readonly string[];
-  private readonly range: SqlPart;
-
-  constructor(
-    private readonly db: DbSession,
-    private readonly table: string,
-    private readonly choice: WalkChoice,
-    private readonly shape: TableShape,
-    keyColumns: readonly string[],
-    rule: RetentionRule,
-    private readonly predicate: SqlPart,
-    beforeCutoff: SqlPart,
-  ) {
-    // Walk order: the key, or (date, key) on the date index. Only NOT NULL columns take part, so
-    // every comparison in the keyset is true or false (a NULL in a bound would skip rows).
-    this.columns =
-      choice.kind === 'primary-key' ? [...keyColumns] : [rule.dateColumn, ...keyColumns.filter((c) => c !== rule.dateColumn)];
-    const k1 = quoteIdentifier(keyColumns[0]!);
-    this.range =
-      choice.kind === 'primary-key' && choice.low !== undefined
-        ? { sql: `${k1} >= ? AND ${k1} <= ?`, params: [choice.low, choice.high] }
-        : choice.kind === 'date-index' || keyColumns[0] === rule.dateColumn
-          ? beforeCutoff // a date-led key: key ranges below the cutoff are exactly the rows to visit
-          : TRUE_PART;
-  }
-
-  /** The key `size` rows further along the walked index, or undefined when fewer remain. */
-  async nextBoundary(after: readonly unknown[] | undefined, size: number, on: DbSession = this.db): Promise<unknown[] | undefined> {
-    const where = and(this.range, after ? keyAfter(this.columns, after) : TRUE_PART);
-    const cols = this.columns.map(quoteIdentifier).join(', ');
-    const values = this.columns.map((c, i) => `${exactValue(this.shape, c)} AS v${i}`).join(', ');
-    const rows = await on.query<Record<string, unknown>>(
-      `SELECT ${values} FROM ${this.table} FORCE INDEX (${quoteIdentifier(this.choice.index.name)})
-        WHERE ${where.sql} ORDER BY ${cols} LIMIT 1 OFFSET ?`,
-      [...where.params, size - 1],
-    );
-    return rows[0] ? this.columns.map((_, i) => rows[0]![`v${i}`]) : undefined;
-  }
-
-  /** The WHERE of one chunk: the rule's predicate within the chunk's key bounds. */
-  chunkWhere(b: ChunkBounds): SqlPart {
-    return and(this.range, b.after ? keyAfter(this.columns, b.after) : TRUE_PART, b.upTo ? keyAtMost(this.columns, b.upTo) : TRUE_PART, this.predicate);
-  }
-}
-
-async function chooseIsolation(db: DbSession): Promise<string> {
-  // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
-  // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
-  const [v] = await db.query<{ logBin: number; format: string }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
-  const level = Number(v?.logBin) === 1 && String(v?.format).toUpperCase() === 'STATEMENT' ? 'REPEATABLE READ' : 'READ COMMITTED';
-  await db.exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`);
-  return level;
 }
 
 /** The cutoff of a rule for a run that started at `now`: fixed once, UTC. */
@@ -381,31 +59,6 @@ export function initialRuleResult(rule: RetentionRule, now: Date, status: RuleSt
     childTables: [],
     ...(rule.action === 'archive' ? { archiveTable: `${rule.archiveSchema}.${rule.archiveTable}` } : {}),
   };
-}
-
-/** The archive checks' view of a rule: whether to create the schema, and the columns its chunks' WHERE uses. */
-/**
- * Everything the engine refuses before a row moves, read-only: the rule against its table, and for an archive rule the
- * archive schema and table (column by column). Preflight uses it, so that it says what the dry run and the run say.
- */
-export async function checkRule(db: DbSession, rule: RetentionRule, cutoff: Date): Promise<void> {
-  const plan = await planRule(db, rule, cutoff);
-  if (rule.action === 'archive') await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, archiveOptions(rule, plan));
-}
-
-function archiveOptions(rule: RetentionRule, plan: Plan): ArchiveTableOptions {
-  return { createSchema: rule.createArchiveSchema === true, needed: [...plan.key.columns, rule.dateColumn, ...rule.where.map((w) => w.column)] };
-}
-
-/** Dry run: matching rows with zero dates would fail the run's copy (strict sql_mode); say so before any row moves. */
-async function refuseZeroDates(db: DbSession, rule: RetentionRule, plan: Plan, limit: number): Promise<void> {
-  const zero = await zeroDateColumns(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.predicate, limit);
-  if (zero.length === 0) return;
-  throw new RuleRefusedError(
-    `${rule.schema}.${rule.table}: rows to archive hold zero dates ('0000-00-00' or a zero month or day) in ` +
-      `${zero.map((z) => `column ${z.column} (${z.rows} row(s))`).join(', ')}, which the strict sql_mode of the archive sessions refuses to copy: ` +
-      `the run would fail at the first chunk holding one. Set those values to NULL or a real date in the source, or exclude the rows with a where clause`,
-  );
 }
 
 export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOptions): Promise<RuleResult> {
@@ -477,6 +130,16 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
   } finally {
     if (locked) await db.query('SELECT RELEASE_LOCK(?) AS released', [lockName(rule.schema, rule.table)]).catch(() => undefined);
   }
+}
+
+
+async function chooseIsolation(db: DbSession): Promise<string> {
+  // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
+  // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
+  const [v] = await db.query<{ logBin: number; format: string }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
+  const level = Number(v?.logBin) === 1 && String(v?.format).toUpperCase() === 'STATEMENT' ? 'REPEATABLE READ' : 'READ COMMITTED';
+  await db.exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`);
+  return level;
 }
 
 /** One rule's run once it holds its lock: what the walk works with and reports into. */
