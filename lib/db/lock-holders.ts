@@ -1,6 +1,7 @@
 // Reading who blocks a session from what the server exposes: InnoDB lock waits, metadata locks, the processlist, the last deadlock.
 import { tableLockHolders, type LockVisibility } from '../maintenance/metadata-locks';
 import type { DbSession } from './connection';
+import { errno } from './errors';
 import type { ServerFlavour } from './flavour';
 import { qualifiedName } from './identifiers';
 import { parseLatestDeadlock } from './innodb-deadlock';
@@ -31,11 +32,6 @@ const WANTED: Readonly<Record<WaitContext['wants'], MdlMode>> = { write: 'SW', r
 export const MDL_WAIT_STATE = /^Waiting for .*(metadata|global read|backup|commit) lock|^Waiting for table flush/i;
 const STATEMENT_CHARS = 120;
 export const PROCESS_GRANT = 'GRANT PROCESS ON *.* TO the maintenance user';
-
-function errnoOf(err: unknown): number | undefined {
-  const n = (err as { errno?: unknown }).errno;
-  return typeof n === 'number' ? n : undefined;
-}
 
 function oneLine(s: unknown): string | null {
   if (s === null || s === undefined) return null;
@@ -159,7 +155,7 @@ export async function readRowLockWait(db: DbSession, flavour: ServerFlavour, trx
     rows = await db.query(rowLockWaitSql(flavour), [trxId]);
   } catch (err) {
     // No privilege, or the view is not there (performance_schema off): say so rather than fail.
-    if (!isPrivilegeError(err) && errnoOf(err) !== 1109 && errnoOf(err) !== 1146) throw err;
+    if (!isPrivilegeError(err) && errno(err) !== 1109 && errno(err) !== 1146) throw err;
     unseen.push(rowLockSource(flavour));
   }
   const first = rows[0];

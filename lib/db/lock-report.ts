@@ -1,4 +1,5 @@
 // What a lock diagnosis says (row or metadata lock, who held it, what could not be seen) and its one-line form.
+import { errno, sqlMessage as errorText } from './errors';
 
 export type LockKind = 'row lock' | 'metadata lock' | 'deadlock' | 'lock of unknown kind';
 
@@ -87,22 +88,14 @@ export function lockDiagnosis(d: Omit<LockDiagnosis, 'summary'>): LockDiagnosis 
   return { ...d, unseen, summary: summarize({ ...d, unseen }) };
 }
 
-function errnoOf(err: unknown): number | undefined {
-  const n = (err as { errno?: unknown }).errno;
-  return typeof n === 'number' ? n : undefined;
-}
-
-export function errorText(err: unknown): string {
-  const e = err as { sqlMessage?: string; message?: string };
-  return e.sqlMessage ?? e.message ?? String(err);
-}
+export { errorText };
 
 /**
  * A lock wait timeout (1205: InnoDB row locks and metadata locks alike) or a deadlock (1213). ANALYZE reports
  * its lock wait timeout as a result row, so it arrives as a message without a number.
  */
 export function lockErrorKind(err: unknown): 'timeout' | 'deadlock' | undefined {
-  const n = errnoOf(err);
+  const n = errno(err);
   if (n === 1205) return 'timeout';
   if (n === 1213) return 'deadlock';
   if (n !== undefined) return undefined;
@@ -126,7 +119,7 @@ export class LockWaitError extends Error {
   ) {
     // `message` stays the server's own: callers match it (connection loss) and must not match another session's SQL.
     super(errorText(cause), { cause });
-    this.errno = errnoOf(cause);
+    this.errno = errno(cause);
     this.code = (cause as { code?: string }).code;
     this.sqlMessage = `${errorText(cause)} — ${diagnosis.summary}`;
   }

@@ -1,5 +1,6 @@
 // Who holds a table's metadata lock, and which transactions run long: the guard before an ALTER asks for the lock.
 import type { DbSession } from '../db/connection';
+import { errno } from '../db/errors';
 import { isMissingProcessPrivilege } from '../db/privileges';
 
 export type LockVisibility = 'performance_schema' | 'metadata_lock_info' | 'none';
@@ -12,10 +13,6 @@ export interface LockHolder {
   readonly seconds: number | null;
   /** Seconds since the holder's InnoDB transaction started, if it has one. */
   readonly transactionSeconds: number | null;
-}
-
-function errno(err: unknown): number | undefined {
-  return (err as { errno?: number }).errno;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Online table rebuilds (ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE) behind metadata-lock, time-budget and engine guards.
 import type { OptimizeSettings } from '../config/schema';
 import type { DbSession } from '../db/connection';
+import { errno, sqlMessage } from '../db/errors';
 import { qualifiedName } from '../db/identifiers';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
@@ -77,15 +78,6 @@ const SAFETY_MS = 20_000;
 
 function snapshot(t: TableSize): SpaceSnapshot {
   return { dataBytes: t.dataBytes, indexBytes: t.indexBytes, freeBytes: t.freeBytes, totalBytes: t.totalBytes, fragmentationPercent: t.fragmentationPercent };
-}
-
-function errno(err: unknown): number | undefined {
-  return (err as { errno?: number }).errno;
-}
-
-function message(err: unknown): string {
-  const e = err as { sqlMessage?: string; message?: string };
-  return e.sqlMessage ?? e.message ?? String(err);
 }
 
 /** Rebuild rate from earlier runs' REBUILD commands (bytes of the table before / duration), else the configured default. */
@@ -230,13 +222,13 @@ export async function rebuildTables(
             durationSeconds,
             ...(blocker ? { blocker } : {}),
           });
-        } else if (n === 1845 || n === 1846) skip(`online rebuild impossible: ${message(err)}`, { statement, durationSeconds });
+        } else if (n === 1845 || n === 1846) skip(`online rebuild impossible: ${sqlMessage(err)}`, { statement, durationSeconds });
         else if (n === 1969) {
           stoppedAtDeadline = true;
           remaining.push(name);
           results.push({ ...base, action: 'deferred', statement, durationSeconds, detail: 'stopped at the time budget (max_statement_time); the server rolled the rebuild back' });
-        } else results.push({ ...base, action: 'failed', statement, durationSeconds, detail: message(err) });
-        if (n !== undefined && ![1205, 1845, 1846, 1969].includes(n)) log.error('rebuild failed', { table: name, errno: n, error: message(err) });
+        } else results.push({ ...base, action: 'failed', statement, durationSeconds, detail: sqlMessage(err) });
+        if (n !== undefined && ![1205, 1845, 1846, 1969].includes(n)) log.error('rebuild failed', { table: name, errno: n, error: sqlMessage(err) });
         continue;
       }
       const durationSeconds = Math.round((Date.now() - started) / 100) / 10;

@@ -1,118 +1,28 @@
 // The retention engine: delete or archive rows older than a rule's cutoff, in short index-walking chunks.
 import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
-import { globalStatus } from '../db/global-status';
+import { errno, isFatal, sqlMessage } from '../db/errors';
+import { ContentionSensor, OWN_WRITES_PER_CHUNK, serverActivity, type ServerActivity } from './contention';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import type { DateFormat, PurgeSettings, Walk, WhereClause } from '../config/schema';
-import type { RunLog } from '../runlog/command-log';
-import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
-import { archiveLayout, checkArchiveTable, ensureArchiveTable, type ArchiveLayout, type ArchiveTableOptions } from './archive-table';
+import { archiveLayout, checkArchiveTable, ensureArchiveTable, type ArchiveLayout } from './archive-table';
 import { ChunkSizer } from './chunk-size';
-import { chunkSizing, estimateRowBytes, type ChunkSizing } from './row-bytes';
-import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
+import { BoundaryPrefetch, WalkCursor, type WalkState } from './walk-state';
+import { diagnosisOf, LockWatch } from '../db/lock-diagnostics';
 import { RestBudget } from './nice';
-import { rulePredicate } from './criteria';
-import { indexLeadingWith, inspectTable, type ChildTable, type IndexInfo, type TableShape } from './inspect';
-import { and, keyAfter, keyAtMost, TRUE_PART, type SqlPart } from './keyset';
+import type { SqlPart } from './keyset';
 import { deleteUpToBound } from './bounded-delete';
-import type { Throttle } from './throttle';
-import { beforeCutoff, cutoffValue, isProblem, problemText, resolveDateColumn, timestampZoneProblem, type DateEncoding } from './date-format';
-import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows, planCascade, type CascadePlan, type ChildRowCount } from './cascade';
+import { cutoffValue } from './date-format';
+import { addChildRows, checkCascadeCount, countChunkCascade, countRunCascade, noChildRows } from './cascade';
 import { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 import { describeChecksum, readChecksum, rowChecksumSelect, sameContent } from './row-checksum';
 import { copyRefusedMessage, restoreSqlMode, useStrictSqlMode } from './strict-mode';
-import { zeroDateColumns } from './zero-dates';
+import { archiveOptions, boundedCount, chooseWalk, plannedChunkSizing, planRule, readingTable, refuseZeroDates, type Plan, type WalkChoice } from './plan';
+import { round, type EngineOptions, type RetentionRule, type RuleResult, type RuleStatus } from './rule-result';
+import { Walker } from './walk-sql';
 
-/** A cleanup rule or the archive-orders rule, resolved against a target. */
-export interface RetentionRule {
-  readonly schema: string;
-  readonly table: string;
-  readonly dateColumn: string;
-  /** How an integer dateColumn stores time (lib/retention/date-format.ts). */
-  readonly dateFormat?: DateFormat;
-  readonly retentionDays: number;
-  readonly action: 'delete' | 'archive';
-  readonly where: readonly WhereClause[];
-  readonly archiveSchema: string;
-  readonly archiveTable: string;
-  /** Create a missing archiveSchema (with the source schema's character set and collation) instead of refusing the rule. */
-  readonly createArchiveSchema?: boolean;
-  readonly allowFullScan: boolean;
-  readonly walk: Walk;
-  readonly chunkTimeSeconds?: number;
-  /** Delete rules: go ahead over ON DELETE CASCADE / SET NULL children, counting their rows (lib/retention/cascade.ts). */
-  readonly cascade?: boolean;
-}
-
-export type RuleStatus = 'completed' | 'dry-run' | 'stopped-at-deadline' | 'already-running' | 'refused' | 'failed' | 'not-started';
-export type WalkKind = 'primary-key' | 'date-index';
-
-export interface RuleResult {
-  readonly table: string;
-  readonly action: 'delete' | 'archive';
-  /** Fixed at the start of the run: now − retention, UTC. */
-  readonly cutoff: string;
-  /** The cutoff in the date column's unit where it is not the instant itself (DATE: its UTC day; integer columns: the number bound). */
-  cutoffValue?: string | number;
-  status: RuleStatus;
-  message?: string;
-  walk?: WalkKind;
-  walkReason?: string;
-  index?: string;
-  rowsDeleted: number;
-  rowsArchived: number;
-  /** Matching rows left (exact up to the count limit); null when not known. */
-  rowsRemaining: number | null;
-  rowsRemainingEstimated?: boolean;
-  /** Dry run: rows that would go (exact unless `estimated`). */
-  wouldRemove?: number;
-  wouldRemoveEstimated?: boolean;
-  chunks: number;
-  /** Chunks during which the server counted row-lock waits (the chunk size then shrinks). */
-  contendedChunks?: number;
-  retries: number;
-  throttledSeconds: number;
-  durationSeconds: number;
-  childTables: readonly ChildTable[];
-  /** Rules with `cascade`: rows of each child table removed or set to NULL with the rule's rows (the dry run: would be). */
-  childRows?: ChildRowCount[];
-  archiveTable?: string;
-  archiveTableCreated?: boolean;
-  /** The first chunk's size and the cap on every chunk, and why (row size against purge.maxChunkBytes). */
-  chunkSizing?: ChunkSizing;
-  /** A chunk that gave up on a lock: which lock, and who held it. */
-  blocker?: LockDiagnosis;
-}
-
-export interface EngineOptions {
-  readonly dryRun: boolean;
-  readonly now: Date;
-  readonly settings: PurgeSettings;
-  readonly deadline: Deadline;
-  readonly throttle: Throttle;
-  readonly log: Log;
-  readonly runLog: RunLog;
-  /**
-   * A second session to the same server for the walk's boundary reads: the next chunk's boundary is read on it
-   * while this chunk's statements run. Consistent reads with autocommit on (no locks, no read view kept). Without
-   * it, or once it fails, boundaries are read on `db` before each chunk.
-   */
-  readonly reader?: DbSession;
-  /**
-   * A third session that runs every other chunk while the application is not writing (`purge.idleWalkers`). Without
-   * it, or once it fails, chunks run one at a time on `db`.
-   */
-  readonly second?: DbSession;
-  /**
-   * Watches chunk statements (and the walk's reads) that wait for locks, from a session of its own: one that gives up
-   * names the lock and its holder. Without it the holder is looked for after the timeout, on the walk's session.
-   */
-  readonly lockWatch?: LockWatch;
-  /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
-  readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
-}
-
+export type { EngineOptions, RetentionRule, RuleResult, RuleStatus, WalkKind } from './rule-result';
+export { checkRule, planRule } from './plan';
 export { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 
 const DAY_MS = 86_400_000;
@@ -120,332 +30,11 @@ const RETRYABLE = new Set([1205, 1213]); // lock wait timeout, deadlock
 const FK_ERRORS = new Set([1451, 1217]);
 const MAX_CHUNK_RETRIES = 5;
 
+
 /** GET_LOCK names are limited to 64 characters: long table names are hashed. */
 export function lockName(schema: string, table: string): string {
   const name = `dbmaint:purge:${schema}.${table}`;
   return name.length <= 64 ? name : `dbmaint:purge:${createHash('sha1').update(`${schema}.${table}`).digest('hex')}`;
-}
-
-function errno(err: unknown): number | undefined {
-  const n = (err as { errno?: unknown }).errno;
-  return typeof n === 'number' ? n : undefined;
-}
-
-function isFatal(err: unknown): boolean {
-  const e = err as { fatal?: boolean; code?: string; errno?: number };
-  return e.fatal === true || e.code === 'PROTOCOL_CONNECTION_LOST' || e.errno === 1927 /* ER_CONNECTION_KILLED */ || /socket has been ended|closed state/i.test(String((err as Error).message));
-}
-
-function sqlMessage(err: unknown): string {
-  const e = err as { sqlMessage?: string; message?: string };
-  return e.sqlMessage ?? e.message ?? String(err);
-}
-
-function round(n: number, digits = 3): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
-
-interface Plan {
-  readonly shape: TableShape;
-  readonly key: IndexInfo;
-  readonly dateIndex?: IndexInfo;
-  readonly predicate: SqlPart;
-  readonly date: DateEncoding;
-  /** `date < cutoff` alone, in the column's unit. */
-  readonly before: SqlPart;
-  readonly cascade?: CascadePlan;
-}
-
-/** Validate a rule against the live table; throws RuleRefusedError with the reason an operator can act on. */
-export async function planRule(db: DbSession, rule: RetentionRule, cutoff: Date): Promise<Plan> {
-  const name = `${rule.schema}.${rule.table}`;
-  const shape = await inspectTable(db, rule.schema, rule.table);
-  if (!shape) throw new RuleRefusedError(`table ${name} does not exist`);
-  if (shape.tableType !== 'BASE TABLE') throw new RuleRefusedError(`${name} is a ${shape.tableType.toLowerCase()}, not a table`);
-  if (!shape.key) {
-    throw new RuleRefusedError(`${name} has no primary key or NOT NULL unique key: its rows cannot be addressed in chunks safely`);
-  }
-  const columns = new Set(shape.columns.map((c) => c.name));
-  for (const col of [rule.dateColumn, ...rule.where.map((w) => w.column)]) {
-    if (!columns.has(col)) throw new RuleRefusedError(`${name} has no column ${col}`);
-  }
-  const date = resolveDateColumn(rule.schema, rule.table, rule.dateColumn, shape.columns.find((c) => c.name === rule.dateColumn)!, rule.dateFormat, cutoff);
-  if (isProblem(date)) throw new RuleRefusedError(problemText(date));
-  const zone = date.kind === 'timestamp' ? await timestampZoneProblem(db, rule.schema, rule.table, rule.dateColumn) : undefined;
-  if (zone) throw new RuleRefusedError(problemText(zone));
-  const dateIndex = indexLeadingWith(shape, rule.dateColumn);
-  if (!dateIndex && !rule.allowFullScan) {
-    throw new RuleRefusedError(
-      `${name}: no index starts with ${rule.dateColumn}, so every chunk would scan the table; ` +
-        `add one (ALTER TABLE ${qualifiedName(rule.schema, rule.table)} ADD INDEX (${quoteIdentifier(rule.dateColumn)}), ALGORITHM=INPLACE, LOCK=NONE) or set allowFullScan`,
-    );
-  }
-  if (rule.action === 'archive') {
-    const cascading = shape.children.filter((c) => c.deleteRule === 'CASCADE' || c.deleteRule === 'SET NULL');
-    if (cascading.length > 0) {
-      throw new RuleRefusedError(
-        `${name}: archiving would ${cascading[0]!.deleteRule === 'CASCADE' ? 'delete' : 'modify'} rows of child table(s) ` +
-          `${cascading.map((c) => `${c.schema}.${c.table} (${c.constraint}, ON DELETE ${c.deleteRule})`).join(', ')} that are not archived`,
-      );
-    }
-  }
-  const cascade = await planCascade(db, rule, shape.children);
-  return {
-    shape,
-    key: shape.key,
-    ...(dateIndex ? { dateIndex } : {}),
-    predicate: rulePredicate(date, cutoff, rule.where),
-    date,
-    before: beforeCutoff(date, cutoff),
-    ...(cascade ? { cascade } : {}),
-  };
-}
-
-/**
- * A column as a bound value that round-trips exactly: temporal and floating-point values are read
- * as text, since a JS Date keeps milliseconds only (a DATETIME(6) bound would be truncated and the
- * walk would stall or skip rows) and doubles may not print back identically.
- */
-function exactValue(shape: TableShape, column: string, aggregate?: 'MIN' | 'MAX'): string {
-  const q = aggregate ? `${aggregate}(${quoteIdentifier(column)})` : quoteIdentifier(column);
-  return /^(datetime|timestamp|time|date|float|double|real)$/.test(dataTypeOf(shape, column)) ? `CAST(${q} AS CHAR)` : q;
-}
-
-function dataTypeOf(shape: TableShape, column: string): string {
-  return shape.columns.find((c) => c.name === column)?.dataType.toLowerCase() ?? '';
-}
-
-/** Exact count up to `limit`, so that a dry run on a huge table stays bounded. */
-async function boundedCount(db: DbSession, table: string, where: SqlPart, limit: number): Promise<{ n: number; estimated: boolean }> {
-  if (limit <= 0) return { n: 0, estimated: true };
-  const [row] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT ?) x`, [...where.params, limit + 1]);
-  const n = Number(row?.n ?? 0);
-  return n > limit ? { n: limit, estimated: true } : { n, estimated: false };
-}
-
-interface WalkChoice {
-  readonly kind: WalkKind;
-  readonly reason: string;
-  readonly index: IndexInfo;
-  /** Bounds of the first key column among matching rows (primary-key walk). */
-  readonly low?: unknown;
-  readonly high?: unknown;
-}
-
-/**
- * Choose how to cut chunks. Primary-key ranges keep page access sequential and win when
- * matching rows are dense in their key range (dates that rise with the key, or half a table
- * going); walking the date index wins when they are sparse. The ratio is measured per run.
- */
-async function chooseWalk(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<WalkChoice | undefined> {
-  const table = qualifiedName(rule.schema, rule.table);
-  const k1 = quoteIdentifier(plan.key.columns[0]!);
-  if (!plan.dateIndex) {
-    return { kind: 'primary-key', reason: `no index on ${rule.dateColumn} (allowFullScan): walking the key over the whole table`, index: plan.key };
-  }
-  if (plan.key.columns[0] === rule.dateColumn) {
-    return { kind: 'primary-key', reason: `${rule.dateColumn} leads the key: key ranges are date ranges`, index: plan.key };
-  }
-  if (rule.walk === 'date-index') return { kind: 'date-index', reason: 'configured walk: date-index', index: plan.dateIndex };
-  // Index-only on the date index: InnoDB secondary indexes carry the primary key.
-  const k1Name = plan.key.columns[0]!;
-  const [b] = await db.query<{ n: number; lo: unknown; hi: unknown }>(
-    `SELECT COUNT(*) AS n, ${exactValue(plan.shape, k1Name, 'MIN')} AS lo, ${exactValue(plan.shape, k1Name, 'MAX')} AS hi
-       FROM ${table} FORCE INDEX (${quoteIdentifier(plan.dateIndex.name)}) WHERE ${plan.before.sql}`,
-    plan.before.params,
-  );
-  const matching = Number(b?.n ?? 0);
-  if (matching === 0) return undefined;
-  const bounds = { low: b!.lo, high: b!.hi };
-  if (rule.walk === 'primary-key') {
-    return { kind: 'primary-key', reason: 'configured walk: primary-key', index: plan.key, ...bounds };
-  }
-  const cap = Math.ceil(matching / Math.max(settings.pkWalkMinMatchRatio, 1e-6));
-  let inRange: number;
-  let how: string;
-  if (plan.shape.rowsEstimate > 0 && matching / plan.shape.rowsEstimate >= settings.pkWalkMinMatchRatio) {
-    // Dense across the whole table, so dense in any key range of it: no need to count.
-    inRange = Math.max(matching, plan.shape.rowsEstimate);
-    how = 'at most the whole table';
-  } else if (/int$/.test(dataTypeOf(plan.shape, k1Name)) && plan.shape.rowsEstimate > 0) {
-    // Integer keys: estimate from the key span and the table's key density (both read from index ends, no scan).
-    const [g] = await db.query<{ lo: unknown; hi: unknown }>(`SELECT MIN(${k1}) AS lo, MAX(${k1}) AS hi FROM ${table}`);
-    const span = Number(g!.hi) - Number(g!.lo) + 1;
-    const density = Math.min(1, plan.shape.rowsEstimate / Math.max(span, 1));
-    inRange = Math.max(matching, Math.round((Number(bounds.high) - Number(bounds.low) + 1) * density));
-    how = 'estimated from key density';
-  } else {
-    const [r] = await db.query<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${k1} >= ? AND ${k1} <= ? LIMIT ?) x`,
-      [bounds.low, bounds.high, cap + 1],
-    );
-    inRange = Number(r?.n ?? 0);
-    how = 'counted';
-  }
-  const ratio = inRange > cap ? 0 : matching / Math.max(inRange, 1);
-  const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-  if (inRange <= cap && ratio >= settings.pkWalkMinMatchRatio) {
-    return {
-      kind: 'primary-key',
-      reason: `${matching} of ${inRange} rows in the key range (${how}) match by date (${pct(ratio)} ≥ ${pct(settings.pkWalkMinMatchRatio)}): primary-key ranges`,
-      index: plan.key,
-      ...bounds,
-    };
-  }
-  return {
-    kind: 'date-index',
-    reason: `${matching} matching rows are sparse in their key range (${inRange > cap ? `more than ${cap}` : inRange} rows ${how}, under ${pct(settings.pkWalkMinMatchRatio)} match): walking ${plan.dateIndex.name}`,
-    index: plan.dateIndex,
-  };
-}
-
-/** What the walk's reads of the table wait for: its metadata lock only (consistent reads take no row locks). */
-function readingTable(rule: RetentionRule): { tables: { schema: string; table: string }[]; wants: 'read' } {
-  return { tables: [{ schema: rule.schema, table: rule.table }], wants: 'read' };
-}
-
-/** The first chunk and the cap on every chunk: the configured rows, lowered to what purge.maxChunkBytes allows at the rows' size. */
-async function plannedChunkSizing(db: DbSession, rule: RetentionRule, plan: Plan, settings: PurgeSettings): Promise<ChunkSizing> {
-  const estimate = await estimateRowBytes(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.key, rule.dateColumn, plan.dateIndex, plan.before);
-  return chunkSizing({ initialRows: settings.initialChunkRows, minRows: settings.minChunkRows, maxRows: settings.maxChunkRows }, settings.maxChunkBytes, estimate);
-}
-
-/** Rows of a chunk: scanned from the walked index, bounded by the previous and the next key. */
-interface ChunkBounds {
-  readonly after?: readonly unknown[];
-  readonly upTo?: readonly unknown[];
-}
-
-class Walker {
-  readonly columns: readonly string[];
-  private readonly range: SqlPart;
-
-  constructor(
-    private readonly db: DbSession,
-    private readonly table: string,
-    private readonly choice: WalkChoice,
-    private readonly shape: TableShape,
-    keyColumns: readonly string[],
-    rule: RetentionRule,
-    private readonly predicate: SqlPart,
-    beforeCutoff: SqlPart,
-  ) {
-    // Walk order: the key, or (date, key) on the date index. Only NOT NULL columns take part, so
-    // every comparison in the keyset is true or false (a NULL in a bound would skip rows).
-    this.columns =
-      choice.kind === 'primary-key' ? [...keyColumns] : [rule.dateColumn, ...keyColumns.filter((c) => c !== rule.dateColumn)];
-    const k1 = quoteIdentifier(keyColumns[0]!);
-    this.range =
-      choice.kind === 'primary-key' && choice.low !== undefined
-        ? { sql: `${k1} >= ? AND ${k1} <= ?`, params: [choice.low, choice.high] }
-        : choice.kind === 'date-index' || keyColumns[0] === rule.dateColumn
-          ? beforeCutoff // a date-led key: key ranges below the cutoff are exactly the rows to visit
-          : TRUE_PART;
-  }
-
-  /** The key `size` rows further along the walked index, or undefined when fewer remain. */
-  async nextBoundary(after: readonly unknown[] | undefined, size: number, on: DbSession = this.db): Promise<unknown[] | undefined> {
-    const where = and(this.range, after ? keyAfter(this.columns, after) : TRUE_PART);
-    const cols = this.columns.map(quoteIdentifier).join(', ');
-    const values = this.columns.map((c, i) => `${exactValue(this.shape, c)} AS v${i}`).join(', ');
-    const rows = await on.query<Record<string, unknown>>(
-      `SELECT ${values} FROM ${this.table} FORCE INDEX (${quoteIdentifier(this.choice.index.name)})
-        WHERE ${where.sql} ORDER BY ${cols} LIMIT 1 OFFSET ?`,
-      [...where.params, size - 1],
-    );
-    return rows[0] ? this.columns.map((_, i) => rows[0]![`v${i}`]) : undefined;
-  }
-
-  /** The WHERE of one chunk: the rule's predicate within the chunk's key bounds. */
-  chunkWhere(b: ChunkBounds): SqlPart {
-    return and(this.range, b.after ? keyAfter(this.columns, b.after) : TRUE_PART, b.upTo ? keyAtMost(this.columns, b.upTo) : TRUE_PART, this.predicate);
-  }
-}
-
-/** A chunk's upper boundary and the rows it spans. */
-interface NextChunk {
-  readonly upTo: unknown[] | undefined;
-  readonly size: number;
-}
-
-/**
- * Reads the next chunk's boundary on the reader session while the current chunk runs: the boundary read
- * scans the rows of the next chunk (28 ms of a 0.3 s chunk on a CHAR(40) key in bench:purge), which then
- * costs no time of the walk. The chunk size is a guess made before the current chunk's time is known; it is
- * used only when close to what the chunk sizer then asks for (never more than 10% above it), otherwise the
- * boundary is read again on the walk's session. Any boundary is correct: it only decides where a chunk ends.
- */
-class BoundaryPrefetch {
-  private pending?: { readonly after: readonly unknown[]; readonly size: number; readonly read: Promise<unknown[] | undefined | Error> };
-  /** Prefetched boundaries used, and read again because the guess was off. */
-  used = 0;
-  missed = 0;
-
-  constructor(
-    private readonly walker: Walker,
-    /** Dropped (undefined) once it fails. */
-    private reader: DbSession | undefined,
-    private readonly log: Log,
-    private readonly table: string,
-  ) {}
-
-  /** Start reading the boundary `size` rows after `after` (the current chunk's upper bound). */
-  start(after: readonly unknown[], size: number): void {
-    const reader = this.reader;
-    if (!reader) return;
-    this.pending = { after, size, read: this.walker.nextBoundary(after, size, reader).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
-  }
-
-  /** The boundary for a chunk after `after` of about `wanted` rows (never more than `cap`): the prefetched one when it fits, else read now on `on`. */
-  async next(after: readonly unknown[] | undefined, wanted: number, on?: DbSession, cap = Infinity): Promise<NextChunk> {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p) {
-      const got = await p.read; // settled either way, so that the reader never has two reads queued
-      if (got instanceof Error) {
-        // The walk does not depend on the reader: drop it and go on reading boundaries on the walk's session.
-        this.reader = undefined;
-        this.log.warn('boundary reader failed; reading boundaries on the walk session', { table: this.table, error: got.message });
-      } else if (p.after === after && p.size <= Math.min(wanted * 1.1, cap) && p.size >= wanted * 0.5) {
-        this.used++;
-        return { upTo: got, size: p.size };
-      } else {
-        this.missed++;
-      }
-    }
-    return { upTo: await this.walker.nextBoundary(after, wanted, on), size: wanted };
-  }
-
-  /** Wait for a read still in flight, so that the reader session is idle when the walk returns. */
-  async settle(): Promise<void> {
-    const p = this.pending;
-    this.pending = undefined;
-    if (p) await p.read;
-  }
-}
-
-interface ServerActivity {
-  readonly lockWaits: number;
-  /** Write statements executed on the server (ours included). */
-  readonly writes: number;
-}
-
-const WRITE_COUNTERS = ['Com_insert', 'Com_insert_select', 'Com_update', 'Com_update_multi', 'Com_delete', 'Com_delete_multi', 'Com_replace', 'Com_replace_select'];
-
-/** Server-wide counters that tell whether the application is writing, or waiting for locks, while we purge. */
-async function serverActivity(db: DbSession): Promise<ServerActivity> {
-  const v = await globalStatus(db, ['Innodb_row_lock_waits', ...WRITE_COUNTERS]);
-  return { lockWaits: v.get('Innodb_row_lock_waits')!, writes: WRITE_COUNTERS.reduce((sum, c) => sum + v.get(c)!, 0) };
-}
-
-async function chooseIsolation(db: DbSession): Promise<string> {
-  // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
-  // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
-  const [v] = await db.query<{ logBin: number; format: string }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
-  const level = Number(v?.logBin) === 1 && String(v?.format).toUpperCase() === 'STATEMENT' ? 'REPEATABLE READ' : 'READ COMMITTED';
-  await db.exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`);
-  return level;
 }
 
 /** The cutoff of a rule for a run that started at `now`: fixed once, UTC. */
@@ -470,31 +59,6 @@ export function initialRuleResult(rule: RetentionRule, now: Date, status: RuleSt
     childTables: [],
     ...(rule.action === 'archive' ? { archiveTable: `${rule.archiveSchema}.${rule.archiveTable}` } : {}),
   };
-}
-
-/** The archive checks' view of a rule: whether to create the schema, and the columns its chunks' WHERE uses. */
-/**
- * Everything the engine refuses before a row moves, read-only: the rule against its table, and for an archive rule the
- * archive schema and table (column by column). Preflight uses it, so that it says what the dry run and the run say.
- */
-export async function checkRule(db: DbSession, rule: RetentionRule, cutoff: Date): Promise<void> {
-  const plan = await planRule(db, rule, cutoff);
-  if (rule.action === 'archive') await checkArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, archiveOptions(rule, plan));
-}
-
-function archiveOptions(rule: RetentionRule, plan: Plan): ArchiveTableOptions {
-  return { createSchema: rule.createArchiveSchema === true, needed: [...plan.key.columns, rule.dateColumn, ...rule.where.map((w) => w.column)] };
-}
-
-/** Dry run: matching rows with zero dates would fail the run's copy (strict sql_mode); say so before any row moves. */
-async function refuseZeroDates(db: DbSession, rule: RetentionRule, plan: Plan, limit: number): Promise<void> {
-  const zero = await zeroDateColumns(db, qualifiedName(rule.schema, rule.table), plan.shape, plan.predicate, limit);
-  if (zero.length === 0) return;
-  throw new RuleRefusedError(
-    `${rule.schema}.${rule.table}: rows to archive hold zero dates ('0000-00-00' or a zero month or day) in ` +
-      `${zero.map((z) => `column ${z.column} (${z.rows} row(s))`).join(', ')}, which the strict sql_mode of the archive sessions refuses to copy: ` +
-      `the run would fail at the first chunk holding one. Set those values to NULL or a real date in the source, or exclude the rows with a where clause`,
-  );
 }
 
 export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOptions): Promise<RuleResult> {
@@ -568,6 +132,16 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
   }
 }
 
+
+async function chooseIsolation(db: DbSession): Promise<string> {
+  // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
+  // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
+  const [v] = await db.query<{ logBin: number; format: string }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
+  const level = Number(v?.logBin) === 1 && String(v?.format).toUpperCase() === 'STATEMENT' ? 'REPEATABLE READ' : 'READ COMMITTED';
+  await db.exec(`SET SESSION TRANSACTION ISOLATION LEVEL ${level}`);
+  return level;
+}
+
 /** One rule's run once it holds its lock: what the walk works with and reports into. */
 interface RuleRun {
   readonly db: DbSession;
@@ -627,83 +201,6 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   return outcome;
 }
 
-/** Server activity is read after each chunk, but while chunks are short (contended) at most this often. */
-const ACTIVITY_SAMPLE_MS = 25;
-
-/** Write statements a chunk counts in the server's Com_* counters. */
-const OWN_WRITES_PER_CHUNK = (action: 'delete' | 'archive', runLogRow: boolean) => (action === 'archive' ? 2 : 1) + (runLogRow ? 1 : 0);
-
-/** A chunk taken from the walk: its bounds, in key order. */
-interface Claim {
-  readonly after: readonly unknown[] | undefined;
-  readonly upTo: unknown[] | undefined;
-  readonly size: number;
-  /** The chunk's number in the run log and the logs: unique in the run, in the order chunks are taken. */
-  readonly no: number;
-  /** The failed chunk whose range this one walks again (after a rollback the walk goes back to its lower bound). */
-  readonly retryOf?: number;
-  state: 'running' | 'committed' | 'failed';
-}
-
-/**
- * Where the walk stands. Chunks are taken in key order, one at a time (boundary reads do not overlap), and may
- * then run at the same time on two sessions. Every matching row is covered once every chunk taken has committed;
- * a chunk that failed sends the walk back to its lower bound, once no chunk is running. Walking a range again
- * loses nothing and moves nothing twice: its rows are gone, and a second DELETE (or copy) finds none of them.
- */
-class WalkCursor {
-  private after: readonly unknown[] | undefined;
-  private atEnd = false;
-  /** Chunks taken and not yet behind a run of committed ones, in key order. */
-  private open: Claim[] = [];
-  private taking: Promise<unknown> = Promise.resolve();
-  /** Chunks taken so far: a retried range gets the next number, so no number repeats in the run log. */
-  private taken = 0;
-  private retrying: number | undefined;
-
-  /** Take the next chunk, its upper boundary read by `read` (one at a time, in order); undefined at the end of the walk. */
-  take(read: (after: readonly unknown[] | undefined) => Promise<NextChunk>): Promise<Claim | undefined> {
-    const next = this.taking.then(async (): Promise<Claim | undefined> => {
-      if (this.atEnd) return undefined;
-      const after = this.after;
-      const { upTo, size } = await read(after);
-      const claim: Claim = { after, upTo, size, no: ++this.taken, ...(this.retrying !== undefined ? { retryOf: this.retrying } : {}), state: 'running' };
-      this.retrying = undefined;
-      this.after = upTo;
-      this.atEnd = upTo === undefined;
-      this.open.push(claim);
-      return claim;
-    });
-    this.taking = next.catch(() => undefined);
-    return next;
-  }
-
-  settle(claim: Claim, state: 'committed' | 'failed'): void {
-    claim.state = state;
-    while (this.open[0]?.state === 'committed') this.open.shift();
-  }
-
-  /** Every chunk up to the end of the walk committed. */
-  get finished(): boolean {
-    return this.atEnd && this.open.length === 0;
-  }
-
-  /** Some chunk failed, so its range is not covered yet. */
-  get behind(): boolean {
-    return this.open.some((c) => c.state === 'failed');
-  }
-
-  /** Back to the first chunk that did not commit. Only while no chunk is running (one session walking). */
-  rewind(): void {
-    if (!this.behind) return;
-    if (this.open.some((c) => c.state === 'running')) throw new Error('walk rewound while a chunk was running');
-    this.after = this.open[0]!.after;
-    this.retrying = this.open[0]!.no;
-    this.atEnd = false;
-    this.open = [];
-  }
-}
-
 async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: ServerActivity, isolation: string): Promise<RuleResult> {
   const { db, rule, plan, opts, result, finish } = run;
   const log = opts.log;
@@ -741,39 +238,33 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
     tables: [{ schema: rule.schema, table: rule.table }, ...(rule.action === 'archive' ? [{ schema: rule.archiveSchema, table: rule.archiveTable }] : [])],
     wants: 'write' as const,
   };
-  let retries = 0;
-  let activity = await serverActivity(db);
-  if (activity.lockWaits > beforeChoice.lockWaits || activity.writes > beforeChoice.writes) sizer.startContended();
-  let sampledAt = Date.now();
-  // Since the last sample: chunks, and our own write statements (subtracted from the server's count).
-  let unsampledChunks = 0;
-  let ownWrites = 0;
+  const start = await ContentionSensor.start(db, beforeChoice, () => OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable));
+  if (start.live) sizer.startContended();
+  const sensor = start.sensor;
   const rest = new RestBudget(opts.settings.niceRatio);
   const reader = opts.settings.prefetchBoundaries ? await strictOrNone(opts.reader, log, name, 'boundary reader') : undefined;
   const prefetch = new BoundaryPrefetch(walker, reader, log, name);
   const cursor = new WalkCursor();
-  // Set to send two walking sessions back to one (both stop after their chunk).
-  let collapse = false;
-  let stopped = false;
+  const state: WalkState = { retries: 0, collapse: false, stopped: false };
 
   /** One session taking chunks from the cursor and running them until the walk ends, stops, or (`single` false) collapses. */
   const lane = async (session: DbSession, single: boolean): Promise<void> => {
     for (;;) {
-      if (stopped || (!single && collapse)) return;
+      if (state.stopped || (!single && state.collapse)) return;
       const reserveMs = sizer.expectedSeconds() * 2000 + 2000;
       if (opts.deadline.isNear(reserveMs)) {
         result.status = 'stopped-at-deadline';
-        stopped = true;
+        state.stopped = true;
         return;
       }
       const t = await opts.throttle.wait(opts.deadline, reserveMs);
       result.throttledSeconds = round(opts.throttle.throttledSeconds - throttledBefore, 1);
       if (t.stopped) {
         result.status = 'stopped-at-deadline';
-        stopped = true;
+        state.stopped = true;
         return;
       }
-      if (stopped || (!single && collapse)) return;
+      if (state.stopped || (!single && state.collapse)) return;
       const chunkStart = Date.now();
       const startedAt = new Date();
       if (single) cursor.rewind();
@@ -826,12 +317,12 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         await opts.runLog.recordCompleted(spec, startedAt, { ...(code !== undefined ? { errorNumber: code } : {}), errorMessage: sqlMessage(err) }, session);
         await session.exec('COMMIT'); // the failure's run-log row (autocommit is off)
         const retryable = (code !== undefined && RETRYABLE.has(code)) || err instanceof ChunkCountMismatchError;
-        if (retryable && retries < MAX_CHUNK_RETRIES) {
-          retries++;
+        if (retryable && state.retries < MAX_CHUNK_RETRIES) {
+          state.retries++;
           result.retries++;
           sizer.shrink();
           // Two lanes: both stop, and the walk goes on on one session from this chunk's lower bound.
-          if (!single) collapse = true;
+          if (!single) state.collapse = true;
           const blocker = diagnosisOf(err);
           log.warn('chunk rolled back; retrying smaller', { table: name, chunk: chunkNo, errno: code, reason: sqlMessage(err), nextChunkRows: sizer.next, ...(blocker ? { blocker } : {}) });
           continue;
@@ -843,46 +334,20 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
           code !== undefined && FK_ERRORS.has(code)
             ? `chunk ${chunkNo} refused by a foreign key (${sqlMessage(err)}); child rows must go first. Not retried.`
             : `chunk ${chunkNo} failed: ${(rule.action === 'archive' ? copyRefusedMessage(code, sqlMessage(err), name) : undefined) ?? sqlMessage(err)}`;
-        stopped = true;
+        state.stopped = true;
         return;
       }
-      retries = 0;
+      state.retries = 0;
       const seconds = (Date.now() - chunkStart) / 1000;
       result.chunks++;
-      // Our own write statements per chunk: the DELETE (and the INSERT … SELECT), and the run-log INSERT.
-      ownWrites += OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable);
       if (rule.action === 'delete') result.rowsDeleted += moved;
       else result.rowsArchived += moved;
-      // Contended: row-lock waits anywhere on the server during the chunk (someone may have waited for
-      // us), or rows written by others (the application is live: it will run into large chunks' locks).
-      unsampledChunks++;
-      // Reading the counters costs about as much as a tenth of a short chunk; while the contended target is in
-      // force it only decides when to grow chunks again, which takes a second of quiet anyway: sample then
-      // (and after the last chunk, so that every chunk is accounted for).
-      let contended: boolean | 'unsampled' = 'unsampled';
-      let foregroundWrites: number | undefined;
-      let lockWaitsSeen: number | undefined;
-      if (!sizer.contended || Date.now() - sampledAt >= ACTIVITY_SAMPLE_MS || !upTo) {
-        const now = await serverActivity(session);
-        foregroundWrites = Math.max(0, now.writes - activity.writes - ownWrites);
-        lockWaitsSeen = now.lockWaits - activity.lockWaits;
-        // With two lanes, some of what the server counts is ours. The other lane's chunk may be half done: its
-        // statements are counted by the server, not yet by us. And a chunk's range scan reads one row past its
-        // upper bound, the first row of the next chunk, which the other lane may hold: one lock wait per chunk at
-        // most. The application shows itself by writing more than one chunk's statements, or by waiting more.
-        contended = single
-          ? lockWaitsSeen > 0 || foregroundWrites > 0
-          : lockWaitsSeen > 1 || foregroundWrites > OWN_WRITES_PER_CHUNK(rule.action, opts.runLog.writesTable);
-        if (contended) result.contendedChunks = (result.contendedChunks ?? 0) + unsampledChunks;
-        activity = now;
-        sampledAt = Date.now();
-        unsampledChunks = 0;
-        ownWrites = 0;
-      }
+      const { contended, foregroundWrites, lockWaitsSeen, contendedChunks } = await sensor.afterChunk(session, single, sizer.contended, !upTo);
+      if (contended === true) result.contendedChunks = (result.contendedChunks ?? 0) + contendedChunks;
       sizer.observe(size, seconds, contended);
-      if (!single && contended === true && !collapse) {
+      if (!single && contended === true && !state.collapse) {
         // The application is back: one session from here on, and the short chunks of a live server.
-        collapse = true;
+        state.collapse = true;
         log.info('application activity: walking on one session again', { table: name, chunk: chunkNo, foregroundWrites, lockWaits: lockWaitsSeen });
       }
       // Under a live load, leave the server some room between chunks (an unsampled chunk runs only while the
@@ -934,7 +399,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
       // A lane that fails stops the other after its chunk: without the walk's own session (which holds the run's lock)
       // nothing may go on, and without the second one the walk goes on alone.
       const stopBoth = (err: unknown) => {
-        collapse = true;
+        state.collapse = true;
         throw err;
       };
       const [own, other] = await Promise.allSettled([lane(db, false).catch(stopBoth), lane(second, false).catch(stopBoth)]);
@@ -952,7 +417,7 @@ async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice: Server
         // The walk does not depend on the second session: go on without it.
         log.warn('second session failed; walking on one', { table: name, error: other.status === 'rejected' ? sqlMessage(other.reason) : 'could not restore autocommit' });
       }
-      if (!stopped && (collapse || cursor.behind)) await lane(db, true);
+      if (!state.stopped && (state.collapse || cursor.behind)) await lane(db, true);
     } else {
       await lane(db, true);
     }

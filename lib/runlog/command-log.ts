@@ -1,6 +1,7 @@
 // The run log, after Ola Hallengren's CommandLog: every maintenance command is a row (and a JSON log line).
 import { randomUUID } from 'node:crypto';
 import type { DbSession } from '../db/connection';
+import { errno, sqlError } from '../db/errors';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import { currentUser } from '../db/privileges';
 import type { Log } from '../runtime/log';
@@ -91,11 +92,6 @@ export function commandLogStore(opts: RunLogOptions): StoreSpec {
 
 /** Deadlock, lock wait timeout, query interrupted (KILL QUERY), statement time limit (MariaDB, MySQL). */
 const RETHROWN_IN_TRANSACTION = new Set([1213, 1205, 1317, 1969, 3024]);
-
-function sqlError(err: unknown): { errorNumber?: number; errorMessage: string } {
-  const e = err as { errno?: number; sqlMessage?: string; message?: string };
-  return { ...(typeof e.errno === 'number' ? { errorNumber: e.errno } : {}), errorMessage: e.sqlMessage ?? e.message ?? String(err) };
-}
 
 /**
  * Records commands for one run. When the log table cannot be written (no privilege,
@@ -201,7 +197,7 @@ export class RunLog {
       }));
     } catch (err) {
       // Not created yet (a dry run before the first run): nothing to read, nothing wrong.
-      if ((err as { errno?: number }).errno === 1146) return [];
+      if (errno(err) === 1146) return [];
       if (!isStoreUnavailable(err)) {
         this.log.warn('run log history unreadable', { runLogTable: this.tableName, ...sqlError(err) });
         return [];
@@ -297,8 +293,8 @@ export class RunLog {
       ]);
       return res.insertId;
     } catch (err) {
-      const errno = (err as { errno?: number }).errno;
-      if (inTransaction && ((errno !== undefined && RETHROWN_IN_TRANSACTION.has(errno)) || (err as { fatal?: boolean }).fatal)) throw err;
+      const n = errno(err);
+      if (inTransaction && ((n !== undefined && RETHROWN_IN_TRANSACTION.has(n)) || (err as { fatal?: boolean }).fatal)) throw err;
       this.log.warn('run log insert failed', { runLogTable: this.tableName, ...sqlError(err) });
       return undefined;
     }
