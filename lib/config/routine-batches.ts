@@ -1,6 +1,12 @@
 // Which targets each routine's fleet execution runs, and when: targets grouped by schedule, then by database server.
 import { cronExpression, type CronSpec, type RoutineDefinition } from '../catalogue';
-import type { DbMaintConfig } from './schema';
+
+/** What batching reads of a target (structural, so that the schema, which runs the check, need not be imported here). */
+export interface BatchedTarget {
+  readonly name: string;
+  readonly server?: string | undefined;
+  readonly tasks: Readonly<Partial<Record<string, { readonly enabled?: boolean | undefined; readonly schedule?: CronSpec | undefined }>>>;
+}
 
 /** Targets on one database server: run one after another. */
 export interface ServerGroup {
@@ -23,7 +29,7 @@ export interface RoutineBatch {
  * The batches of `routine`: enabled targets grouped by their schedule for it (the catalogue's, or their own), in config
  * order; within a batch, by server. A target with the routine disabled is in none.
  */
-export function routineBatches(config: Pick<DbMaintConfig, 'targets'>, routine: RoutineDefinition): RoutineBatch[] {
+export function routineBatches(config: { readonly targets: readonly BatchedTarget[] }, routine: RoutineDefinition): RoutineBatch[] {
   const batches = new Map<string, { cron: CronSpec; custom: boolean; servers: Map<string, string[]> }>();
   for (const target of config.targets) {
     const settings = target.tasks[routine.id];
@@ -53,7 +59,7 @@ export const MAX_BATCHES_PER_ROUTINE = 20;
 
 /** Refuse a fleet whose targets give one routine more distinct schedules than the fleet state machine takes. */
 export function checkRoutineBatches(
-  cfg: Pick<DbMaintConfig, 'targets'>,
+  cfg: { readonly targets: readonly BatchedTarget[] },
   routines: readonly RoutineDefinition[],
   ctx: { addIssue(issue: { code: 'custom'; path: (string | number)[]; message: string }): void },
 ): void {
