@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod';
 import { expect, it } from 'vitest';
-import { configFields, configReferenceMarkdown } from '../bin/config-reference';
+import { configFields, configReferenceMarkdown, staleDescriptions } from '../bin/config-reference';
 import { configSchema } from '../lib/config/schema';
 import { repoRoot } from './support/synth';
 
@@ -16,6 +16,8 @@ it('docs/configuration.md matches the schema (run `npm run docs`)', () => {
 it('every field of the schema has a description', () => {
   const fields = configFields();
   expect(fields.filter((f) => !f.description.trim()).map((f) => f.path)).toEqual([]);
+  // No description for a field the schema no longer has (a renamed field would otherwise keep a dead entry).
+  expect(staleDescriptions()).toEqual([]);
   // Every property anywhere in the JSON Schema is listed (none hidden in a shape the reference does not walk).
   const keys = new Set<string>();
   const collect = (n: unknown): void => {

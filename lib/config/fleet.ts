@@ -20,38 +20,45 @@ const tagKey = z
 const tagValue = z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,256}$/, 'must be 1-256 characters of letters, digits and _.:/=+@-');
 
 export const secretAccessSchema = z.discriminatedUnion('mode', [
-  z.strictObject({ mode: z.literal('exact') }).describe('Every configured secret ARN listed (least privilege; capacity limited by IAM\'s policy sizes).'),
-  z
-    .strictObject({ mode: z.literal('name-prefix'), prefix: secretPrefix.describe('Secret name prefix, ending at a separator.') })
-    .describe('Every secret whose name starts with `prefix`, in the regions and accounts of the configured secrets.'),
-  z
-    .strictObject({
-      mode: z.literal('tag'),
-      key: tagKey.describe('Tag key (not starting with `aws:`).'),
-      value: tagValue.describe('Tag value.'),
-    })
-    .describe('Every secret carrying the tag `key` = `value`, in the regions and accounts of the configured secrets.'),
+  /** Every configured secret ARN listed (least privilege; capacity limited by IAM's policy sizes). */
+  z.strictObject({ mode: z.literal('exact') }),
+  /** Every secret whose name starts with `prefix`, in the regions and accounts of the configured secrets. */
+  z.strictObject({ mode: z.literal('name-prefix'), prefix: secretPrefix }),
+  /** Every secret carrying the tag `key` = `value`, in the regions and accounts of the configured secrets. */
+  z.strictObject({ mode: z.literal('tag'), key: tagKey, value: tagValue }),
 ]);
 
 export const DEFAULT_FLEXIBLE_WINDOW_MINUTES = 15;
 export const DEFAULT_MAX_ROUTINES_IN_FLIGHT = 10;
 
 export const fleetSchema = z.strictObject({
+  /**
+   * EventBridge Scheduler's flexible time window: each scheduled run starts at a moment Scheduler picks within this many
+   * minutes after its cron time, so a fleet's 01:00 runs do not all start in the same second. 0: exactly on time.
+   * At most 60: the silence alarms allow one hour of slack on the 6-hourly analyze (7 h).
+   */
   flexibleWindowMinutes: z
     .number()
     .int()
     .min(0)
     .max(60, 'must be 0-60 minutes: the silence alarms allow one hour of slack on the 6-hourly analyze-tables (7 h)')
-    .default(DEFAULT_FLEXIBLE_WINDOW_MINUTES).describe('EventBridge Scheduler\'s flexible time window: each scheduled run starts at a moment Scheduler picks within this many minutes after its cron time, so a fleet\'s 01:00 runs do not all start in the same second. 0: exactly on time. At most 60: the silence alarms allow one hour of slack on the 6-hourly analyze (7 h).'),
+    .default(DEFAULT_FLEXIBLE_WINDOW_MINUTES),
+  /**
+   * At most this many routine executions (one target each) in flight across the fleet: each routine's schedule starts
+   * one fleet execution whose Map state runs the targets' routines, this many at a time (infra/constructs/fleet-routine.ts).
+   * At most 40: the concurrency Step Functions guarantees an inline Map.
+   */
   maxRoutinesInFlight: z
     .number()
     .int()
     .min(1)
     .max(40, 'must be 1-40: an inline Map state runs at most 40 iterations at a time')
-    .default(DEFAULT_MAX_ROUTINES_IN_FLIGHT).describe('At most this many routine executions (one target each) in flight across the fleet: each routine\'s schedule starts one fleet execution whose Map state runs the targets\' routines, this many at a time (infra/constructs/fleet-routine.ts). At most 40: the concurrency Step Functions guarantees an inline Map.'),
-  reservedConcurrency: z.union([concurrency, z.partialRecord(taskId, concurrency)]).optional().describe('Reserved concurrency of every task function, or per task id (a task not listed reserves none). Default: none.'),
-  secretAccess: secretAccessSchema.default({ mode: 'exact' }).describe('How the functions are granted GetSecretValue on the targets\' secrets (and kms:Decrypt on their keys).'),
-}).describe('Fleet-wide deployment settings: schedule spreading, routines in flight, reserved concurrency, secret grants (docs/deploy-at-scale.md).');
+    .default(DEFAULT_MAX_ROUTINES_IN_FLIGHT),
+  /** Reserved concurrency of every task function, or per task id (a task not listed reserves none). Default: none. */
+  reservedConcurrency: z.union([concurrency, z.partialRecord(taskId, concurrency)]).optional(),
+  /** How the functions are granted GetSecretValue on the targets' secrets (and kms:Decrypt on their keys). */
+  secretAccess: secretAccessSchema.default({ mode: 'exact' }),
+});
 
 export type FleetSettings = z.output<typeof fleetSchema>;
 export type SecretAccess = FleetSettings['secretAccess'];
