@@ -33,7 +33,8 @@ export const MDL_WAIT_STATE = /^Waiting for .*(metadata|global read|backup|commi
 const STATEMENT_CHARS = 120;
 export const PROCESS_GRANT = 'GRANT PROCESS ON *.* TO the maintenance user';
 
-function oneLine(s: unknown): string | null {
+/** A statement (or processlist INFO) on one line, cut to STATEMENT_CHARS: what a lock report quotes of a session. */
+export function oneLine(s: unknown): string | null {
   if (s === null || s === undefined) return null;
   const t = String(s).replace(/\s+/g, ' ').trim();
   if (!t) return null;

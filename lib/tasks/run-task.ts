@@ -191,7 +191,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
     }
     if (exclusive) {
       // Before the run log is prepared: a deferred run creates and writes nothing. Held until the end of the task.
-      const got = await acquireServerLock(db, env.config.runLog.schema, { target: target.name, task: taskId }, exclusiveRuns(env.config));
+      const got = await acquireServerLock(db, env.config.runLog.schema, { target: target.name, task: taskId }, () => exclusiveRuns(env.config));
       if ('holder' in got) {
         await db.close();
         return busy(got.holder);

@@ -1,7 +1,7 @@
 // The server-wide lock of heavy tasks: one purge, archive or rebuild at a time per database server, whichever target runs it.
 import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
-import { PROCESS_GRANT } from '../db/lock-holders';
+import { oneLine, PROCESS_GRANT } from '../db/lock-holders';
 import type { ProcesslistSession } from '../db/lock-report';
 
 /** What a routine step throws when the server is busy: Step Functions matches this name in a Retry (infra/constructs/routine-state-machine.ts). */
@@ -77,16 +77,8 @@ export interface ServerLock {
   release(): Promise<void>;
 }
 
-const STATEMENT_CHARS = 120;
-
-function oneLine(s: unknown): string | null {
-  if (s === null || s === undefined) return null;
-  const t = String(s).replace(/\s+/g, ' ').trim();
-  if (!t) return null;
-  return t.length > STATEMENT_CHARS ? `${t.slice(0, STATEMENT_CHARS - 1)}…` : t;
-}
-
-async function holderOf(db: DbSession, lock: string, connectionId: number, scope: string, candidates: readonly RunIdentity[]): Promise<ServerLockHolder> {
+async function holderOf(db: DbSession, lock: string, connectionId: number, scope: string, candidatesOf: () => readonly RunIdentity[]): Promise<ServerLockHolder> {
+  const candidates = candidatesOf();
   const unseen: string[] = [];
   const [p] = await db.query<{ user: string; host: string; command: string; seconds: number; state: string | null; info: string | null }>(
     `SELECT USER AS user, HOST AS host, COMMAND AS command, TIME AS seconds, STATE AS state, LEFT(INFO, 400) AS info
@@ -123,13 +115,14 @@ const ATTEMPTS = 3;
 
 /**
  * Take the server lock without waiting (GET_LOCK(…, 0)): either the lock, or who holds it. `self` names this run in its
- * holder lock; `candidates` are the runs a holder could be (every target of the configuration × the exclusive tasks).
+ * holder lock; `candidates` lists the runs a holder could be (every target of the configuration × the exclusive tasks),
+ * asked for only when the server is busy.
  */
 export async function acquireServerLock(
   db: DbSession,
   scope: string,
   self: RunIdentity,
-  candidates: readonly RunIdentity[],
+  candidates: () => readonly RunIdentity[],
 ): Promise<{ readonly lock: ServerLock } | { readonly holder: ServerLockHolder }> {
   const name = serverLockName(scope);
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
