@@ -24,7 +24,7 @@ import { FailureAlarms } from './constructs/failure-alarms';
 import { FleetRoutine } from './constructs/fleet-routine';
 import { RoutineStateMachine } from './constructs/routine-state-machine';
 import { TaskFunction } from './constructs/task-function';
-import { TargetStack } from './constructs/target-stack';
+import { scheduleDelivery, scheduleTimeWindow, TargetStack } from './constructs/target-stack';
 
 export interface DbMaintStackProps extends StackProps {
   readonly config: DbMaintConfig;
@@ -189,7 +189,6 @@ export class DbMaintStack extends Stack {
 
     // Each routine's schedules start its fleet execution, one per batch of targets sharing a schedule: the fleet's
     // Map runs at most fleet.maxRoutinesInFlight targets' routines at a time, and one at a time per server.
-    const window = config.fleet.flexibleWindowMinutes;
     for (const r of this.routines) {
       const batches = routineBatches(config, r.routine);
       if (batches.length === 0) continue;
@@ -209,12 +208,9 @@ export class DbMaintStack extends Stack {
           description: `${r.routine.id} on ${targets} target(s): ${batch.custom ? 'custom schedule' : r.routine.scheduleText}`,
           scheduleGroup: group,
           schedule: scheduler.ScheduleExpression.expression(cronExpression(batch.cron), TimeZone.of(config.timeZone)),
-          timeWindow: window > 0 ? scheduler.TimeWindow.flexible(Duration.minutes(window)) : scheduler.TimeWindow.off(),
+          timeWindow: scheduleTimeWindow(config.fleet.flexibleWindowMinutes),
           target: new StepFunctionsStartExecution(fleet.stateMachine, {
-            role: schedulerRole,
-            retryAttempts: 3,
-            maxEventAge: Duration.hours(1),
-            deadLetterQueue: this.failureQueue,
+            ...scheduleDelivery(schedulerRole, this.failureQueue),
             input: scheduler.ScheduleTargetInput.fromObject({ batch: batch.id }),
           }),
         });
@@ -228,7 +224,7 @@ export class DbMaintStack extends Stack {
           config,
           targets: config.targets.slice(i * perStack, (i + 1) * perStack),
           functions: byId,
-          routines: this.routines.map((r) => ({ routine: r.routine, stateMachine: r.stateMachine.stateMachine })),
+          routines: this.routines.map((r) => r.routine),
           group,
           role: schedulerRole,
           deadLetterQueue: this.failureQueue,

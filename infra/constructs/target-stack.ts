@@ -8,7 +8,6 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { appliesTo, cronExpression, getTask, type CronSpec, type RoutineDefinition, type TaskDefinition } from '../../lib/catalogue';
 import { silenceHours } from '../../lib/config/schedule-check';
@@ -19,7 +18,8 @@ export interface TargetStackProps {
   readonly config: DbMaintConfig;
   readonly targets: readonly TargetConfig[];
   readonly functions: ReadonlyMap<string, { task: TaskDefinition; fn: lambda.IFunction }>;
-  readonly routines: readonly { routine: RoutineDefinition; stateMachine: sfn.IStateMachine }[];
+  /** The routines, for the silence alarms of their steps (their schedules are the fleet routines', in the main stack). */
+  readonly routines: readonly RoutineDefinition[];
   readonly group: scheduler.IScheduleGroup;
   readonly role: iam.IRole;
   readonly deadLetterQueue: sqs.IQueue;
@@ -45,6 +45,16 @@ export function targetMetric(namespace: string, task: string, target: string, na
 
 const MB = 1024 * 1024;
 
+/** Scheduler starts each run at a moment it picks within the window: a fleet's 01:00 runs spread over those minutes. */
+export function scheduleTimeWindow(minutes: number): scheduler.TimeWindow {
+  return minutes > 0 ? scheduler.TimeWindow.flexible(Duration.minutes(minutes)) : scheduler.TimeWindow.off();
+}
+
+/** Delivery retries only (throttling, service errors): function and execution errors are retried where they run. */
+export function scheduleDelivery(role: iam.IRole, deadLetterQueue: sqs.IQueue): { role: iam.IRole; retryAttempts: number; maxEventAge: Duration; deadLetterQueue: sqs.IQueue } {
+  return { role, retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue };
+}
+
 /**
  * Schedules and alarms of a slice of the targets. Kept together per target and split across nested
  * stacks so that a fleet of 500 targets stays below CloudFormation's 500 resources (and 1 MB) per stack.
@@ -59,9 +69,7 @@ export class TargetStack extends NestedStack {
     const notify = new actions.SnsAction(props.topic);
     const ns = props.config.metricNamespace;
     const a = props.config.alarms;
-    // Scheduler starts each run at a moment it picks within the window: a fleet's 01:00 runs spread over those minutes.
-    const window = props.config.fleet.flexibleWindowMinutes;
-    const timeWindow = window > 0 ? scheduler.TimeWindow.flexible(Duration.minutes(window)) : scheduler.TimeWindow.off();
+    const timeWindow = scheduleTimeWindow(props.config.fleet.flexibleWindowMinutes);
 
     const schedule = (target: TargetConfig, id: string, cron: CronSpec, custom: boolean, text: string, invoke: scheduler.IScheduleTarget) => {
       this.schedules.push(
@@ -82,8 +90,7 @@ export class TargetStack extends NestedStack {
       al.addOkAction(notify);
       this.alarms.push(al);
     };
-    // Delivery retries only (throttling, service errors): function errors are retried by Lambda itself.
-    const delivery = { role: props.role, retryAttempts: 3, maxEventAge: Duration.hours(1), deadLetterQueue: props.deadLetterQueue };
+    const delivery = scheduleDelivery(props.role, props.deadLetterQueue);
 
     for (const target of props.targets) {
       // How often each task must succeed on this target: its own schedule, or the routines it is a step of.
@@ -98,7 +105,7 @@ export class TargetStack extends NestedStack {
         // Its longest gap between runs in this zone, DST included (lib/config/schedule-check.ts), the catalogue's or the target's own.
         if (target.tasks[task.id]?.enabled !== false) expect(task.id, silenceHours(cron, props.config.timeZone));
       }
-      for (const { routine } of props.routines) {
+      for (const routine of props.routines) {
         // The routine's schedules are the fleet's (infra/constructs/fleet-routine.ts): here only what its silence alarms expect.
         const custom = target.tasks[routine.id]?.schedule;
         if (target.tasks[routine.id]?.enabled === false) continue;
