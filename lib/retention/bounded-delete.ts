@@ -1,6 +1,7 @@
 // A key-range chunk's DELETE that ends at the chunk's last row, for two walkers deleting neighbouring ranges at once.
 import type { DbSession } from '../db/connection';
 import type { SqlPart } from './keyset';
+import { deleteFirstRows, rangeDelete } from './walk-sql';
 
 /**
  * One chunk of a two-walker key-range walk, deleted with `ORDER BY key LIMIT size`: the range holds `size` keys
@@ -14,8 +15,11 @@ import type { SqlPart } from './keyset';
  * (EXPLAIN: range on PRIMARY for a range of 40% of `events`).
  */
 export async function deleteUpToBound(db: DbSession, table: string, source: string, keyOrder: string, where: SqlPart, size: number): Promise<number> {
-  const n = (await db.exec(`DELETE FROM ${table} WHERE ${where.sql} ORDER BY ${keyOrder} LIMIT ?`, [...where.params, size])).affectedRows;
+  const first = deleteFirstRows(table, keyOrder, where, size);
+  const n = (await db.exec(first.sql, first.params)).affectedRows;
   if (n < size) return n;
   const left = await db.query<{ one: number }>(`SELECT 1 AS one FROM ${source} WHERE ${where.sql} LIMIT 1`, where.params);
-  return left.length === 0 ? n : n + (await db.exec(`DELETE ${table} FROM ${source} WHERE ${where.sql}`, where.params)).affectedRows;
+  if (left.length === 0) return n;
+  const rest = rangeDelete(table, source, where);
+  return n + (await db.exec(rest.sql, rest.params)).affectedRows;
 }

@@ -10,8 +10,8 @@ import { indexLeadingWith, inspectTable, type IndexInfo, type TableShape } from 
 import type { SqlPart } from './keyset';
 import { chunkSizing, estimateRowBytes, type ChunkSizing } from './row-bytes';
 import { RuleRefusedError } from './rule-errors';
-import type { RetentionRule, WalkKind } from './rule-result';
-import { dataTypeOf, exactValue } from './walk-sql';
+import type { RetentionRule } from './rule-result';
+import { dataTypeOf, exactValue, type WalkChoice } from './walk-sql';
 import { zeroDateColumns } from './zero-dates';
 
 export interface Plan {
@@ -76,15 +76,6 @@ export async function boundedCount(db: DbSession, table: string, where: SqlPart,
   const [row] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${where.sql} LIMIT ?) x`, [...where.params, limit + 1]);
   const n = Number(row?.n ?? 0);
   return n > limit ? { n: limit, estimated: true } : { n, estimated: false };
-}
-
-export interface WalkChoice {
-  readonly kind: WalkKind;
-  readonly reason: string;
-  readonly index: IndexInfo;
-  /** Bounds of the first key column among matching rows (primary-key walk). */
-  readonly low?: unknown;
-  readonly high?: unknown;
 }
 
 /**
