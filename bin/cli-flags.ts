@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { isRoutineId, isTaskId, ROUTINE_IDS, TASK_IDS, type TaskId } from '../lib/catalogue';
-import { baseEventShape, TASK_EVENT_SCHEMAS } from '../lib/events/schema';
+import { baseEventShape } from '../lib/events/schema';
+import { TASK_MODULES } from '../lib/tasks/registry';
 import { UsageError } from './local-runner';
 
 /** Flags that become payload fields, and the field each sets. */
@@ -45,7 +46,7 @@ function fieldToFlag(field: unknown): PayloadFlag | undefined {
 }
 
 function tasksAccepting(field: string): TaskId[] {
-  return TASK_IDS.filter((t) => field in TASK_EVENT_SCHEMAS[t].shape);
+  return TASK_IDS.filter((t) => field in TASK_MODULES[t].eventSchema.shape);
 }
 
 /** Zod issues of a payload built from flags → one line per flag, with the value as typed. */
@@ -146,7 +147,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     else if (NUMERIC.has(flag)) raw[field] = NUMBER_TEXT.test(value) ? Number(value) : value;
     else raw[field] = value;
   }
-  const parsed = TASK_EVENT_SCHEMAS[command].safeParse(raw);
+  const parsed = TASK_MODULES[command].eventSchema.safeParse(raw);
   if (!parsed.success) refuse(flagIssues(parsed.error, typed, command));
   return { kind: 'task', task: command, json, ...(config !== undefined ? { config } : {}), event: raw };
 }

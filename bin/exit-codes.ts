@@ -3,7 +3,7 @@ import { DatabaseConnectError } from '../lib/db/connection';
 import { CredentialsError } from '../lib/db/credentials';
 import { InputError } from '../lib/validation/input-error';
 import type { RoutineResult } from '../lib/routines/run-routine';
-import type { TaskStatus } from '../lib/tasks/run-task';
+import type { TaskStatus } from '../lib/tasks/task-module';
 import { UsageError } from './local-runner';
 
 export const EXIT = { succeeded: 0, failed: 1, invalidInput: 2, unreachable: 3 } as const;

@@ -12,7 +12,7 @@ import { credentialsFromUrl, SecretsManagerCredentialSource, UrlCredentialSource
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { lambdaContext } from '../dev/lambda-context';
 import { jsonLineLog, type Log } from '../lib/runtime/log';
-import type { TaskRunResult } from '../lib/tasks/run-task';
+import type { TaskRunResult } from '../lib/tasks/task-module';
 import { useDependencies } from '../functions/lambda-handler';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,5 +1,5 @@
-// Lambda entry point of the archive-orders task (see lib/catalogue.ts): its runner only, so its bundle carries no other task and no SES client.
-import { archiveOrdersRunner } from '../lib/tasks/runners/archive-orders';
+// Lambda entry point of the archive-orders task (see lib/catalogue.ts): its module only, so its bundle carries no other task and no SES client.
+import { archiveOrders } from '../lib/tasks/modules/archive-orders';
 import { makeHandler } from './lambda-handler';
 
-export const handler = makeHandler('archive-orders', archiveOrdersRunner);
+export const handler = makeHandler(archiveOrders);

@@ -1,5 +1,5 @@
-// Lambda entry point of the collect-statistics task (see lib/catalogue.ts): its runner only, so its bundle carries no other task and no SES client.
-import { collectStatisticsRunner } from '../lib/tasks/runners/collect-statistics';
+// Lambda entry point of the collect-statistics task (see lib/catalogue.ts): its module only, so its bundle carries no other task and no SES client.
+import { collectStatistics } from '../lib/tasks/modules/collect-statistics';
 import { makeHandler } from './lambda-handler';
 
-export const handler = makeHandler('collect-statistics', collectStatisticsRunner);
+export const handler = makeHandler(collectStatistics);

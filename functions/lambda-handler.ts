@@ -1,11 +1,10 @@
-// The shared shape of every task function: middy + Powertools Logger around one task's runner (lib/tasks/run-task.ts).
+// The shared shape of every task function: middy + Powertools Logger around one task's module (lib/tasks/run-task.ts).
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { TaskId } from '../lib/catalogue';
 import { loadConfigFile } from '../lib/config/load';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { SecretsManagerCredentialSource, UrlCredentialSource, type CredentialSource } from '../lib/db/credentials';
@@ -15,8 +14,8 @@ import type { MailSender } from '../lib/reporting/mail/sender';
 import { Deadline } from '../lib/runtime/deadline';
 import type { Log } from '../lib/runtime/log';
 import { boundRunResult } from '../lib/tasks/bounded-result';
-import { runTaskWith, type TaskRunResult } from '../lib/tasks/run-task';
-import { anyRunner, type BaseEvent, type TaskRunner } from '../lib/tasks/task-runner';
+import { runTaskWith } from '../lib/tasks/run-task';
+import { anyTask, type BaseEvent, type TaskModule, type TaskRunResult } from '../lib/tasks/task-module';
 
 /** Reserved at the end of an invocation for closing the session, publishing metrics and returning. */
 export const DEADLINE_SAFETY_MS = 15_000;
@@ -88,14 +87,14 @@ function dependencies(): HandlerDependencies {
  * The handler of one task. Only the entries of tasks that send mail pass `mailer` (SES): the SDK client then ships in
  * their bundles alone. An injected mailer (local runner, tests) takes precedence.
  */
-export function makeHandler<E extends BaseEvent, R>(taskId: TaskId, runner: TaskRunner<E, R>, mailer?: () => MailSender) {
+export function makeHandler<E extends BaseEvent, R>(task: TaskModule<E, R>, mailer?: () => MailSender) {
   let ownMailer: MailSender | undefined;
   const base = async (event: unknown, context: Context): Promise<TaskRunResult> => {
     const deps = dependencies();
     const deadline = Deadline.fromRemaining(context.getRemainingTimeInMillis(), DEADLINE_SAFETY_MS);
     const sender = deps.mailer ?? (mailer ? (ownMailer ??= mailer()) : undefined);
     // The response goes to Step Functions (256 KiB per state) and the console: bounded, whatever the database's size.
-    return boundRunResult(await runTaskWith(anyRunner(runner), taskId, event, { ...deps, ...(sender ? { mailer: sender } : {}), deadline }));
+    return boundRunResult(await runTaskWith(anyTask(task), event, { ...deps, ...(sender ? { mailer: sender } : {}), deadline }));
   };
   return middy(base).use(injectLambdaContext(powertoolsLogger, { resetKeys: true }));
 }

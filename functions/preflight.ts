@@ -1,5 +1,5 @@
-// Lambda entry point of the preflight task (see lib/catalogue.ts): its runner only, so its bundle carries no other task and no SES client.
-import { preflightRunner } from '../lib/tasks/runners/preflight';
+// Lambda entry point of the preflight task (see lib/catalogue.ts): its module only, so its bundle carries no other task and no SES client.
+import { preflight } from '../lib/tasks/modules/preflight';
 import { makeHandler } from './lambda-handler';
 
-export const handler = makeHandler('preflight', preflightRunner);
+export const handler = makeHandler(preflight);

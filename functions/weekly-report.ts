@@ -1,6 +1,6 @@
-// Lambda entry point of the weekly-report task (see lib/catalogue.ts): its runner only, and the SES sender (it mails).
+// Lambda entry point of the weekly-report task (see lib/catalogue.ts): its module only, and the SES sender (it mails).
 import { SesMailSender } from '../lib/reporting/mail/sender';
-import { weeklyReportRunner } from '../lib/tasks/runners/weekly-report';
+import { weeklyReport } from '../lib/tasks/modules/weekly-report';
 import { makeHandler } from './lambda-handler';
 
-export const handler = makeHandler('weekly-report', weeklyReportRunner, () => new SesMailSender());
+export const handler = makeHandler(weeklyReport, () => new SesMailSender());

@@ -5,7 +5,7 @@ import { UrlCredentialSource, type CredentialSource } from '../lib/db/credential
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/registry';
-import type { TaskRunResult } from '../lib/tasks/run-task';
+import type { TaskRunResult } from '../lib/tasks/task-module';
 import type { AnalyzeResult } from '../lib/maintenance/analyze';
 import type { MetricsPublisher } from '../lib/metrics/emf';
 import { EventValidationError } from '../lib/events/schema';

@@ -15,7 +15,7 @@ import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';
 import type { CollectResult } from '../lib/stats/collect';
 import { runTask } from '../lib/tasks/registry';
-import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/run-task';
+import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/task-module';
 import { adminConnection, freshSchema, serverUrl, TEST_SECRET_ARN, testConfig, testTarget } from './support/db';
 
 // ---------------------------------------------------------------------------------------------

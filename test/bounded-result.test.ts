@@ -1,7 +1,7 @@
 // What a function returns is bounded: the most important items of each list, counts of the rest, a size cap.
 import { describe, expect, it } from 'vitest';
 import { boundRunResult, RESULT_LIST_LIMIT } from '../lib/tasks/bounded-result';
-import type { TaskRunResult } from '../lib/tasks/run-task';
+import type { TaskRunResult } from '../lib/tasks/task-module';
 
 function run(result: unknown): TaskRunResult {
   return {

@@ -9,7 +9,7 @@ import { lambdaContext } from '../dev/lambda-context';
 import type { MetricsPublisher } from '../lib/metrics/emf';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 

@@ -10,7 +10,7 @@ import type { MetricsPublisher } from '../lib/metrics/emf';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { sameNameFor } from '../lib/tasks/exclusions';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 

@@ -17,9 +17,9 @@ import { SesMailSender } from '../lib/reporting/mail/sender';
 import type { RetentionRule } from '../lib/retention/engine';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog, silentLog } from '../lib/runtime/log';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { runTask } from '../lib/tasks/registry';
-import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/run-task';
+import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/task-module';
 import { commandLogDdl } from '../lib/runlog/command-log';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import {

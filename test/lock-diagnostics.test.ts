@@ -14,7 +14,7 @@ import type { RuleResult } from '../lib/retention/engine';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/registry';
-import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/run-task';
+import type { TaskEnvironment, TaskRunResult } from '../lib/tasks/task-module';
 import { adminConnection, freshSchema, testConfig } from './support/db';
 import { recordingMetrics } from './support/recording-metrics';
 import { rule, run } from './support/retention';

@@ -5,7 +5,7 @@ import { UrlCredentialSource } from '../lib/db/credentials';
 import type { MetricPoint } from '../lib/metrics/names';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 import { CountingDeadline } from './support/retention';

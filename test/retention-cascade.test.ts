@@ -6,7 +6,7 @@ import { UrlCredentialSource } from '../lib/db/credentials';
 import type { MetricPoint } from '../lib/metrics/names';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { digestOf } from '../lib/reporting/digest';
 import { renderTaskSummary } from '../lib/reporting/text-summary';
 import { runTask } from '../lib/tasks/registry';

@@ -8,7 +8,7 @@ import { generateRecommendations } from '../lib/recommend/generate';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import { renderTaskSummary } from '../lib/reporting/text-summary';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { cleanupRule } from '../lib/retention/rules';

@@ -16,7 +16,7 @@ import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { Deadline } from '../lib/runtime/deadline';
 import { jsonLineLog } from '../lib/runtime/log';
 import { runTask } from '../lib/tasks/registry';
-import type { TaskEnvironment } from '../lib/tasks/run-task';
+import type { TaskEnvironment } from '../lib/tasks/task-module';
 import { adminConnection, freshSchema, serverUrl, testConfig } from './support/db';
 
 const SCHEMA = 'secret_t';

@@ -10,7 +10,7 @@ import { credentialsFromUrl, UrlCredentialSource } from '../lib/db/credentials';
 import { lambdaContext } from '../dev/lambda-context';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import { jsonLineLog } from '../lib/runtime/log';
-import type { RetentionResult } from '../lib/tasks/retention-runner';
+import type { RetentionResult } from '../lib/tasks/retention-task';
 import { holderLockName, serverLockName, type ServerLockHolder } from '../lib/tasks/server-lock';
 import { adminConnection, freshSchema, serverUrl, TEST_SECRET_ARN } from './support/db';
 

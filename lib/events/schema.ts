@@ -1,14 +1,15 @@
-// Event payloads (scheduler events and console invocations): validated strictly before any SQL runs.
+// What every event payload shares (scheduler events and console invocations), and its strict parsing before any SQL runs; each task's own fields are in its module.
 import * as z from 'zod';
 import { formatIssues } from '../config/load';
 import { InputError } from '../validation/input-error';
-import { ROUTINE_IDS, TASK_IDS, type TaskId } from '../catalogue';
+import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 
 export class EventValidationError extends InputError {
   override readonly name = 'EventValidationError';
 }
 
-const tableRefText = z
+/** A table named in a payload: `table` or `schema.table`, validated before it is quoted. */
+export const tableRefText = z
   .string()
   .max(129, 'is too long (at most schema.table, 64 characters each)')
   .regex(/^[A-Za-z0-9_$]{1,64}(\.[A-Za-z0-9_$]{1,64})?$/, 'must be table or schema.table (letters, digits, _ or $)');
@@ -29,52 +30,6 @@ export const baseEventShape = {
   maxRunSeconds: z.number().int().min(1).max(900).optional(),
 };
 
-export const analyzeEventSchema = z.strictObject({
-  ...baseEventShape,
-  tables: z.array(tableRefText).min(1).max(500).optional(),
-  force: z.boolean().default(false),
-});
-
-export type AnalyzeEvent = z.output<typeof analyzeEventSchema>;
-
-export const cleanupEventSchema = z.strictObject({
-  ...baseEventShape,
-  /** Run only the rules of these tables (a table named twice, or as `t` and `schema.t`, runs once). */
-  tables: z.array(tableRefText).min(1).max(500).optional(),
-  /** Ad-hoc runs only: let `tables` name a table in excludeTables (scheduled and routine runs never touch one). */
-  force: z.boolean().default(false),
-});
-export type CleanupEvent = z.output<typeof cleanupEventSchema>;
-
-export const archiveOrdersEventSchema = z.strictObject({
-  ...baseEventShape,
-  /** Override the configured age of orders to archive. */
-  daysOld: z.number().int().min(1).max(36500).optional(),
-});
-export type ArchiveOrdersEvent = z.output<typeof archiveOrdersEventSchema>;
-
-export const collectStatisticsEventSchema = z.strictObject({
-  ...baseEventShape,
-});
-export type CollectStatisticsEvent = z.output<typeof collectStatisticsEventSchema>;
-
-export const optimizeEventSchema = z.strictObject({
-  ...baseEventShape,
-  /** Only these tables; they must still cross the thresholds unless `force`. */
-  tables: z.array(tableRefText).min(1).max(500).optional(),
-  force: z.boolean().default(false),
-});
-export type OptimizeEvent = z.output<typeof optimizeEventSchema>;
-
-export const rebuildIndexesEventSchema = z.strictObject({
-  ...baseEventShape,
-  /** Tables to rebuild; default: the target's `rebuildTables`. A table named twice is rebuilt once. */
-  tables: z.array(tableRefText).min(1).max(500).optional(),
-  /** Ad-hoc runs only: let `tables` name a table in excludeTables (scheduled and routine runs never touch one). */
-  force: z.boolean().default(false),
-});
-export type RebuildIndexesEvent = z.output<typeof rebuildIndexesEventSchema>;
-
 /** What a routine hands its last step: each earlier step's outcome (a step that never reached the database has no run record). */
 export const stepOutcomeSchema = z.strictObject({
   task: z.enum(TASK_IDS as [string, ...string[]]),
@@ -84,38 +39,6 @@ export const stepOutcomeSchema = z.strictObject({
   error: z.string().max(20_000).optional(),
 });
 export type StepOutcome = z.output<typeof stepOutcomeSchema>;
-
-export const preflightEventSchema = z.strictObject({
-  ...baseEventShape,
-});
-export type PreflightEvent = z.output<typeof preflightEventSchema>;
-
-export const recommendationsEventSchema = z.strictObject({
-  ...baseEventShape,
-});
-export type RecommendationsEvent = z.output<typeof recommendationsEventSchema>;
-
-export const reportEventSchema = z.strictObject({
-  ...baseEventShape,
-  steps: z.array(stepOutcomeSchema).max(20).default([]),
-  /** Report on this many hours back instead of the task's own period (24 h daily, 168 h weekly). */
-  periodHours: z.number().int().min(1).max(24 * 31).optional(),
-});
-export type ReportEvent = z.output<typeof reportEventSchema>;
-
-/** Each task's payload schema: the runners parse with it, and the local CLI checks its flags against the same fields. */
-export const TASK_EVENT_SCHEMAS = {
-  preflight: preflightEventSchema,
-  'analyze-tables': analyzeEventSchema,
-  'cleanup-data': cleanupEventSchema,
-  'archive-orders': archiveOrdersEventSchema,
-  'collect-statistics': collectStatisticsEventSchema,
-  'optimize-tables': optimizeEventSchema,
-  'rebuild-indexes': rebuildIndexesEventSchema,
-  recommendations: recommendationsEventSchema,
-  'daily-report': reportEventSchema,
-  'weekly-report': reportEventSchema,
-} as const satisfies { readonly [K in TaskId]: z.ZodObject };
 
 export function parseEvent<S extends z.ZodType>(schema: S, raw: unknown, task: string): z.output<S> {
   if (raw === null || raw === undefined) raw = {};

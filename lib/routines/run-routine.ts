@@ -2,7 +2,7 @@
 import type { RoutineDefinition, TaskId } from '../catalogue';
 import type { StepOutcome } from '../events/schema';
 import type { Log } from '../runtime/log';
-import type { TaskRunResult } from '../tasks/run-task';
+import type { TaskRunResult } from '../tasks/task-module';
 
 export interface RoutineStepResult extends StepOutcome {
   /** The step's full result when it returned one (not when it threw). */

@@ -1,5 +1,5 @@
 // What a task function returns to Step Functions and the console: totals and the most important items, never the whole database.
-import type { TaskRunResult } from './run-task';
+import type { TaskRunResult } from './task-module';
 
 /** Items kept per list: enough to act on, small enough that 20 and 20,000 tables return the same size. */
 export const RESULT_LIST_LIMIT = 10;

@@ -1,78 +1,17 @@
 // Runs one catalogue task for one target: validate the event, connect, run, log, publish metrics, return a typed result.
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
 import { openTargetSession, type DbSession } from '../db/connection';
-import type { CredentialSource } from '../db/credentials';
 import { EventValidationError } from '../events/schema';
-import type { MetricsPublisher } from '../metrics/emf';
 import { METRIC, point, type MetricPoint } from '../metrics/names';
 import { RunLog } from '../runlog/command-log';
-import type { Deadline } from '../runtime/deadline';
-import { silentLog, type Log } from '../runtime/log';
+import { silentLog } from '../runtime/log';
 import { resolveTarget } from './target';
-import type { BaseEvent, TaskRunner } from './task-runner';
+import type { BaseEvent, TaskEnvironment, TaskModule, TaskRunResult } from './task-module';
 import { appliesTo, getTask, TASKS, type TaskId } from '../catalogue';
 import { acquireServerLock, describeHolder, ServerBusyError, type RunIdentity, type ServerLock, type ServerLockHolder } from './server-lock';
-import { digestOf } from '../reporting/digest';
+import { runDigest } from './run-digest';
 import { TaskRuns, taskRunStore } from '../runlog/task-runs';
 import type { StoreProblem } from '../runlog/store-access';
-import type { MailSender } from '../reporting/mail/sender';
-
-export interface TaskEnvironment {
-  readonly config: DbMaintConfig;
-  readonly credentials: CredentialSource;
-  readonly metrics: MetricsPublisher;
-  readonly log: Log;
-  /** The invocation's deadline (Lambda remaining time less a margin). */
-  readonly deadline: Deadline;
-  readonly now?: () => Date;
-  /** SES (or a test double); only mail-sending tasks use it. */
-  readonly mailer?: MailSender;
-}
-
-/** `deferred`: not started because another heavy task runs on the server (lib/tasks/server-lock.ts); the next run does it. */
-export type TaskStatus = 'succeeded' | 'failed' | 'stopped-at-deadline' | 'skipped' | 'deferred';
-
-export interface TaskRunResult<R = unknown> {
-  readonly task: TaskId;
-  readonly target: string;
-  readonly runId: string | null;
-  readonly dryRun: boolean;
-  readonly status: TaskStatus;
-  readonly startedAt: string;
-  readonly durationSeconds: number;
-  readonly server?: string;
-  readonly result?: R;
-  readonly error?: string;
-  readonly metrics: readonly MetricPoint[];
-  readonly runLogTable?: string;
-  /** Set on what a function returns: items left out per list (path → count); see lib/tasks/bounded-result.ts. */
-  readonly omitted?: Readonly<Record<string, number>>;
-  /** What this run could not record or read in dbmaint's own tables, each with the GRANT that fixes it. */
-  readonly notes?: readonly string[];
-}
-
-/** What a task implementation gets: an open session and everything resolved from config and event. */
-export interface TaskContext<E> {
-  readonly db: DbSession;
-  /** For tasks that open further sessions (replica lag checks). */
-  readonly credentials: CredentialSource;
-  readonly runLog: RunLog;
-  readonly config: DbMaintConfig;
-  readonly target: TargetConfig;
-  readonly event: E;
-  readonly deadline: Deadline;
-  readonly log: Log;
-  readonly now: Date;
-  readonly mailer?: MailSender;
-}
-
-export interface TaskOutcome<R> {
-  readonly result: R;
-  readonly status: TaskStatus;
-  readonly metrics: readonly MetricPoint[];
-  /** Figures per table (dimension Table), e.g. one purge rule each. */
-  readonly tableMetrics?: readonly { readonly table: string; readonly points: readonly MetricPoint[] }[];
-}
 
 function round(n: number, digits = 3): number {
   const f = 10 ** digits;
@@ -126,10 +65,11 @@ function exclusiveRuns(config: DbMaintConfig): RunIdentity[] {
   return config.targets.flatMap((t) => tasks.map((task) => ({ target: t.name, task })));
 }
 
-/** Runs `taskId` with its runner; the function entries pass their own runner, so a bundle carries one task (lib/tasks/registry.ts has them all). */
-export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId: TaskId, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
+/** Runs one task; the function entries pass their own module, so a bundle carries one task (lib/tasks/registry.ts has them all). */
+export async function runTaskWith(task: TaskModule<BaseEvent, unknown>, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
+  const taskId = task.id;
   // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
-  const event = runner.parse(rawEvent);
+  const event = task.parse(rawEvent);
   const target = resolveTarget(env.config, event.target);
   const clock = env.now ?? (() => new Date());
   const startedAt = clock();
@@ -140,7 +80,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
   };
   const skip = routineSkip(taskId, event, target, env.config);
   if (skip) return skipped(skip);
-  runner.validate?.(event, target);
+  task.validate?.(event, target);
   // A dry run changes nothing, so it neither needs the server lock nor waits for it.
   const exclusive = getTask(taskId).serverExclusive && !event.dryRun;
   /**
@@ -202,7 +142,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
     // Before the task moves a row: the run log and the task-run record either work, or the run is JSON-only from the start.
     await runLog.prepare([taskRunStore(env.config.runLog.schema)]);
     for (const p of early) runLog.note(p);
-    const outcome = await runner.run({
+    const outcome = await task.run({
       db,
       credentials: env.credentials,
       runLog,
@@ -237,7 +177,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
       ...(env.config.runLog.enabled && !runLog.unusable('run log', 'write') ? { runLogTable: runLog.tableName } : {}),
       ...(runLog.notes.length ? { notes: [...runLog.notes] } : {}),
     };
-    if (recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(result, event.routine?.execution));
+    if (recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(runDigest(result, task, event.routine?.execution));
   } catch (err) {
     // Not a failure: the routine's Retry runs the step again once the server is free (the session is closed already).
     if (err instanceof ServerBusyError) throw err;
@@ -254,7 +194,7 @@ export async function runTaskWith(runner: TaskRunner<BaseEvent, unknown>, taskId
     const notes = runLog?.notes.length ? { notes: [...runLog.notes] } : {};
     const failed: TaskRunResult = { ...base, runId: runLog?.runId ?? null, status: 'failed', durationSeconds, error: message, metrics, ...notes };
     // The session may be what failed; then the report learns of this run from the routine's step outcomes instead.
-    if (db && runLog && recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(digestOf(failed, event.routine?.execution));
+    if (db && runLog && recordsRuns(runLog, env.config)) await new TaskRuns(db, env.config.runLog.schema, log).record(runDigest(failed, task, event.routine?.execution));
     await db?.close();
     throw Object.assign(err as Error, { taskResult: failed });
   }

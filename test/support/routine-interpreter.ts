@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { getTask, type TaskId } from '../../lib/catalogue';
 import { lambdaContext } from '../../dev/lambda-context';
 import { useDependencies, type HandlerDependencies } from '../../functions/lambda-handler';
-import type { TaskRunResult } from '../../lib/tasks/run-task';
+import type { TaskRunResult } from '../../lib/tasks/task-module';
 import { repoRoot } from './synth';
 
 // Node 20 lacks Promise.withResolvers, which the interpreter uses (Node 22+).

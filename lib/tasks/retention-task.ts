@@ -1,9 +1,11 @@
-// cleanup-data and archive-orders: run retention rules one after another within the run's time budget.
+// What cleanup-data and archive-orders share: retention rules run one after another within the run's time budget, their digest and summary.
 import { openTargetSession, type DbSession } from '../db/connection';
 import { METRIC, point, type MetricPoint } from '../metrics/names';
 import { initialRuleResult, runRule, type RetentionRule, type RuleResult } from '../retention/engine';
 import { auroraLagProbe, replicaLagProbe, Throttle, threadsRunningProbe, type LoadProbe } from '../retention/throttle';
-import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
+import type { DigestBody, TaskContext, TaskOutcome, TaskStatus } from './task-module';
+import { childRowsText } from '../reporting/child-rows';
+import { textTable } from '../reporting/text-table';
 import { TaskRuns } from '../runlog/task-runs';
 import { LockWatch } from '../db/lock-diagnostics';
 import { retentionRefusals, serverSameName } from './exclusions';
@@ -172,4 +174,49 @@ export async function runRetention<E extends RetentionEvent>(
     await lockWatch.close();
     for (const r of replicas) await r.session.close();
   }
+}
+
+export function retentionDigest(r: RetentionResult): DigestBody {
+  const n = (x: number) => x.toLocaleString('en');
+  const remaining = r.rules.reduce((s, x) => s + (x.rowsRemaining ?? 0), 0);
+  return {
+    headline: `deleted ${n(r.rowsDeleted)} and archived ${n(r.rowsArchived)} rows in ${r.rules.length} rule(s), ${n(remaining)} remaining`,
+    rows: r.rules.map((x) => ({
+      table: x.table,
+      action: `${x.action}: ${x.status}`,
+      rows: x.rowsDeleted + x.rowsArchived,
+      remaining: x.rowsRemaining,
+      durationSeconds: x.durationSeconds,
+      ...(x.message || childRowsText(x) ? { detail: [x.message, childRowsText(x)].filter(Boolean).join('; ') } : {}),
+    })),
+  };
+}
+
+export function retentionSummary(r: RetentionResult): string {
+  const n = (x: number | null | undefined, estimated?: boolean) => (x === null || x === undefined ? '-' : `${estimated ? '≥' : ''}${x.toLocaleString('en')}`);
+  const rows = r.rules.map((x) => [
+    x.table,
+    x.action,
+    // The value bound against the date column where it is not the instant (a DATE's day, an integer in its unit).
+    `${x.cutoff.replace('T', ' ').slice(0, 19)}${x.cutoffValue !== undefined ? ` (< ${x.cutoffValue})` : ''}`,
+    x.status,
+    x.status === 'dry-run' ? `would ${x.action === 'delete' ? 'delete' : 'archive'} ${n(x.wouldRemove, x.wouldRemoveEstimated)}` : n(x.rowsDeleted + x.rowsArchived),
+    n(x.rowsRemaining, x.rowsRemainingEstimated),
+    x.walk ? `${x.walk} (${x.index})` : '-',
+    String(x.chunks),
+    x.throttledSeconds ? `${x.throttledSeconds} s` : '',
+    `${x.durationSeconds.toFixed(2)} s`,
+  ]);
+  const notes = r.rules.flatMap((x) => [
+    ...(x.walkReason ? [`${x.table}: ${x.walkReason}`] : []),
+    ...(x.chunkSizing ? [`${x.table}: ${x.chunkSizing.reason}`] : []),
+    ...(x.message ? [x.message.startsWith(x.table) ? x.message : `${x.table}: ${x.message}`] : []),
+    ...(childRowsText(x) ? [`${x.table}: ${childRowsText(x)}`] : []),
+    ...(x.childTables.length ? [`${x.table}: referenced by ${x.childTables.map((c) => `${c.schema}.${c.table} (ON DELETE ${c.deleteRule})`).join(', ')}`] : []),
+  ]);
+  return [
+    textTable(['table', 'action', 'cutoff (UTC)', 'status', 'rows', 'remaining', 'walk', 'chunks', 'throttled', 'took'], rows),
+    `Rows deleted ${r.rowsDeleted.toLocaleString('en')}, archived ${r.rowsArchived.toLocaleString('en')}${r.throttledSeconds ? `, throttled ${r.throttledSeconds} s` : ''}`,
+    ...notes,
+  ].join('\n');
 }

@@ -1,15 +1,22 @@
-// optimize-tables and rebuild-indexes as tasks: resolve the tables, rebuild online, report per table.
+// What optimize-tables and rebuild-indexes share: resolve the tables, rebuild online, report per table (digest and summary).
 import { thresholdsFor, type TargetConfig } from '../config/schema';
 import type { TableRef } from '../db/identifiers';
-import { EventValidationError, type OptimizeEvent, type RebuildIndexesEvent } from '../events/schema';
+import { EventValidationError } from '../events/schema';
 import { rebuildTables, type RebuildResult } from '../maintenance/rebuild';
 import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
 import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
 import { assertTablesExist, resolveTableRefs, uniqueTables } from './target';
 import { configuredExclusion, refuseExcludedPayloadTable, serverSameName } from './exclusions';
-import type { TaskContext, TaskOutcome, TaskStatus } from './run-task';
+import type { BaseEvent, DigestBody, TaskContext, TaskOutcome, TaskStatus } from './task-module';
+import { formatBytes, textTable } from '../reporting/text-table';
 import { withLockWatch } from './lock-watch';
+
+/** What both rebuild tasks accept besides the base fields (their modules' event schemas). */
+export interface RebuildEvent extends BaseEvent {
+  readonly tables?: readonly string[] | undefined;
+  readonly force: boolean;
+}
 
 function statusOf(r: RebuildResult): TaskStatus {
   return r.counts.failed > 0 ? 'failed' : r.stoppedAtDeadline ? 'stopped-at-deadline' : 'succeeded';
@@ -34,7 +41,7 @@ function outcome<R extends RebuildResult>(result: R, done: { name: MetricName; u
   };
 }
 
-export async function runOptimize(ctx: TaskContext<OptimizeEvent>): Promise<TaskOutcome<OptimizeResult>> {
+export async function runOptimize(ctx: TaskContext<RebuildEvent>): Promise<TaskOutcome<OptimizeResult>> {
   const refs = resolveTableRefs(ctx.target, ctx.event.tables);
   if (refs) await resolveExisting(ctx, refs, 'event.tables');
   const th = thresholdsFor(ctx.config, ctx.target);
@@ -56,7 +63,7 @@ export async function runOptimize(ctx: TaskContext<OptimizeEvent>): Promise<Task
 }
 
 /** The tables to rebuild: the payload's, else the target's `rebuildTables`. */
-export function rebuildTableNames(event: RebuildIndexesEvent, target: TargetConfig): { refs: TableRef[]; field: string } {
+export function rebuildTableNames(event: RebuildEvent, target: TargetConfig): { refs: TableRef[]; field: string } {
   if (event.tables) return { refs: resolveTableRefs(target, event.tables)!, field: 'event.tables' };
   if (target.rebuildTables.length === 0) {
     throw new EventValidationError(`event.tables: required, because target '${target.name}' configures no rebuildTables`);
@@ -83,13 +90,16 @@ async function resolveExisting(ctx: TaskContext<unknown>, refs: readonly TableRe
   });
 }
 
-export async function runRebuildIndexes(ctx: TaskContext<RebuildIndexesEvent>): Promise<TaskOutcome<RebuildResult>> {
+export async function runRebuildIndexes(ctx: TaskContext<RebuildEvent>): Promise<TaskOutcome<RebuildResult>> {
   const { refs, field } = rebuildTableNames(ctx.event, ctx.target);
   const resolved = await resolveExisting(ctx, refs, field);
   // Before any ALTER: excluded tables, compared as this server compares names (lower_case_table_names).
   const same = await serverSameName(ctx.db);
   resolved.forEach((t, i) => {
-    if (field === 'event.tables') return refuseExcludedPayloadTable(ctx.target, ctx.event, `${field}[${i}]`, t, same);
+    if (field === 'event.tables') {
+      refuseExcludedPayloadTable(ctx.target, ctx.event, `${field}[${i}]`, t, same);
+      return;
+    }
     const why = configuredExclusion(ctx.target, t.schema, t.table, same);
     if (why) throw new EventValidationError(`${field}[${i}]: ${why}`);
   });
@@ -105,4 +115,46 @@ export async function runRebuildIndexes(ctx: TaskContext<RebuildIndexesEvent>): 
     }),
   );
   return outcome(result, METRIC.TablesRebuilt);
+}
+
+export function rebuildDigest(r: RebuildResult): DigestBody {
+  return {
+    headline: `rebuilt ${r.counts.rebuilt} table(s), reclaimed ${formatBytes(r.bytesReclaimed)}${r.counts.skipped ? `, ${r.counts.skipped} skipped` : ''}${r.counts.deferred ? `, ${r.counts.deferred} deferred` : ''}`,
+    rows: r.tables.map((t) => ({
+      table: `${t.schema}.${t.table}`,
+      action: t.action,
+      beforeBytes: t.before.totalBytes,
+      ...(t.after ? { afterBytes: t.after.totalBytes } : {}),
+      ...(t.reclaimedBytes !== undefined ? { reclaimedBytes: t.reclaimedBytes } : {}),
+      ...(t.durationSeconds !== undefined ? { durationSeconds: t.durationSeconds } : {}),
+      ...(t.detail ? { detail: t.detail } : {}),
+    })),
+  };
+}
+
+function pct(n: number | null | undefined): string {
+  return n === null || n === undefined ? '-' : `${n}%`;
+}
+
+export function rebuildSummary(r: RebuildResult): string {
+  const rows = r.tables.map((t) => [
+    `${t.schema}.${t.table}`,
+    t.action,
+    `${formatBytes(t.before.totalBytes)} (${pct(t.before.fragmentationPercent)} free)`,
+    t.after ? `${formatBytes(t.after.totalBytes)} (${pct(t.after.fragmentationPercent)} free)` : '',
+    t.reclaimedBytes !== undefined ? formatBytes(t.reclaimedBytes) : '',
+    t.durationSeconds !== undefined ? `${t.durationSeconds} s` : t.estimatedSeconds !== undefined ? `~${t.estimatedSeconds} s` : '',
+    t.detail ?? t.reason,
+  ]);
+  const counts = Object.entries(r.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const lines = [
+    rows.length ? textTable(['table', 'action', 'before', 'after', 'reclaimed', 'took', 'why'], rows) : 'No table crossed the thresholds.',
+    `Tables: ${counts || 'none'}; reclaimed ${formatBytes(r.bytesReclaimed)}`,
+    `Rebuild rate for estimates: ${formatBytes(r.rate.bytesPerSecond)}/s (${r.rate.source === 'measured' ? `measured over ${r.rate.samples} earlier rebuilds` : 'configured default'}); metadata locks visible via ${r.lockVisibility}`,
+  ];
+  if (r.stoppedAtDeadline) lines.push(`Stopped at the time budget; left for the next run: ${r.remaining.join(', ')}`);
+  return lines.join('\n');
 }

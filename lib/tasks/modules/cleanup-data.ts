@@ -1,12 +1,22 @@
-// The cleanup-data task's runner: how its event is parsed and checked, and what it does with an open session.
+// The cleanup-data task: its event, the cleanup rules an event selects, run by the retention engine (lib/tasks/retention-task.ts).
 import type { TargetConfig } from '../../config/schema';
-import { cleanupEventSchema, EventValidationError, parseEvent, type CleanupEvent } from '../../events/schema';
+import * as z from 'zod';
+import { baseEventShape, EventValidationError, tableRefText } from '../../events/schema';
 import { cleanupRule } from '../../retention/rules';
 import type { RetentionRule } from '../../retention/engine';
 import { exclusionOf, refuseExcludedPayloadTable } from '../exclusions';
-import { runRetention, type RetentionResult } from '../retention-runner';
+import { retentionDigest, retentionSummary, runRetention } from '../retention-task';
 import { resolveTableRefs } from '../target';
-import type { TaskRunner } from '../task-runner';
+import { defineTask } from '../task-module';
+
+const eventSchema = z.strictObject({
+  ...baseEventShape,
+  /** Run only the rules of these tables (a table named twice, or as `t` and `schema.t`, runs once). */
+  tables: z.array(tableRefText).min(1).max(500).optional(),
+  /** Ad-hoc runs only: let `tables` name a table in excludeTables (scheduled and routine runs never touch one). */
+  force: z.boolean().default(false),
+});
+type CleanupEvent = z.output<typeof eventSchema>;
 
 /**
  * The target's cleanup rules, narrowed to the tables an event names: each must have a rule, an unqualified name must
@@ -37,8 +47,11 @@ function selectCleanupRules(event: CleanupEvent, target: TargetConfig): Retentio
   return chosen;
 }
 
-export const cleanupRunner: TaskRunner<CleanupEvent, RetentionResult> = {
-  parse: (raw) => parseEvent(cleanupEventSchema, raw, 'cleanup-data'),
+export const cleanupData = defineTask({
+  id: 'cleanup-data',
+  eventSchema,
   validate: (event, target) => void selectCleanupRules(event, target),
   run: (ctx) => runRetention(ctx, selectCleanupRules(ctx.event, ctx.target)),
-};
+  digest: retentionDigest,
+  summary: retentionSummary,
+});

@@ -1,13 +1,22 @@
-// daily-report and weekly-report as tasks: gather from the server, render, mail; a send failure is counted, never fatal.
-import type { ReportEvent } from '../events/schema';
+// What daily-report and weekly-report share: their event, gather from the server, render, mail (a send failure is counted, never fatal).
+import * as z from 'zod';
+import { baseEventShape, stepOutcomeSchema } from '../events/schema';
 import { METRIC, point } from '../metrics/names';
 import { sendAlerts, type AlertOutcome } from '../reporting/alerts';
 import { gatherDaily, gatherWeekly } from '../reporting/gather';
 import { renderDailyReport, renderWeeklyReport } from '../reporting/mail/render';
 import { sendReport } from '../reporting/mail/sender';
 import type { AlertCondition, RenderedMail } from '../reporting/report-data';
-import type { TaskContext, TaskOutcome } from './run-task';
+import type { DigestBody, TaskContext, TaskOutcome } from './task-module';
 import type { StoreProblem } from '../runlog/store-access';
+
+export const reportEventSchema = z.strictObject({
+  ...baseEventShape,
+  steps: z.array(stepOutcomeSchema).max(20).default([]),
+  /** Report on this many hours back instead of the task's own period (24 h daily, 168 h weekly). */
+  periodHours: z.number().int().min(1).max(24 * 31).optional(),
+});
+export type ReportEvent = z.output<typeof reportEventSchema>;
 
 export interface ReportResult {
   readonly headline: string;
@@ -74,4 +83,13 @@ export async function runWeeklyReport(ctx: TaskContext<ReportEvent>): Promise<Ta
   const problems = (p: StoreProblem) => ctx.runLog.note(p);
   const data = await gatherWeekly({ db: ctx.db, config: ctx.config, target: ctx.target, now: ctx.now, server: ctx.db.describe(), problems }, ctx.event.periodHours ?? 168, ctx.event.steps);
   return deliver(ctx, renderWeeklyReport(withNotes(data, ctx.runLog.notes)), reports.sendWeeklyReports);
+}
+
+/** A report run's digest is its delivery. */
+export function reportDigest(r: ReportResult): DigestBody {
+  return { headline: r.headline, rows: [] };
+}
+
+export function reportSummary(r: ReportResult): string {
+  return `Subject   ${r.subject}\nDelivery  ${r.headline}`;
 }

@@ -1,0 +1,28 @@
+// The archive-orders task: its event and its one rule (config.archiveOrders), run by the retention engine (lib/tasks/retention-task.ts).
+import type { TargetConfig } from '../../config/schema';
+import * as z from 'zod';
+import { baseEventShape, EventValidationError } from '../../events/schema';
+import { archiveOrdersRule } from '../../retention/rules';
+import { retentionDigest, retentionSummary, runRetention } from '../retention-task';
+import { defineTask } from '../task-module';
+
+const eventSchema = z.strictObject({
+  ...baseEventShape,
+  /** Override the configured age of orders to archive. */
+  daysOld: z.number().int().min(1).max(36500).optional(),
+});
+
+
+function archiveOrdersConfig(target: TargetConfig) {
+  if (!target.archiveOrders) throw new EventValidationError(`event.target: target '${target.name}' has no archiveOrders configuration`);
+  return target.archiveOrders;
+}
+
+export const archiveOrders = defineTask({
+  id: 'archive-orders',
+  eventSchema,
+  validate: (_event, target) => void archiveOrdersConfig(target),
+  run: (ctx) => runRetention(ctx, [archiveOrdersRule(ctx.target, archiveOrdersConfig(ctx.target), ctx.event.daysOld)]),
+  digest: retentionDigest,
+  summary: retentionSummary,
+});

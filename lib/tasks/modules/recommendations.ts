@@ -1,0 +1,93 @@
+// The recommendations task: generate, count by priority, mail the high-priority ones as an alert; its digest and summary.
+import * as z from 'zod';
+import { historySchemaOf, thresholdsFor } from '../../config/schema';
+import { baseEventShape } from '../../events/schema';
+import { METRIC, point } from '../../metrics/names';
+import { generateRecommendations } from '../../recommend/generate';
+import type { RecommendationsResult } from '../../recommend/types';
+import { sendAlerts, type AlertOutcome } from '../../reporting/alerts';
+import { cleanupRule, archiveOrdersRule } from '../../retention/rules';
+import { textTable } from '../../reporting/text-table';
+import { defineTask, type DigestBody, type TaskContext, type TaskOutcome } from '../task-module';
+import { TaskRuns } from '../../runlog/task-runs';
+
+const GB = 1024 ** 3;
+
+const eventSchema = z.strictObject({
+  ...baseEventShape,
+});
+type RecommendationsEvent = z.output<typeof eventSchema>;
+
+async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promise<TaskOutcome<RecommendationsResult & { alert?: AlertOutcome }>> {
+  const s = ctx.config.statistics;
+  const rules = [
+    ...ctx.target.cleanupRules.map((r) => cleanupRule(ctx.target, r)),
+    ...(ctx.target.archiveOrders ? [archiveOrdersRule(ctx.target, ctx.target.archiveOrders)] : []),
+  ];
+  let result: RecommendationsResult = await generateRecommendations(ctx.db, {
+    schemas: ctx.target.schemas,
+    target: ctx.target.name,
+    settings: ctx.config.recommendations,
+    thresholds: thresholdsFor(ctx.config, ctx.target),
+    retentionRules: rules,
+    historySchema: historySchemaOf(ctx.config),
+    ...(ctx.target.storageLimitGb !== undefined ? { storageLimitBytes: Math.round(ctx.target.storageLimitGb * GB) } : {}),
+    growthWindowDays: s.growthWindowDays,
+    minHistoryHours: s.minHistoryHours,
+    now: ctx.now,
+    problems: (p) => ctx.runLog.note(p),
+  });
+  // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
+  const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
+  const check = (await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), ['preflight'], "preflight's findings are not listed")).pop();
+  const found = check?.recommendations ?? [];
+  if (found.length) {
+    result = { ...result, items: [...found, ...result.items], counts: { ...result.counts, high: result.counts.high + found.length } };
+  }
+  let alert: AlertOutcome | undefined;
+  if (!ctx.event.dryRun && ctx.mailer) {
+    const high = result.items
+      .filter((i) => i.priority === 'high')
+      .map((i) => ({ key: `rec:${i.code}:${i.object}`, kind: 'recommendation' as const, title: `${i.code}: ${i.object}`, detail: i.fix ? `${i.message}\nFix: ${i.fix}` : i.message }));
+    alert = await sendAlerts(ctx.db, ctx.config, ctx.target.name, ctx.mailer, ctx.log, ctx.now, high, (p) => ctx.runLog.note(p));
+  }
+  return {
+    result: { ...result, ...(alert ? { alert } : {}) },
+    status: 'succeeded',
+    metrics: [
+      point(METRIC.RecommendationsHigh, result.counts.high),
+      point(METRIC.RecommendationsMedium, result.counts.medium),
+      point(METRIC.RecommendationsLow, result.counts.low),
+      ...(alert ? [point(METRIC.ReportsSent, alert.sent ? 1 : 0), point(METRIC.ReportSendFailed, alert.error ? 1 : 0)] : []),
+    ],
+  };
+}
+
+/** Reports show the top recommendations from the latest run; 100 keeps the stored digest small. */
+const KEPT_RECOMMENDATIONS = 100;
+
+function recommendationsDigest(r: RecommendationsResult): DigestBody {
+  return {
+    headline: `${r.counts.high} high, ${r.counts.medium} medium, ${r.counts.low} low recommendations`,
+    rows: r.items.filter((i) => i.priority === 'high').map((i) => ({ table: i.object, action: i.code, detail: i.message })),
+    recommendations: r.items.slice(0, KEPT_RECOMMENDATIONS),
+  };
+}
+
+function recommendationsSummary(r: RecommendationsResult): string {
+  const rows = r.items.map((i) => [i.priority, i.code, i.object.length > 60 ? `${i.object.slice(0, 57)}...` : i.object, i.message]);
+  const skipped = r.checks.filter((c) => c.status === 'skipped');
+  return [
+    rows.length ? textTable(['priority', 'code', 'object', 'message'], rows) : 'No recommendations.',
+    `Recommendations: ${r.counts.high} high, ${r.counts.medium} medium, ${r.counts.low} low (${r.checks.length - skipped.length} checks ran)`,
+    ...skipped.map((c) => `Skipped ${c.code}: ${c.note ?? ''}`),
+  ].join('\n');
+}
+
+export const recommendations = defineTask({
+  id: 'recommendations',
+  eventSchema,
+  run: runRecommendations,
+  digest: recommendationsDigest,
+  summary: recommendationsSummary,
+});

@@ -1,0 +1,11 @@
+// The weekly-report task: gather, render and mail the weekly report (lib/tasks/report-task.ts).
+import { defineTask } from '../task-module';
+import { reportDigest, reportEventSchema, reportSummary, runWeeklyReport } from '../report-task';
+
+export const weeklyReport = defineTask({
+  id: 'weekly-report',
+  eventSchema: reportEventSchema,
+  run: runWeeklyReport,
+  digest: reportDigest,
+  summary: reportSummary,
+});
