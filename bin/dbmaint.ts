@@ -1,7 +1,7 @@
 // `npm run dbmaint -- <task-id> [options]`: the local runner's command line.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROUTINES, TASKS } from '../lib/catalogue';
+import { ROUTINES, scheduleTextOf, TASKS } from '../lib/catalogue';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { renderTaskSummary } from '../lib/reporting/text-summary';
 import { jsonLineLog } from '../lib/runtime/log';
@@ -50,7 +50,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     return EXIT.succeeded;
   }
   if (cli.kind === 'list') {
-    for (const t of TASKS) io.stdout.write(`${t.id.padEnd(22)} ${t.title.padEnd(28)} ${t.scheduleText}\n`);
+    for (const t of TASKS) io.stdout.write(`${t.id.padEnd(22)} ${t.title.padEnd(28)} ${scheduleTextOf(t)}\n`);
     for (const r of ROUTINES) io.stdout.write(`${r.id.padEnd(22)} ${r.title.padEnd(28)} ${r.scheduleText}: ${r.steps.map((s) => s.task).join(' → ')}\n`);
     return EXIT.succeeded;
   }

@@ -1,5 +1,7 @@
-// The task catalogue: the single source of truth for task ids, handlers, schedules and sizing.
-// The CDK stack, the local runner, the tests and the README task table all read this list.
+// The task catalogue: the single source of truth for task ids, handlers, schedules, sizing, routines and the alarms and
+// graphs each task's metrics feed. The CDK stack, the local runner, the tests and the docs read this list; what a task
+// does is its module (lib/tasks/modules/<id>.ts).
+import { METRIC, type MetricName } from './metrics/names';
 
 /** Cron fields as EventBridge Scheduler takes them (minute hour day month weekDay); omitted fields are `*`/`?`. */
 export interface CronSpec {
@@ -19,8 +21,8 @@ export interface TaskDefinition {
   readonly handlerFile: string;
   /** Default schedule of its own, in the configured maintenance time zone; none: it runs as a routine step (or on a target's own schedule). */
   readonly schedule?: CronSpec;
-  /** Human wording of when it runs, for docs. */
-  readonly scheduleText: string;
+  /** Human wording of its own schedule, for docs (its routine steps are added by scheduleTextOf). */
+  readonly scheduleText?: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
   /** Changes data or table structure: needs `dryRun` and must be safe to retry. */
@@ -34,6 +36,36 @@ export interface TaskDefinition {
   readonly serverExclusive: boolean;
   /** Scheduled only for targets that configure this (a target without cleanup rules gets no cleanup schedule). */
   readonly requires?: 'cleanupRules' | 'archiveOrders' | 'rebuildTables' | 'reports';
+  /** What preflight checks for it (lib/maintenance/preflight.ts); when nothing of it can work, a routine skips it. */
+  readonly capability?: TaskCapability;
+  /** Checks what the later steps of a routine need: a step it blocks is skipped (preflight). */
+  readonly gatesLaterSteps?: boolean;
+  /** Its stored digest carries the recommendations the reports list. */
+  readonly advises?: boolean;
+  /** Alarms on its metrics, per target it runs on (infra/constructs/task-alarms.ts). */
+  readonly alarms?: readonly TaskAlarmId[];
+  /** Its graphs on the dashboard (infra/constructs/dashboard.ts). */
+  readonly dashboard?: TaskGraphs;
+}
+
+/** What preflight checks before a task runs: its grants, settings and (retention) the rules' tables and indexes. */
+export type TaskCapability = 'analyze' | 'statistics' | 'retention' | 'rebuild';
+
+export type TaskAlarmId = 'fragmentation' | 'rapid-growth' | 'storage-horizon' | 'purge-falling-behind';
+
+/** One series of a task's metric on a graph. */
+export interface TaskSeries {
+  readonly metric: MetricName;
+  readonly stat: 'Sum' | 'Maximum' | 'Minimum';
+  readonly label?: string;
+  readonly axis?: 'right';
+}
+
+export interface TaskGraphs {
+  /** The fleet's top databases by one measure each (ASC where low is bad). */
+  readonly fleet?: readonly (TaskSeries & { readonly title: string; readonly order?: 'ASC' })[];
+  /** Graphs of the database picked on the dashboard; series of several tasks under one title share a graph. */
+  readonly database?: readonly { readonly title: string; readonly series: readonly TaskSeries[]; readonly stacked?: boolean }[];
 }
 
 /**
@@ -47,12 +79,12 @@ export const TASKS = [
     description:
       'Connects as the configured user and reports, per capability (analyze, statistics, purge, archive, rebuild, run log), the grants, server settings (performance_schema, innodb_file_per_table) and indexes the configuration relies on, with the GRANT that fixes each gap. The routines run it first and skip the tasks that cannot work.',
     handlerFile: 'functions/preflight.ts',
-    scheduleText: 'daily-maintenance step 1, weekly-maintenance step 1',
     timeoutSeconds: 120,
     memoryMb: 256,
     destructive: false,
     sendsMail: false,
     serverExclusive: false,
+    gatesLaterSteps: true,
   },
   {
     id: 'analyze-tables',
@@ -62,7 +94,7 @@ export const TASKS = [
     handlerFile: 'functions/analyze-tables.ts',
     // Not at night: no hour between 21:00 and 04:00 is free of clock changes in every zone; the daily routine analyzes at 04:00.
     schedule: { minute: '15', hour: '6/6' },
-    scheduleText: '06:15, 12:15, 18:15; daily-maintenance step 2',
+    scheduleText: '06:15, 12:15, 18:15',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: false,
@@ -71,6 +103,7 @@ export const TASKS = [
     // one statistics row; it adds no bulk I/O worth queueing for, and holding it back behind another target's
     // hour-long purge would leave the plans of this target on stale statistics.
     serverExclusive: false,
+    capability: 'analyze',
   },
   {
     id: 'cleanup-data',
@@ -78,26 +111,44 @@ export const TASKS = [
     description:
       'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
     handlerFile: 'functions/cleanup-data.ts',
-    scheduleText: 'daily-maintenance step 3',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
     serverExclusive: true,
     requires: 'cleanupRules',
+    capability: 'retention',
+    alarms: ['purge-falling-behind'],
+    dashboard: {
+      fleet: [
+        { title: 'Most rows deleted', metric: METRIC.RowsDeleted.name, stat: 'Sum' },
+        { title: 'Purges falling behind (rules)', metric: METRIC.TablesFallingBehind.name, stat: 'Maximum' },
+      ],
+      database: [
+        {
+          title: 'Rows purged / archived',
+          series: [
+            { metric: METRIC.RowsDeleted.name, stat: 'Sum', label: 'deleted' },
+            { metric: METRIC.RowsArchived.name, stat: 'Sum', label: 'archived (cleanup)' },
+          ],
+          stacked: true,
+        },
+      ],
+    },
   },
   {
     id: 'archive-orders',
     title: 'Archive old orders',
     description: 'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
     handlerFile: 'functions/archive-orders.ts',
-    scheduleText: 'weekly-maintenance step 3',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
     serverExclusive: true,
     requires: 'archiveOrders',
+    capability: 'retention',
+    dashboard: { database: [{ title: 'Rows purged / archived', series: [{ metric: METRIC.RowsArchived.name, stat: 'Sum', label: 'orders archived' }], stacked: true }] },
   },
   {
     id: 'optimize-tables',
@@ -105,24 +156,24 @@ export const TASKS = [
     description:
       'Online rebuild (`ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE`) of tables over `thresholds.fragmentationPercent` and `thresholds.optimizeMinSizeMb`, largest reclaimable space first; skips busy tables instead of queueing behind them; never starts a rebuild the time budget cannot finish.',
     handlerFile: 'functions/optimize-tables.ts',
-    scheduleText: 'daily-maintenance step 4',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
     serverExclusive: true,
+    capability: 'rebuild',
   },
   {
     id: 'rebuild-indexes',
     title: 'Rebuild indexes',
     description: 'The same online rebuild and guards for the tables named in the payload or in the target’s `rebuildTables`.',
     handlerFile: 'functions/rebuild-indexes.ts',
-    scheduleText: 'weekly-maintenance step 2',
     timeoutSeconds: 900,
     memoryMb: 256,
     destructive: true,
     sendsMail: false,
     serverExclusive: true,
+    capability: 'rebuild',
     requires: 'rebuildTables',
   },
   {
@@ -131,12 +182,31 @@ export const TASKS = [
     description:
       'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
     handlerFile: 'functions/collect-statistics.ts',
-    scheduleText: 'daily-maintenance step 5, weekly-maintenance step 4',
     timeoutSeconds: 900,
     memoryMb: 512,
     destructive: false,
     sendsMail: false,
     serverExclusive: false,
+    capability: 'statistics',
+    alarms: ['fragmentation', 'rapid-growth', 'storage-horizon'],
+    dashboard: {
+      fleet: [
+        { title: 'Largest databases', metric: METRIC.DatabaseSizeBytes.name, stat: 'Maximum' },
+        { title: 'Fastest growing (bytes/day)', metric: METRIC.GrowthBytesPerDay.name, stat: 'Maximum' },
+        { title: 'Most fragmented (max %, tables over the floor)', metric: METRIC.MaxFragmentationPercent.name, stat: 'Maximum' },
+        { title: 'Fewest days to the storage limit', metric: METRIC.DaysToStorageLimit.name, stat: 'Minimum', order: 'ASC' },
+      ],
+      database: [
+        {
+          title: 'Database size',
+          series: [
+            { metric: METRIC.DatabaseSizeBytes.name, stat: 'Maximum', label: 'size' },
+            { metric: METRIC.GrowthBytesPerDay.name, stat: 'Maximum', label: 'growth/day', axis: 'right' },
+          ],
+        },
+        { title: 'Fragmentation (max, tables over the floor)', series: [{ metric: METRIC.MaxFragmentationPercent.name, stat: 'Maximum', label: 'max %' }] },
+      ],
+    },
   },
   {
     id: 'recommendations',
@@ -144,12 +214,26 @@ export const TASKS = [
     description:
       'Prioritised findings with evidence and fixes: fragmentation, large and fast-growing tables, storage horizon, AUTO_INCREMENT headroom, missing primary keys, non-InnoDB tables, duplicate/redundant/unused indexes, stale statistics, retention rules without an index or falling behind, connection usage, slow statements. High-priority items are mailed as an alert (once per `reports.alertPeriodHours`).',
     handlerFile: 'functions/recommendations.ts',
-    scheduleText: 'daily-maintenance step 6, weekly-maintenance step 5',
     timeoutSeconds: 900,
     memoryMb: 512,
     destructive: false,
     sendsMail: true,
     serverExclusive: false,
+    capability: 'statistics',
+    advises: true,
+    dashboard: {
+      fleet: [{ title: 'Most high-priority recommendations', metric: METRIC.RecommendationsHigh.name, stat: 'Maximum' }],
+      database: [
+        {
+          title: 'Recommendations by priority',
+          series: [
+            { metric: METRIC.RecommendationsHigh.name, stat: 'Maximum', label: 'high' },
+            { metric: METRIC.RecommendationsMedium.name, stat: 'Maximum', label: 'medium' },
+            { metric: METRIC.RecommendationsLow.name, stat: 'Maximum', label: 'low' },
+          ],
+        },
+      ],
+    },
   },
   {
     id: 'daily-report',
@@ -157,7 +241,6 @@ export const TASKS = [
     description:
       'Mails what ran in the last 24 h per task and table (rows, space, durations, failures with their errors), database size and growth, and the top recommendations; failed tasks are also mailed as an alert.',
     handlerFile: 'functions/daily-report.ts',
-    scheduleText: 'daily-maintenance step 7',
     timeoutSeconds: 300,
     memoryMb: 256,
     destructive: false,
@@ -170,7 +253,6 @@ export const TASKS = [
     title: 'Weekly summary',
     description: 'Mails the week’s runs, the growth of the database and its largest tables, the capacity projection and the open recommendations.',
     handlerFile: 'functions/weekly-report.ts',
-    scheduleText: 'weekly-maintenance step 6',
     timeoutSeconds: 300,
     memoryMb: 256,
     destructive: false,
@@ -277,6 +359,17 @@ export function appliesTo(
   if (task.requires === 'cleanupRules') return target.cleanupRules.length > 0;
   if (task.requires === 'archiveOrders') return target.archiveOrders !== undefined;
   return true;
+}
+
+/** When a task runs: its own schedule's wording, then each routine step it is ("daily-maintenance step 3"). */
+export function scheduleTextOf(task: TaskDefinition): string {
+  const steps = (ROUTINES as readonly RoutineDefinition[]).flatMap((r) => r.steps.flatMap((s, i) => (s.task === task.id ? [`${r.id} step ${i + 1}`] : [])));
+  return [task.scheduleText, steps.join(', ')].filter(Boolean).join('; ');
+}
+
+/** The tasks a predicate holds for, in catalogue order: e.g. every task preflight checks for one capability. */
+export function tasksWhere(holds: (task: TaskDefinition) => boolean): TaskId[] {
+  return (TASKS as readonly TaskDefinition[]).filter(holds).map((t) => t.id as TaskId);
 }
 
 export function isTaskId(id: string): id is TaskId {

@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import type { TaskDefinition } from '../../lib/catalogue';
 import type { DbMaintConfig } from '../../lib/config/schema';
 import { DIMENSION, METRIC, type MetricName } from '../../lib/metrics/names';
-import { targetMetric } from './target-stack';
+import { targetMetric } from './target-metric';
 
 export interface MaintenanceDashboardProps {
   readonly config: DbMaintConfig;
@@ -34,13 +34,12 @@ export class MaintenanceDashboard extends Construct {
     super(scope, id);
     const ns = props.config.metricNamespace;
     const day = Duration.days(1);
-    const has = (id: string) => props.tasks.some((t) => t.id === id);
     const schema = databaseSchema(ns);
     // The per-database widgets are drawn for this database until another is picked.
     const shown = props.config.targets[0]!.name;
     const m = (task: string, name: MetricName, stat: string, label: string) => targetMetric(ns, task, shown, name, stat, day).with({ label });
 
-    const listed = (props.tasks.find((t) => t.id === 'preflight') ?? props.tasks[0]!).id;
+    const listed = (props.tasks.find((t) => t.gatesLaterSteps) ?? props.tasks[0]!).id;
     const name = props.namePrefix;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: name,
@@ -95,50 +94,26 @@ export class MaintenanceDashboard extends Construct {
         ],
       }),
     ];
-    if (has('collect-statistics')) {
-      fleetRow.push(
-        fleet('Largest databases', METRIC.DatabaseSizeBytes.name, 'collect-statistics', 'Maximum'),
-        fleet('Fastest growing (bytes/day)', METRIC.GrowthBytesPerDay.name, 'collect-statistics', 'Maximum'),
-        fleet('Most fragmented (max %, tables over the floor)', METRIC.MaxFragmentationPercent.name, 'collect-statistics', 'Maximum'),
-        fleet('Fewest days to the storage limit', METRIC.DaysToStorageLimit.name, 'collect-statistics', 'Minimum', 'ASC'),
-      );
+    for (const task of props.tasks) {
+      for (const g of task.dashboard?.fleet ?? []) fleetRow.push(fleet(g.title, g.metric, task.id, g.stat, g.order));
     }
-    if (has('cleanup-data')) {
-      fleetRow.push(
-        fleet('Most rows deleted', METRIC.RowsDeleted.name, 'cleanup-data', 'Sum'),
-        fleet('Purges falling behind (rules)', METRIC.TablesFallingBehind.name, 'cleanup-data', 'Maximum'),
-      );
-    }
-    if (has('recommendations')) fleetRow.push(fleet('Most high-priority recommendations', METRIC.RecommendationsHigh.name, 'recommendations', 'Maximum'));
     dash.addWidgets(...fleetRow);
 
     // One database: the one picked in the toolbar's Database list.
     dash.addWidgets(new cloudwatch.TextWidget({ markdown: '## One database: pick it in the **Database** list above', width: 24, height: 1 }));
-    const row: cloudwatch.IWidget[] = [];
-    if (has('collect-statistics')) {
-      row.push(
-        new cloudwatch.GraphWidget({ title: 'Database size', left: [m('collect-statistics', METRIC.DatabaseSizeBytes.name, 'Maximum', 'size')], right: [m('collect-statistics', METRIC.GrowthBytesPerDay.name, 'Maximum', 'growth/day')], width: 6 }),
-        new cloudwatch.GraphWidget({ title: 'Fragmentation (max, tables over the floor)', left: [m('collect-statistics', METRIC.MaxFragmentationPercent.name, 'Maximum', 'max %')], width: 6 }),
-      );
+    // Graphs by title, in catalogue order: the series of several tasks under one title share it (rows purged and archived).
+    const graphs = new Map<string, { left: cloudwatch.IMetric[]; right: cloudwatch.IMetric[]; stacked: boolean }>();
+    for (const task of props.tasks) {
+      for (const g of task.dashboard?.database ?? []) {
+        const graph = graphs.get(g.title) ?? { left: [], right: [], stacked: false };
+        for (const sr of g.series) (sr.axis === 'right' ? graph.right : graph.left).push(m(task.id, sr.metric, sr.stat, sr.label ?? sr.metric));
+        graph.stacked ||= g.stacked === true;
+        graphs.set(g.title, graph);
+      }
     }
-    const purged = [
-      ...(has('cleanup-data') ? [m('cleanup-data', METRIC.RowsDeleted.name, 'Sum', 'deleted'), m('cleanup-data', METRIC.RowsArchived.name, 'Sum', 'archived (cleanup)')] : []),
-      ...(has('archive-orders') ? [m('archive-orders', METRIC.RowsArchived.name, 'Sum', 'orders archived')] : []),
-    ];
-    if (purged.length) row.push(new cloudwatch.GraphWidget({ title: 'Rows purged / archived', left: purged, stacked: true, width: 6 }));
-    if (has('recommendations')) {
-      row.push(
-        new cloudwatch.GraphWidget({
-          title: 'Recommendations by priority',
-          left: [
-            m('recommendations', METRIC.RecommendationsHigh.name, 'Maximum', 'high'),
-            m('recommendations', METRIC.RecommendationsMedium.name, 'Maximum', 'medium'),
-            m('recommendations', METRIC.RecommendationsLow.name, 'Maximum', 'low'),
-          ],
-          width: 6,
-        }),
-      );
-    }
+    const row: cloudwatch.IWidget[] = [...graphs].map(
+      ([title, g]) => new cloudwatch.GraphWidget({ title, left: g.left, ...(g.right.length ? { right: g.right } : {}), ...(g.stacked ? { stacked: true } : {}), width: 6 }),
+    );
     dash.addWidgets(...row);
     dash.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Task durations (s)', left: props.tasks.map((task) => m(task.id, METRIC.DurationSeconds.name, 'Maximum', task.id)), width: 12 }),

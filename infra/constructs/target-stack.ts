@@ -9,10 +9,12 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { appliesTo, cronExpression, getTask, type CronSpec, type RoutineDefinition, type TaskDefinition } from '../../lib/catalogue';
+import { appliesTo, cronExpression, getTask, scheduleTextOf, type CronSpec, type RoutineDefinition, type TaskDefinition } from '../../lib/catalogue';
 import { silenceHours } from '../../lib/config/schedule-check';
 import type { DbMaintConfig, TargetConfig } from '../../lib/config/schema';
-import { DIMENSION, METRIC, SERVICE_NAME, type MetricName } from '../../lib/metrics/names';
+import { METRIC } from '../../lib/metrics/names';
+import { targetMetric } from './target-metric';
+import { TASK_ALARMS } from './task-alarms';
 
 export interface TargetStackProps {
   readonly config: DbMaintConfig;
@@ -31,19 +33,6 @@ export interface TargetStackProps {
 export function scheduledEvent(taskId: string, target: string): { source: 'dbmaint.scheduler'; task: string; target: string } {
   return { source: 'dbmaint.scheduler', task: taskId, target };
 }
-
-/** A metric one target's task runs emit, under the per-database dimension set. */
-export function targetMetric(namespace: string, task: string, target: string, name: MetricName, statistic: string, period: Duration): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace,
-    metricName: name,
-    dimensionsMap: { [DIMENSION.Service]: SERVICE_NAME, [DIMENSION.Task]: task, [DIMENSION.Database]: target },
-    statistic,
-    period,
-  });
-}
-
-const MB = 1024 * 1024;
 
 /** Scheduler starts each run at a moment it picks within the window: a fleet's 01:00 runs spread over those minutes. */
 export function scheduleTimeWindow(minutes: number): scheduler.TimeWindow {
@@ -101,7 +90,7 @@ export class TargetStack extends NestedStack {
         const custom = target.tasks[task.id]?.schedule;
         const cron = custom ?? task.schedule;
         if (!cron || !appliesTo(task, target, props.config)) continue;
-        schedule(target, task.id, cron, custom !== undefined, task.scheduleText, new LambdaInvoke(fn, { ...delivery, input: scheduler.ScheduleTargetInput.fromObject(scheduledEvent(task.id, target.name)) }));
+        schedule(target, task.id, cron, custom !== undefined, scheduleTextOf(task), new LambdaInvoke(fn, { ...delivery, input: scheduler.ScheduleTargetInput.fromObject(scheduledEvent(task.id, target.name)) }));
         // Its longest gap between runs in this zone, DST included (lib/config/schedule-check.ts), the catalogue's or the target's own.
         if (target.tasks[task.id]?.enabled !== false) expect(task.id, silenceHours(cron, props.config.timeZone));
       }
@@ -126,46 +115,13 @@ export class TargetStack extends NestedStack {
         });
       }
 
-      const daily = Duration.hours(26);
-      const statsExpected = expectedHours.has('collect-statistics');
-      if (statsExpected) {
-        alarm(target, 'fragmentation', {
-          alarmDescription: `A table over the optimize size floor on ${target.name} is at least ${a.fragmentationPercent}% free space (MaxFragmentationPercent).`,
-          metric: targetMetric(ns, 'collect-statistics', target.name, METRIC.MaxFragmentationPercent.name, cloudwatch.Stats.MAXIMUM, daily),
-          threshold: a.fragmentationPercent,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-        alarm(target, 'rapid-growth', {
-          alarmDescription: `${target.name} grows more than ${a.growthMbPerDay} MB/day (GrowthBytesPerDay, least squares over the statistics window).`,
-          metric: targetMetric(ns, 'collect-statistics', target.name, METRIC.GrowthBytesPerDay.name, cloudwatch.Stats.MAXIMUM, daily),
-          threshold: a.growthMbPerDay * MB,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-        if (target.storageLimitGb !== undefined) {
-          alarm(target, 'storage-horizon', {
-            alarmDescription: `${target.name} reaches its storage limit (${target.storageLimitGb} GB) in fewer than ${a.daysToStorageLimit} days at its current growth.`,
-            metric: targetMetric(ns, 'collect-statistics', target.name, METRIC.DaysToStorageLimit.name, cloudwatch.Stats.MINIMUM, daily),
-            threshold: a.daysToStorageLimit,
-            comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluationPeriods: 1,
-            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-          });
+      // The alarms each task's catalogue entry asks for, on targets where the task is expected to run.
+      for (const { task } of props.functions.values()) {
+        if (!expectedHours.has(task.id)) continue;
+        for (const id of task.alarms ?? []) {
+          const spec = TASK_ALARMS[id]({ namespace: ns, task: task.id, target, settings: a });
+          if (spec) alarm(target, id, spec);
         }
-      }
-      if (expectedHours.has('cleanup-data')) {
-        alarm(target, 'purge-falling-behind', {
-          alarmDescription: `On ${target.name}, a cleanup rule's RowsRemaining has not shrunk for ${a.purgeBehindRuns} daily runs in a row (TablesFallingBehind).`,
-          metric: targetMetric(ns, 'cleanup-data', target.name, METRIC.TablesFallingBehind.name, cloudwatch.Stats.MAXIMUM, Duration.days(1)),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: a.purgeBehindRuns,
-          datapointsToAlarm: a.purgeBehindRuns,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
       }
     }
   }

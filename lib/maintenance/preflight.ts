@@ -1,4 +1,5 @@
 // preflight: what the configured user may do, which server settings and indexes the configuration relies on, and which tasks cannot work.
+import { getTask, tasksWhere, type TaskCapability, type TaskDefinition, type TaskId } from '../catalogue';
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
@@ -8,6 +9,21 @@ import { grantStatement } from '../db/privileges';
 import { dbmaintTableNeeds } from '../runlog/table-needs';
 
 export type Capability = 'run-log' | 'analyze' | 'statistics' | 'purge' | 'archive' | 'rebuild';
+
+/** The tasks each capability check covers (their catalogue entries' `capability`). */
+const TASKS_CHECKED: { readonly [C in TaskCapability]: readonly TaskId[] } = {
+  analyze: tasksWhere((t) => t.capability === 'analyze'),
+  statistics: tasksWhere((t) => t.capability === 'statistics'),
+  retention: tasksWhere((t) => t.capability === 'retention'),
+  rebuild: tasksWhere((t) => t.capability === 'rebuild'),
+};
+
+/** A retention task's rules on a target: the configuration its catalogue entry requires. */
+function rulesOf(task: TaskDefinition, target: TargetConfig): RetentionRule[] {
+  if (task.requires === 'cleanupRules') return target.cleanupRules.map((r) => cleanupRule(target, r));
+  if (task.requires === 'archiveOrders' && target.archiveOrders) return [archiveOrdersRule(target, target.archiveOrders)];
+  return [];
+}
 
 /** `degraded`: the tasks run, with less (the run log: JSON-only, no records, no trends); `missing`: they cannot work. */
 export type CapabilityStatus = 'ok' | 'degraded' | 'missing';
@@ -167,7 +183,7 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
       fix.push(grant(['SELECT'], 'mysql.innodb_table_stats', user));
     }
     const notes = privileges.has('PROCESS', '*') ? [] : ['no PROCESS: modification counters unreadable, tables chosen by statistics age only'];
-    caps.push(check('analyze', ['analyze-tables'], missing, fix, notes));
+    caps.push(check('analyze', TASKS_CHECKED.analyze, missing, fix, notes));
   }
 
   {
@@ -183,14 +199,11 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
     if (!privileges.has('SELECT', 'mysql', 'innodb_index_stats')) notes.push('no SELECT on mysql.innodb_index_stats: free space from DATA_FREE only (understates fragmentation)');
     if (!privileges.has('PROCESS', '*')) notes.push('no PROCESS: tablespace file sizes unreadable, sizes from information_schema.TABLES');
     if (settings.performance_schema === 'OFF') notes.push('performance_schema is OFF: unused-index and slow-statement recommendations are skipped');
-    caps.push(check('statistics', ['collect-statistics', 'recommendations'], missing, fix, notes));
+    caps.push(check('statistics', TASKS_CHECKED.statistics, missing, fix, notes));
   }
 
   // Retention: every rule's table, its date index, and the privileges its action needs.
-  const rules: { rule: RetentionRule; task: string }[] = [
-    ...target.cleanupRules.map((r) => ({ rule: cleanupRule(target, r), task: 'cleanup-data' })),
-    ...(target.archiveOrders ? [{ rule: archiveOrdersRule(target, target.archiveOrders), task: 'archive-orders' }] : []),
-  ];
+  const rules: { rule: RetentionRule; task: string }[] = TASKS_CHECKED.retention.flatMap((task) => rulesOf(getTask(task), target).map((rule) => ({ rule, task })));
   const badRules = new Set<RetentionRule>();
   for (const action of ['delete', 'archive'] as const) {
     const mine = rules.filter((r) => r.rule.action === action);
@@ -241,16 +254,14 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
       }
     }
     const notes = settings.innodb_file_per_table === 'OFF' ? ['innodb_file_per_table is OFF: new and rebuilt tables go to the system tablespace, so a rebuild returns no space to the OS'] : [];
-    caps.push(check('rebuild', ['optimize-tables', 'rebuild-indexes'], missing, fix, notes));
+    caps.push(check('rebuild', TASKS_CHECKED.rebuild, missing, fix, notes));
   }
 
   // A task is blocked only when nothing of it can work: cleanup-data with one bad rule of three still runs the other two.
   const blocked = new Set<string>();
   const failed = (c: Capability) => caps.find((x) => x.capability === c)?.ok === false;
-  if (failed('analyze')) blocked.add('analyze-tables');
-  if (failed('statistics')) ['collect-statistics', 'recommendations'].forEach((t) => blocked.add(t));
-  if (failed('rebuild')) ['optimize-tables', 'rebuild-indexes'].forEach((t) => blocked.add(t));
-  for (const task of ['cleanup-data', 'archive-orders']) {
+  for (const c of ['analyze', 'statistics', 'rebuild'] as const) if (failed(c)) TASKS_CHECKED[c].forEach((t) => blocked.add(t));
+  for (const task of TASKS_CHECKED.retention) {
     const mine = rules.filter((r) => r.task === task);
     if (mine.length && mine.every((r) => badRules.has(r.rule))) blocked.add(task);
   }

@@ -1,4 +1,5 @@
 // Reads what a report shows from the server: recorded task runs, the statistics history, the latest recommendations.
+import { tasksWhere } from '../catalogue';
 import { historySchemaOf, type DbMaintConfig, type TargetConfig } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import type { StepOutcome } from '../events/schema';
@@ -13,7 +14,8 @@ import type { DailyReportData, DatabaseFigures, TaskRunDigest, WeeklyReportData 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const GB = 1024 ** 3;
-const REPORT_TASKS = ['daily-report', 'weekly-report'];
+/** Report runs are not what a report reports on. */
+const REPORT_TASKS: readonly string[] = tasksWhere((t) => t.requires === 'reports');
 
 export interface GatherContext {
   readonly db: DbSession;
@@ -60,9 +62,11 @@ export async function runsSince(ctx: GatherContext, since: Date, steps: readonly
   return [...recorded, ...unrecorded];
 }
 
+const ADVISERS: readonly string[] = tasksWhere((t) => t.advises === true);
+
 /** The most recent recommendations run's items in the period (high first, as generated). */
 export function latestRecommendations(runs: readonly TaskRunDigest[]): readonly Recommendation[] {
-  const latest = [...runs].reverse().find((r) => r.task === 'recommendations' && r.recommendations);
+  const latest = [...runs].reverse().find((r) => ADVISERS.includes(r.task) && r.recommendations);
   return latest?.recommendations ?? [];
 }
 

@@ -7,7 +7,7 @@ import { RunLog } from '../runlog/command-log';
 import { silentLog } from '../runtime/log';
 import { resolveTarget } from './target';
 import type { BaseEvent, TaskEnvironment, TaskModule, TaskRunResult } from './task-module';
-import { appliesTo, getTask, TASKS, type TaskId } from '../catalogue';
+import { appliesTo, getTask, TASKS, tasksWhere, type TaskId } from '../catalogue';
 import { acquireServerLock, describeHolder, ServerBusyError, type RunIdentity, type ServerLock, type ServerLockHolder } from './server-lock';
 import { runDigest } from './run-digest';
 import { TaskRuns, taskRunStore } from '../runlog/task-runs';
@@ -30,6 +30,9 @@ function routineSkip(taskId: TaskId, event: { routine?: unknown }, target: Targe
   return undefined;
 }
 
+/** The steps whose findings may block the later steps of a routine (preflight). */
+const GATES = tasksWhere((t) => t.gatesLaterSteps === true);
+
 /**
  * In a routine, the preflight step of the same execution may have found that this task cannot work here.
  * Without a readable task-run table the step runs anyway (and fails on its own if it cannot work).
@@ -43,11 +46,11 @@ async function preflightBlock(
   now: Date,
   problems: (p: StoreProblem) => void,
 ): Promise<string | undefined> {
-  if (!execution || taskId === 'preflight') return undefined;
+  if (!execution || getTask(taskId).gatesLaterSteps) return undefined;
   const runs = await new TaskRuns(db, config.runLog.schema, silentLog, problems).since(
     target,
     new Date(now.getTime() - 24 * 3_600_000),
-    ['preflight'],
+    GATES,
     'this routine step cannot see what preflight found, and runs whatever it found',
   );
   const check = runs.reverse().find((r) => r.routineExecution === execution);

@@ -1,5 +1,6 @@
 // The recommendations task: generate, count by priority, mail the high-priority ones as an alert; its digest and summary.
 import * as z from 'zod';
+import { tasksWhere } from '../../catalogue';
 import { historySchemaOf, thresholdsFor } from '../../config/schema';
 import { baseEventShape } from '../../events/schema';
 import { METRIC, point } from '../../metrics/names';
@@ -39,7 +40,7 @@ async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promi
   });
   // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
   const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
-  const check = (await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), ['preflight'], "preflight's findings are not listed")).pop();
+  const check = (await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), tasksWhere((t) => t.gatesLaterSteps === true), "preflight's findings are not listed")).pop();
   const found = check?.recommendations ?? [];
   if (found.length) {
     result = { ...result, items: [...found, ...result.items], counts: { ...result.counts, high: result.counts.high + found.length } };
