@@ -15,7 +15,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
  * ER_DBACCESS_DENIED_ERROR on CREATE DATABASE, ER_SPECIFIC_ACCESS_DENIED_ERROR…), lock timeouts and SQL errors: the
  * session worked, the task failed (exit 1). At login every refusal is a DatabaseConnectError, whatever its code.
  */
-export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
   // The server is not there, or the connection went away mid-run.
   'ECONNREFUSED',
   'ECONNRESET',
@@ -43,7 +43,7 @@ export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
 /** The same by server error number, for codes mysql2 names after MySQL's list: 1927 is MariaDB's ER_CONNECTION_KILLED. */
 const UNREACHABLE_ERRNOS: ReadonlySet<number> = new Set([1040, 1045, 1053, 1129, 1130, 1203, 1820, 1862, 1927, 3118, 4031, 4151]);
 
-export function isUnreachable(err: unknown): boolean {
+function isUnreachable(err: unknown): boolean {
   if (err instanceof DatabaseConnectError || err instanceof CredentialsError) return true;
   const e = err as { code?: unknown; errno?: unknown; fatal?: unknown; message?: unknown };
   if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;

@@ -15,7 +15,7 @@ import { jsonLineLog, type Log } from '../lib/runtime/log';
 import type { TaskRunResult } from '../lib/tasks/task-module';
 import { useDependencies } from '../functions/lambda-handler';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** What a local task or routine run needs besides its name: configuration, database, target, mail. */
 interface LocalEnvironmentOptions {
@@ -65,7 +65,7 @@ function urlCredentials(url: string): ReturnType<typeof credentialsFromUrl> {
 }
 
 /** Without a config file, a one-target config is derived from the URL (its path names the schema). */
-export function configFromUrl(url: string): DbMaintConfig {
+function configFromUrl(url: string): DbMaintConfig {
   const creds = urlCredentials(url);
   if (!creds.database) throw new UsageError('DBMAINT_DATABASE_URL must name a schema (mysql://user:pass@host:port/SCHEMA) when no --config is given');
   return parseConfig(

@@ -24,9 +24,9 @@ export interface RestartableMariaDb {
   restart(options?: { readonly signal?: 'SIGKILL' | 'SIGTERM' }): Promise<void>;
 }
 
-export const INSTALL_HINT = 'sudo apt-get install -y mariadb-server   # Debian/Ubuntu: provides mariadbd and mariadb-install-db';
+const INSTALL_HINT = 'sudo apt-get install -y mariadb-server   # Debian/Ubuntu: provides mariadbd and mariadb-install-db';
 
-export function findMariaDbBinaries(): { server: string; installDb: string } | undefined {
+function findMariaDbBinaries(): { server: string; installDb: string } | undefined {
   const candidates = (names: string[]) => {
     for (const name of names) {
       for (const dir of [...(process.env['PATH'] ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/usr/bin']) {

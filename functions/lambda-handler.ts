@@ -21,7 +21,7 @@ import { anyTask, type BaseEvent, type TaskModule, type TaskRunResult } from '..
 export const DEADLINE_SAFETY_MS = 15_000;
 
 /** File name of the configuration the stack bundles next to each handler. */
-export const BUNDLED_CONFIG_FILE = 'dbmaint.config.json';
+const BUNDLED_CONFIG_FILE = 'dbmaint.config.json';
 
 export interface HandlerDependencies {
   readonly config: DbMaintConfig;

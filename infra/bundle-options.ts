@@ -8,10 +8,10 @@ export const BUNDLE_TARGET = 'node24';
  * ES module builds first: the AWS SDK's `module` entry is tree-shaken to the commands used, its CommonJS `main` is not
  * (esbuild's default for CommonJS output is main first).
  */
-export const MAIN_FIELDS = ['module', 'main'];
+const MAIN_FIELDS = ['module', 'main'];
 
 /** Packages replaced in the bundles by what a Lambda function needs of them (lib/bundle/, docs/bundles.md). */
-export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   'iconv-lite': 'lib/bundle/iconv-lite-native.ts',
   '@aws-sdk/credential-provider-node': 'lib/bundle/lambda-credentials.ts',
 };

@@ -14,10 +14,10 @@ export interface MaintenanceDashboardProps {
 }
 
 /** How many databases each fleet graph shows (SORT … DESC, n of a SEARCH over the Database dimension). */
-export const FLEET_TOP = 10;
+const FLEET_TOP = 10;
 
 /** The dimension schema every per-database metric is emitted under; the namespace quoted (it may hold / . # : -). */
-export function databaseSchema(namespace: string): string {
+function databaseSchema(namespace: string): string {
   return `{"${namespace}",${DIMENSION.Service},${DIMENSION.Task},${DIMENSION.Database}}`;
 }
 

@@ -18,7 +18,7 @@ export interface FailureAlarmsProps {
 }
 
 /** The fleet-wide TaskFailed metric of one task: the dimension set every run emits besides the per-database one. */
-export function taskFailedMetric(namespace: string, taskId: string): cloudwatch.Metric {
+function taskFailedMetric(namespace: string, taskId: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace,
     metricName: METRIC.TaskFailed.name,

@@ -16,26 +16,26 @@ export interface RoutineStateMachineProps {
 }
 
 /** Errors a step is retried on with exponential backoff: an unreachable database. */
-export const TRANSIENT_ERRORS = ['DatabaseConnectError'] as const;
+const TRANSIENT_ERRORS = ['DatabaseConnectError'] as const;
 
 /** Lambda refused the invocation for lack of concurrency (reserved or the account's): wait for capacity. */
-export const THROTTLE_ERRORS = ['Lambda.TooManyRequestsException'] as const;
+const THROTTLE_ERRORS = ['Lambda.TooManyRequestsException'] as const;
 
 /** The Invoke call itself failed in Lambda or the SDK: retried briefly (every task is safe to run twice, GET_LOCK guards). */
-export const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException'] as const;
+const LAMBDA_SERVICE_ERRORS = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException'] as const;
 
 /**
  * Throttle retries: 10 s doubling to at most 5 min, 10 attempts, so a step waits up to about 30 min in all (the sum of the
  * delays; with full jitter each delay is drawn from [0, delay], half that on average) before it is recorded as failed.
  * Jitter keeps a fleet's throttled routines from retrying in lockstep.
  */
-export const THROTTLE_RETRY = { interval: Duration.seconds(10), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 10 } as const;
+const THROTTLE_RETRY = { interval: Duration.seconds(10), backoffRate: 2, maxDelay: Duration.minutes(5), maxAttempts: 10 } as const;
 
 /**
  * Another target's heavy task holds the database server (lib/tasks/server-lock.ts): the step waits for it. Not a transient
  * fault, so not in TRANSIENT_ERRORS: its own, longer schedule, sized by the holder's work rather than a network blip.
  */
-export const SERVER_BUSY_ERRORS = [SERVER_BUSY_ERROR] as const;
+const SERVER_BUSY_ERRORS = [SERVER_BUSY_ERROR] as const;
 
 /**
  * Server-busy retries: 60 s growing ×1.5 to at most 10 min, 7 attempts: delays 60, 90, 135, 202.5, 303.75, 455.6, 600 s, so
@@ -43,7 +43,7 @@ export const SERVER_BUSY_ERRORS = [SERVER_BUSY_ERROR] as const;
  * (870 s), the longest a holder keeps the lock in one invocation. A holder running two heavy steps back to back can outlast
  * it; the step is then caught and reported as failed with the holder named, and the next routine run does the work.
  */
-export const SERVER_BUSY_RETRY = { interval: Duration.seconds(60), backoffRate: 1.5, maxDelay: Duration.minutes(10), maxAttempts: 7 } as const;
+const SERVER_BUSY_RETRY = { interval: Duration.seconds(60), backoffRate: 1.5, maxDelay: Duration.minutes(10), maxAttempts: 7 } as const;
 
 export class RoutineStateMachine extends Construct {
   readonly stateMachine: sfn.StateMachine;

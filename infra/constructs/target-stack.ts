@@ -30,7 +30,7 @@ export interface TargetStackProps {
 }
 
 /** The payload a scheduled invocation carries: which task, which target, nothing else. */
-export function scheduledEvent(taskId: string, target: string): { source: 'dbmaint.scheduler'; task: string; target: string } {
+function scheduledEvent(taskId: string, target: string): { source: 'dbmaint.scheduler'; task: string; target: string } {
   return { source: 'dbmaint.scheduler', task: taskId, target };
 }
 

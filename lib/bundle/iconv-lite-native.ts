@@ -78,7 +78,7 @@ export function getDecoder(encoding: string): Codec<Buffer, string> {
   return { write: (b) => b.toString(enc), end: () => undefined };
 }
 
-export function getEncoder(encoding: string): Codec<string, Buffer> {
+function getEncoder(encoding: string): Codec<string, Buffer> {
   if (isCesu8(encoding)) return { write: encodeCesu8, end: () => undefined };
   const enc = native(encoding);
   if (!enc) throw new UnsupportedEncodingError(encoding, 'encode');

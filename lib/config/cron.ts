@@ -1,7 +1,7 @@
 // EventBridge Scheduler's cron dialect (six Quartz-style fields): parsed and checked field by field, then matched against wall-clock times.
 import { cronExpression, type CronSpec } from '../catalogue';
 
-export const CRON_FIELDS = ['minute', 'hour', 'day', 'month', 'weekDay', 'year'] as const;
+const CRON_FIELDS = ['minute', 'hour', 'day', 'month', 'weekDay', 'year'] as const;
 export type CronField = (typeof CRON_FIELDS)[number];
 
 const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] as const;
@@ -59,7 +59,7 @@ export interface CronIssue {
   readonly message: string;
 }
 
-export class CronError extends Error {
+class CronError extends Error {
   override readonly name = 'CronError';
   constructor(readonly issues: readonly CronIssue[]) {
     super(issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; '));
@@ -256,7 +256,7 @@ function nearestWorkday(year: number, month: number, day: number): number | unde
 }
 
 /** Whether the schedule fires on this local date (month 1-12). */
-export function firesOnDate(cron: ParsedCron, year: number, month: number, day: number): boolean {
+function firesOnDate(cron: ParsedCron, year: number, month: number, day: number): boolean {
   if (cron.years !== 'any' && !cron.years.has(year)) return false;
   if (!cron.months.has(month)) return false;
   const last = daysInMonth(year, month);

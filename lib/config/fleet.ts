@@ -19,7 +19,7 @@ const tagKey = z
 
 const tagValue = z.string().regex(/^[A-Za-z0-9_.:/=+@-]{1,256}$/, 'must be 1-256 characters of letters, digits and _.:/=+@-');
 
-export const secretAccessSchema = z.discriminatedUnion('mode', [
+const secretAccessSchema = z.discriminatedUnion('mode', [
   /** Every configured secret ARN listed (least privilege; capacity limited by IAM's policy sizes). */
   z.strictObject({ mode: z.literal('exact') }),
   /** Every secret whose name starts with `prefix`, in the regions and accounts of the configured secrets. */
@@ -28,8 +28,8 @@ export const secretAccessSchema = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('tag'), key: tagKey, value: tagValue }),
 ]);
 
-export const DEFAULT_FLEXIBLE_WINDOW_MINUTES = 15;
-export const DEFAULT_MAX_ROUTINES_IN_FLIGHT = 10;
+const DEFAULT_FLEXIBLE_WINDOW_MINUTES = 15;
+const DEFAULT_MAX_ROUTINES_IN_FLIGHT = 10;
 
 export const fleetSchema = z.strictObject({
   /**

@@ -6,13 +6,13 @@ import { ConfigError, formatPath } from './load';
 import type { DbMaintConfig } from './schema';
 
 /** Years searched from today: the weekday/date pattern of the Gregorian calendar repeats every 28 years (1901-2099). */
-export const CHECK_YEARS = 28;
+const CHECK_YEARS = 28;
 
 const HOUR = 3_600_000;
 const YEAR = 365.25 * 24 * HOUR;
 
 /** CloudWatch evaluates an alarm over at most 7 days. */
-export const MAX_SILENCE_HOURS = 168;
+const MAX_SILENCE_HOURS = 168;
 
 export interface ConfiguredSchedule {
   readonly path: readonly (string | number)[];
@@ -20,7 +20,7 @@ export interface ConfiguredSchedule {
 }
 
 /** Every `targets[i].tasks.<id>.schedule` of the configuration. */
-export function configuredSchedules(config: DbMaintConfig): ConfiguredSchedule[] {
+function configuredSchedules(config: DbMaintConfig): ConfiguredSchedule[] {
   const out: ConfiguredSchedule[] = [];
   config.targets.forEach((t, i) => {
     for (const [id, settings] of Object.entries(t.tasks)) {

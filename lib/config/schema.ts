@@ -26,7 +26,7 @@ function isTimeZone(tz: string): boolean {
 
 // Scheduler cron fields: digits, ranges, lists, steps, wildcards, and L/W/# for day fields.
 const cronField = z.string().regex(/^[0-9A-Za-z*?,\/\-#]{1,40}$/, 'not a cron field');
-export const cronSpecSchema = z
+const cronSpecSchema = z
   .strictObject({
     minute: cronField,
     hour: cronField,
@@ -40,7 +40,7 @@ export const cronSpecSchema = z
     for (const issue of cronSpecIssues(spec)) ctx.addIssue({ code: 'custom', path: issue.field ? [issue.field] : [], message: issue.message });
   });
 
-export const WHERE_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'] as const;
+const WHERE_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'] as const;
 
 const scalar = z.union([z.string().max(1024), z.number().finite(), z.boolean()]);
 
@@ -236,7 +236,7 @@ const secretArn = z
     'must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME)',
   );
 
-export const targetSchema = z.strictObject({
+const targetSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'must be 1-31 lowercase letters, digits or -, starting with a letter or digit'),

@@ -52,12 +52,12 @@ export function secretNameOf(arn: string): string {
 }
 
 /** A secret ARN ends with Secrets Manager's 6-character suffix when it is complete. */
-export function isCompleteSecretArn(arn: string): boolean {
+function isCompleteSecretArn(arn: string): boolean {
   return /:secret:.+-[A-Za-z0-9]{6}$/.test(arn);
 }
 
 /** kms:ViaService names the endpoint Secrets Manager calls KMS from: the secret's own region (and partition's domain). */
-export function secretsManagerEndpoint(secretArn: string): string {
+function secretsManagerEndpoint(secretArn: string): string {
   const { partition, region } = parseArn(secretArn);
   return `secretsmanager.${region}.${partition === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
 }
@@ -109,7 +109,7 @@ function kmsGrants(input: SecretGrantInput): Grant[] {
 }
 
 /** IAM's count: the policy JSON without whitespace, keys in the order CloudFormation passes them on. */
-export function policyChars(statements: readonly GrantStatement[]): number {
+function policyChars(statements: readonly GrantStatement[]): number {
   const rendered = statements.map((s) => ({ Action: s.Action, ...(s.Condition ? { Condition: s.Condition } : {}), Effect: s.Effect, Resource: s.Resource }));
   return JSON.stringify({ Statement: rendered, Version: '2012-10-17' }).length;
 }

@@ -8,7 +8,7 @@ export class IdentifierError extends Error {
 }
 
 /** True for a name an operator may type in config or a payload (no quoting tricks possible). */
-export function isSafeIdentifier(name: string): boolean {
+function isSafeIdentifier(name: string): boolean {
   return SAFE_IDENTIFIER.test(name);
 }
 

@@ -8,7 +8,7 @@ import { errorText, lockDiagnosis, lockErrorKind, LockWaitError, type LockDiagno
 import { isMissingProcessPrivilege, isPrivilegeError } from './privileges';
 
 export type { BlockingSession, LockDiagnosis, LockKind } from './lock-report';
-export { diagnosisOf, lockErrorKind, LockWaitError } from './lock-report';
+export { diagnosisOf } from './lock-report';
 export type { WaitContext } from './lock-holders';
 
 /** When the watchdog looks: 0.25 s into the statement, then every 0.25 s for a second, then every 0.5 s (lock timeouts are whole seconds, ≥ 1). */

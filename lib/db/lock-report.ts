@@ -64,7 +64,7 @@ const ROLE_TEXT: Readonly<Record<BlockingSession['role'], string>> = {
 };
 
 /** "row lock on `s`.`t` (index PRIMARY), held by connection 42 (app@10.0.0.5:51234, Sleep 12 s, …) (seen while waiting, 0.8 s in)". */
-export function summarize(d: Omit<LockDiagnosis, 'summary'>): string {
+function summarize(d: Omit<LockDiagnosis, 'summary'>): string {
   const head = `${d.kind}${d.object ? ` on ${d.object}` : ''}`;
   const groups = (Object.keys(ROLE_TEXT) as BlockingSession['role'][])
     .map((role) => {

@@ -23,7 +23,7 @@ export async function currentUser(db: { query<T>(sql: string): Promise<T[]> }): 
 }
 
 /** `'user'@'host'` from CURRENT_USER()'s `user@host`, quotes doubled. */
-export function granteeOf(user: string): string {
+function granteeOf(user: string): string {
   const at = user.lastIndexOf('@');
   const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
   return at < 0 ? q(user) : `${q(user.slice(0, at))}@${q(user.slice(at + 1))}`;

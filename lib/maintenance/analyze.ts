@@ -81,7 +81,7 @@ function key(schema: string, table: string): string {
 
 
 /** Read the schemas' tables and their persistent-statistics timestamps (two queries, joined here to avoid collation mixes). */
-export async function readStatisticsAge(db: DbSession, schemas: readonly string[]): Promise<{ tables: CatalogueRow[]; statsAt: Map<string, Date | null> }> {
+async function readStatisticsAge(db: DbSession, schemas: readonly string[]): Promise<{ tables: CatalogueRow[]; statsAt: Map<string, Date | null> }> {
   const tables = await db.query<CatalogueRow>(
     `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, TABLE_TYPE AS tableType,
             ENGINE AS engine, CREATE_OPTIONS AS createOptions
@@ -122,7 +122,7 @@ export async function readStatisticsAge(db: DbSession, schemas: readonly string[
  * STATS_AUTO_RECALC on, InnoDB itself recalculates at 10% changed, so thresholds below that are
  * the useful ones.
  */
-export async function readModifiedPercent(db: DbSession, schemas: readonly string[]): Promise<Map<string, number> | undefined> {
+async function readModifiedPercent(db: DbSession, schemas: readonly string[]): Promise<Map<string, number> | undefined> {
   const view = db.flavour.kind === 'mariadb' ? 'information_schema.INNODB_SYS_TABLESTATS' : 'information_schema.INNODB_TABLESTATS';
   let rows: { name: string; numRows: number; modified: number }[];
   try {

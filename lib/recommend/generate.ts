@@ -77,7 +77,7 @@ function context(db: DbSession, opts: RecommendOptions): CheckContext {
 }
 
 /** High first, then medium, then low; a stable sort keeps the order of the checks within a priority. */
-export function byPriority(items: readonly Recommendation[]): Recommendation[] {
+function byPriority(items: readonly Recommendation[]): Recommendation[] {
   return [...items].sort((a, b) => PRIORITIES.indexOf(a.priority) - PRIORITIES.indexOf(b.priority));
 }
 

@@ -5,11 +5,11 @@ import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import type { AlertCondition } from './report-data';
 import type { StoreSpec } from '../runlog/store-access';
 
-export const ALERT_STATE_TABLE = 'alert_state';
+const ALERT_STATE_TABLE = 'alert_state';
 
 const KEY_CHARS = 255;
 
-export function alertStateDdl(schema: string): string[] {
+function alertStateDdl(schema: string): string[] {
   // Binary collation: keys hold table names, which are case-sensitive on Linux servers;
   // `rec:X:shop.Orders` and `rec:X:shop.orders` are two conditions.
   return [

@@ -39,7 +39,7 @@ function history(ctx: GatherContext): StatisticsHistory {
  * Recorded runs since the period start, plus the routine's steps that left no record (a step
  * that never reached the database: its failure is known only from the routine's state).
  */
-export async function runsSince(ctx: GatherContext, since: Date, steps: readonly StepOutcome[]): Promise<TaskRunDigest[]> {
+async function runsSince(ctx: GatherContext, since: Date, steps: readonly StepOutcome[]): Promise<TaskRunDigest[]> {
   const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, silentLog, ctx.problems);
   const recorded = (await runs.since(ctx.target.name, since, undefined, "the report lists only this routine's step outcomes")).filter((r) => !REPORT_TASKS.includes(r.task));
   const known = new Set(recorded.map((r) => r.runId));
@@ -65,7 +65,7 @@ export async function runsSince(ctx: GatherContext, since: Date, steps: readonly
 const ADVISERS: readonly string[] = tasksWhere((t) => t.advises === true);
 
 /** The most recent recommendations run's items in the period (high first, as generated). */
-export function latestRecommendations(runs: readonly TaskRunDigest[]): readonly Recommendation[] {
+function latestRecommendations(runs: readonly TaskRunDigest[]): readonly Recommendation[] {
   const latest = [...runs].reverse().find((r) => ADVISERS.includes(r.task) && r.recommendations);
   return latest?.recommendations ?? [];
 }

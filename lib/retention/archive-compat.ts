@@ -36,7 +36,7 @@ function normalType(c: ColumnInfo): string {
 }
 
 /** The source column's definition as an archive column: its type, character set and collation, nullability. */
-export function archiveColumnDefinition(c: ColumnInfo, nullable: boolean): string {
+function archiveColumnDefinition(c: ColumnInfo, nullable: boolean): string {
   const charset = c.characterSet && c.collation ? ` CHARACTER SET ${c.characterSet} COLLATE ${c.collation}` : '';
   if (c.generated) return `${c.columnType}${charset} AS (${c.generationExpression ?? ''}) ${/stored/.test(c.extra) ? 'STORED' : 'VIRTUAL'}`;
   return `${c.columnType}${charset} ${nullable ? 'NULL' : 'NOT NULL'}`;
@@ -57,7 +57,7 @@ function capacity(c: ColumnInfo): string {
 }
 
 /** Why `a` (archive) cannot hold every value of `s` (source) so that it reads back identically, also as text; undefined when it can. */
-export function valueProblem(s: ColumnInfo, a: ColumnInfo): string | undefined {
+function valueProblem(s: ColumnInfo, a: ColumnInfo): string | undefined {
   const st = typeOf(s);
   const at = typeOf(a);
   if (st === at && normalType(s) === normalType(a) && s.characterSet === a.characterSet && s.collation === a.collation) return undefined;

@@ -6,7 +6,6 @@ import { ARCHIVED_AT, archiveColumns, archiveProblems, describeProblems, type Ar
 import { inspectTable, type IndexInfo, type TableShape } from './inspect';
 import { RuleRefusedError } from './rule-errors';
 
-export { ARCHIVED_AT } from './archive-compat';
 
 /**
  * 'ok': a usable archive table exists. 'missing': it would be created. 'missing-schema': so would its schema

@@ -6,7 +6,7 @@ import { ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
 import type { ChildTable } from './inspect';
 
 /** Levels of child tables counted below the rule's table (children, grandchildren, …); a longer chain is refused. */
-export const MAX_CASCADE_DEPTH = 4;
+const MAX_CASCADE_DEPTH = 4;
 
 export type ChildAction = 'deleted' | 'set-null';
 

@@ -44,7 +44,7 @@ function utcDay(cutoff: Date): string {
  * DATE and yyyymmdd: the cutoff's UTC day, so a row dated the cutoff day is kept (every row deleted is at least
  * retentionDays old for its whole day); unix-seconds: the smallest second not before the cutoff; unix-millis: the cutoff.
  */
-export function cutoffBound(enc: DateEncoding, cutoff: Date): Date | string | number {
+function cutoffBound(enc: DateEncoding, cutoff: Date): Date | string | number {
   if (enc.kind !== 'integer') return enc.kind === 'date' ? utcDay(cutoff) : cutoff;
   if (enc.format === 'unix-seconds') return Math.ceil(cutoff.getTime() / 1000);
   if (enc.format === 'unix-millis') return cutoff.getTime();

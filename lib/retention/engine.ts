@@ -15,8 +15,8 @@ import { restoreSqlMode, useStrictSqlMode } from './strict-mode';
 import { type RuleRun, walkChunks } from './walk';
 
 export type { EngineOptions, RetentionRule, RuleResult, RuleStatus, WalkKind } from './rule-result';
-export { checkRule, planRule } from './plan';
-export { ChunkContentMismatchError, ChunkCountMismatchError, RuleRefusedError } from './rule-errors';
+export { checkRule } from './plan';
+export { RuleRefusedError } from './rule-errors';
 
 const DAY_MS = 86_400_000;
 

@@ -7,7 +7,7 @@ import { rowsWithinBytes } from './chunk-size';
 import type { IndexInfo, TableShape } from './inspect';
 
 /** Rows read to measure the rows the walk starts with: about one chunk of 1 MB rows, and pages the first chunk reads anyway. */
-export const SAMPLE_ROWS = 10;
+const SAMPLE_ROWS = 10;
 
 export interface RowBytesEstimate {
   /** The estimate used: the larger of the two below (either may be stale or unrepresentative); null when neither is known. */

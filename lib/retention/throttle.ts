@@ -8,7 +8,7 @@ export interface LoadProbe {
   check(): Promise<string | undefined>;
 }
 
-export async function threadsRunning(db: DbSession): Promise<number> {
+async function threadsRunning(db: DbSession): Promise<number> {
   const rows = await db.query<{ Variable_name: string; Value: string }>("SHOW GLOBAL STATUS LIKE 'Threads_running'");
   return Number(rows[0]?.Value ?? 0);
 }

@@ -19,7 +19,7 @@ export interface RoutineResult {
 }
 
 /** The event of one step: the same shape the Step Functions state machine builds. */
-export function stepEvent(routine: RoutineDefinition, index: number, target: string, execution: string, steps: readonly StepOutcome[], dryRun: boolean): Record<string, unknown> {
+function stepEvent(routine: RoutineDefinition, index: number, target: string, execution: string, steps: readonly StepOutcome[], dryRun: boolean): Record<string, unknown> {
   const step = routine.steps[index]!;
   const last = index === routine.steps.length - 1;
   return {

@@ -6,9 +6,9 @@ import type { TaskRunDigest } from '../reporting/report-data';
 import type { Log } from '../runtime/log';
 import { errorReason, isStoreUnavailable, type StoreProblem, type StoreSpec } from './store-access';
 
-export const TASK_RUN_TABLE = 'task_run';
+const TASK_RUN_TABLE = 'task_run';
 
-export function taskRunDdl(schema: string): string[] {
+function taskRunDdl(schema: string): string[] {
   return [
     `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(schema)}`,
     `CREATE TABLE IF NOT EXISTS ${qualifiedName(schema, TASK_RUN_TABLE)} (

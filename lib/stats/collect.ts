@@ -85,7 +85,7 @@ async function exactCounts(db: DbSession, tables: TableSize[], maxRows: number, 
   return { tables: out, counted, skipped };
 }
 
-export function summarise(tables: readonly TableSize[], fragmentationFloorBytes: number): DatabaseStatistics {
+function summarise(tables: readonly TableSize[], fragmentationFloorBytes: number): DatabaseStatistics {
   let maxFrag: DatabaseStatistics['maxFragmentation'] = null;
   let maxAuto: DatabaseStatistics['maxAutoIncrement'] = null;
   for (const t of tables) {

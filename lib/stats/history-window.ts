@@ -11,7 +11,7 @@ export const WINDOW_INDEX = 'ix_window';
  * reads every snapshot of the schema kept (400 days by default) to sum the last 30; through this
  * index only the window. Not covering, the window's rows cost a primary-key lookup each (20× slower).
  */
-export const WINDOW_INDEX_COLUMNS = ['target', 'schema_name', 'captured_at', 'total_bytes', 'rows_estimate', 'rows_exact'] as const;
+const WINDOW_INDEX_COLUMNS = ['target', 'schema_name', 'captured_at', 'total_bytes', 'rows_estimate', 'rows_exact'] as const;
 
 export function windowIndexDefinition(): string {
   return `KEY ${quoteIdentifier(WINDOW_INDEX)} (${WINDOW_INDEX_COLUMNS.map(quoteIdentifier).join(', ')})`;

@@ -79,12 +79,6 @@ export function schemaTotals(schemas: readonly string[], tables: readonly TableS
   return schemas.map((schema) => ({ schema, ...totalsOf(bySchema.get(schema) ?? []) }));
 }
 
-/** Whether both history tables exist in `schema` (a dry run or a first run may find none). */
-export async function historyExists(db: DbSession, schema: string): Promise<boolean> {
-  const rows = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)', [schema, TABLE_HISTORY, SCHEMA_HISTORY]);
-  return rows.length === 2;
-}
-
 const INSERT_BATCH = 500;
 
 function insertTablesSql(schema: string): string {

@@ -8,7 +8,7 @@ import type { RetentionRule } from '../retention/engine';
 /** Compares two schema or table names as the server resolves them. */
 export type SameName = (a: string, b: string) => boolean;
 
-export const exactNames: SameName = (a, b) => a === b;
+const exactNames: SameName = (a, b) => a === b;
 const caseInsensitiveNames: SameName = (a, b) => a.toLowerCase() === b.toLowerCase();
 
 /** lower_case_table_names 0 (Linux, the RDS and Aurora default) compares names exactly; 1 and 2 compare them without case. */
@@ -22,7 +22,7 @@ export async function serverSameName(db: DbSession): Promise<SameName> {
 }
 
 /** Scheduler and routine events carry `source` (and a routine its `routine`); an operator's console or CLI payload does not. */
-export function isScheduledRun(event: { readonly source?: string | undefined; readonly routine?: unknown }): boolean {
+function isScheduledRun(event: { readonly source?: string | undefined; readonly routine?: unknown }): boolean {
   return event.source !== undefined || event.routine !== undefined;
 }
 
@@ -47,7 +47,7 @@ export function exclusionOf(target: TargetConfig, schema: string, table: string,
 }
 
 /** Whether `refs` (a payload's tables) name schema.table. */
-export function namedIn(refs: readonly TableRef[], schema: string, table: string, same: SameName = exactNames): boolean {
+function namedIn(refs: readonly TableRef[], schema: string, table: string, same: SameName = exactNames): boolean {
   return refs.some((r) => same(r.table, table) && (r.schema === undefined || same(r.schema, schema)));
 }
 
