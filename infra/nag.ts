@@ -57,26 +57,20 @@ export function addNagSuppressions(stack: Stack): void {
     }
   }
   // Only the state machines' own policies, not the functions': there '*' stays a finding.
+  const LOG_DELIVERY = 'delivers execution logs (CloudWatch Logs vended log delivery: CreateLogDelivery, PutResourcePolicy, DescribeLogGroups…) and X-Ray traces; these actions support no resource-level permissions, so AWS documents Resource "*" for them';
+  const stateMachines = [
+    { prefix: 'Routine', reason: `The routine state machine ${LOG_DELIVERY}.`, appliesTo: ['Resource::*'] },
+    {
+      prefix: 'Fleet',
+      reason: `The fleet state machine ${LOG_DELIVERY}; and it waits for the routine executions it starts: DescribeExecution and StopExecution on executions of that one routine state machine, whose ids are not known in advance.`,
+      appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:.*\\*$/g' }],
+    },
+  ];
   for (const routine of ROUTINES) {
-    const path = `/${stack.node.path}/Routine-${routine.id}/StateMachine/Role/DefaultPolicy/Resource`;
-    if (!stack.node.tryFindChild(`Routine-${routine.id}`)) continue;
-    NagSuppressions.addResourceSuppressionsByPath(stack, path, [
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          'The routine state machine delivers execution logs (CloudWatch Logs vended log delivery: CreateLogDelivery, PutResourcePolicy, DescribeLogGroups…) and X-Ray traces; these actions support no resource-level permissions, so AWS documents Resource "*" for them.',
-        appliesTo: ['Resource::*'],
-      },
-    ]);
-    const fleetPath = `/${stack.node.path}/Fleet-${routine.id}/StateMachine/Role/DefaultPolicy/Resource`;
-    if (!stack.node.tryFindChild(`Fleet-${routine.id}`)) continue;
-    NagSuppressions.addResourceSuppressionsByPath(stack, fleetPath, [
-      {
-        id: 'AwsSolutions-IAM5',
-        reason:
-          'The fleet state machine delivers execution logs and X-Ray traces (actions without resource-level permissions: Resource "*"), and waits for the routine executions it starts: DescribeExecution and StopExecution on executions of that one routine state machine, whose ids are not known in advance.',
-        appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:.*\\*$/g' }],
-      },
-    ]);
+    for (const { prefix, reason, appliesTo } of stateMachines) {
+      const id = `${prefix}-${routine.id}`;
+      if (!stack.node.tryFindChild(id)) continue;
+      NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [{ id: 'AwsSolutions-IAM5', reason, appliesTo }]);
+    }
   }
 }

@@ -25,6 +25,12 @@ export interface RoutineBatch {
   readonly servers: readonly ServerGroup[];
 }
 
+/** The schedule a target runs `routine` on (the catalogue's, or its own), or undefined when the routine is disabled there. */
+function scheduleOf(target: BatchedTarget, routine: RoutineDefinition): CronSpec | undefined {
+  const settings = target.tasks[routine.id];
+  return settings?.enabled === false ? undefined : (settings?.schedule ?? routine.schedule);
+}
+
 /**
  * The batches of `routine`: enabled targets grouped by their schedule for it (the catalogue's, or their own), in config
  * order; within a batch, by server. A target with the routine disabled is in none.
@@ -32,13 +38,12 @@ export interface RoutineBatch {
 export function routineBatches(config: { readonly targets: readonly BatchedTarget[] }, routine: RoutineDefinition): RoutineBatch[] {
   const batches = new Map<string, { cron: CronSpec; custom: boolean; servers: Map<string, string[]> }>();
   for (const target of config.targets) {
-    const settings = target.tasks[routine.id];
-    if (settings?.enabled === false) continue;
-    const cron = settings?.schedule ?? routine.schedule;
+    const cron = scheduleOf(target, routine);
+    if (!cron) continue;
     const key = cronExpression(cron);
     let batch = batches.get(key);
     if (!batch) {
-      batch = { cron, custom: settings?.schedule !== undefined, servers: new Map() };
+      batch = { cron, custom: target.tasks[routine.id]?.schedule !== undefined, servers: new Map() };
       batches.set(key, batch);
     }
     const server = target.server ?? `target:${target.name}`;
@@ -66,9 +71,9 @@ export function checkRoutineBatches(
   for (const routine of routines) {
     const seen = new Set<string>();
     cfg.targets.forEach((t, i) => {
-      const settings = t.tasks[routine.id];
-      if (settings?.enabled === false) return;
-      const key = cronExpression(settings?.schedule ?? routine.schedule);
+      const cron = scheduleOf(t, routine);
+      if (!cron) return;
+      const key = cronExpression(cron);
       if (seen.has(key) || seen.size < MAX_BATCHES_PER_ROUTINE) {
         seen.add(key);
         return;
