@@ -1,9 +1,10 @@
 // preflight: what the configured user may do, which server settings and indexes the configuration relies on, and which tasks cannot work.
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
+import { readTargetTables } from '../config/table-names';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import { checkRule, cutoffOf, RuleRefusedError, type RetentionRule } from '../retention/engine';
-import { archiveOrdersRule, cleanupRule } from '../retention/rules';
+import { placeRetentionRules, type PlacedRule } from '../retention/rules';
 import { grantStatement } from '../db/privileges';
 import { dbmaintTableNeeds } from '../runlog/table-needs';
 
@@ -186,22 +187,26 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
     caps.push(check('statistics', ['collect-statistics', 'recommendations'], missing, fix, notes));
   }
 
-  // Retention: every rule's table, its date index, and the privileges its action needs.
-  const rules: { rule: RetentionRule; task: string }[] = [
-    ...target.cleanupRules.map((r) => ({ rule: cleanupRule(target, r), task: 'cleanup-data' })),
-    ...(target.archiveOrders ? [{ rule: archiveOrdersRule(target, target.archiveOrders), task: 'archive-orders' }] : []),
-  ];
-  const badRules = new Set<RetentionRule>();
+  // Retention: every rule's table (placed among the target's tables as the runners place it), its date index, and the
+  // privileges its action needs. A rule whose unqualified table several schemas hold is a bad rule.
+  const rules = placeRetentionRules(target, await readTargetTables(db, schemas));
+  const badRules = new Set<PlacedRule>();
   for (const action of ['delete', 'archive'] as const) {
-    const mine = rules.filter((r) => r.rule.action === action);
+    const mine = rules.filter((r) => r.action === action);
     const missing: string[] = [];
     const fix: string[] = [];
-    for (const { rule } of mine) {
+    for (const placed of mine) {
+      if ('error' in placed) {
+        missing.push(placed.error.message);
+        badRules.add(placed);
+        continue;
+      }
+      const { rule } = placed;
       const name = `${rule.schema}.${rule.table}`;
       const before = missing.length;
       if (!(await tableExists(db, rule.schema, rule.table))) {
         missing.push(`${name}: table does not exist`);
-        badRules.add(rule);
+        badRules.add(placed);
         continue;
       }
       const m = missingOn(['SELECT', 'DELETE'], rule.schema, rule.table);
@@ -225,7 +230,7 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
         const refusal = await refusalOf(db, rule);
         if (refusal) missing.push(refusal);
       }
-      if (missing.length > before) badRules.add(rule);
+      if (missing.length > before) badRules.add(placed);
     }
     caps.push(check(action === 'delete' ? 'purge' : 'archive', [...new Set(mine.map((r) => r.task))], missing, fix));
   }
@@ -252,7 +257,7 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
   if (failed('rebuild')) ['optimize-tables', 'rebuild-indexes'].forEach((t) => blocked.add(t));
   for (const task of ['cleanup-data', 'archive-orders']) {
     const mine = rules.filter((r) => r.task === task);
-    if (mine.length && mine.every((r) => badRules.has(r.rule))) blocked.add(task);
+    if (mine.length && mine.every((r) => badRules.has(r))) blocked.add(task);
   }
   const rating: PreflightRating = blocked.size ? 'blocked' : caps.some((c) => !c.ok) ? 'degraded' : 'ok';
   return { user, server: db.describe(), settings, capabilities: caps, blockedTasks: [...blocked], rating };
