@@ -40,8 +40,10 @@ function refOf(text: string): TableRef | undefined {
 /**
  * Every contradiction in one target. Names compare exactly (case-sensitive), as MySQL and MariaDB on Linux do by
  * default (lower_case_table_names=0, the RDS and Aurora default); the runners compare again at run time under the
- * server's own setting. An unqualified rule table is the target's first schema's (as the retention engine reads it);
- * an unqualified excludeTables or rebuildTables entry may mean the table in any of the target's schemas.
+ * server's own setting. An unqualified rule table is taken as the target's first schema's: synthesis cannot see which
+ * schemas hold it (at run time the one that does, config/table-names.ts; the runners' retentionRefusals refuse a second
+ * rule that lands on one table there). An unqualified excludeTables or rebuildTables entry may mean the table in any of
+ * the target's schemas.
  */
 export function targetConflicts(t: TargetTables, i: number): ConflictIssue[] {
   const issues: ConflictIssue[] = [];

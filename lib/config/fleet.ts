@@ -1,7 +1,7 @@
 // Fleet-wide deployment settings: schedule spreading, reserved concurrency, how the functions are granted the targets' secrets.
 import * as z from 'zod';
 import { TASK_IDS } from '../catalogue';
-import { planSecretGrants, SecretGrantError, secretNameOf, type SecretGrantInput } from './secret-grants';
+import { planSecretGrants, type SecretAccess, SecretGrantError, secretNameOf, type SecretGrantInput } from './secret-grants';
 
 const concurrency = z.number().int().min(1, 'must be at least 1 (0 would throttle every run; disable a task per target instead)').max(10_000);
 const taskId = z.enum(TASK_IDS as unknown as [string, ...string[]]);
@@ -61,7 +61,9 @@ export const fleetSchema = z.strictObject({
 });
 
 export type FleetSettings = z.output<typeof fleetSchema>;
-export type SecretAccess = FleetSettings['secretAccess'];
+// Declared in secret-grants (which plans from it); re-exported for the stack. checkFleet passes the schema's output to
+// planSecretGrants, so tsc refuses a schema mode that SecretAccess does not describe.
+export type { SecretAccess };
 export const DEFAULT_FLEET: FleetSettings = { flexibleWindowMinutes: DEFAULT_FLEXIBLE_WINDOW_MINUTES, maxRoutinesInFlight: DEFAULT_MAX_ROUTINES_IN_FLIGHT, secretAccess: { mode: 'exact' } };
 
 /** The reserved concurrency of one task's function under these settings, if any. */

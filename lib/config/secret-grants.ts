@@ -1,5 +1,13 @@
 // The IAM statements that let every task function read the targets' secrets, packed into managed policies IAM accepts.
-import type { SecretAccess } from './fleet';
+
+/**
+ * How the functions are granted the secrets (fleet.secretAccess). Declared here, where the grants are planned from it, so that
+ * this module need not import the fleet schema, which calls it (checkFleet's call makes tsc hold the schema to this type).
+ */
+export type SecretAccess =
+  | { readonly mode: 'exact' }
+  | { readonly mode: 'name-prefix'; readonly prefix: string }
+  | { readonly mode: 'tag'; readonly key: string; readonly value: string };
 
 /** IAM's limit on one customer-managed policy document (characters, whitespace not counted). */
 export const MANAGED_POLICY_MAX_CHARS = 6144;

@@ -1,10 +1,11 @@
 // preflight: what the configured user may do, which server settings and indexes the configuration relies on, and which tasks cannot work.
-import { getTask, tasksWhere, type TaskCapability, type TaskDefinition, type TaskId } from '../catalogue';
+import { tasksWhere, type TaskCapability, type TaskId } from '../catalogue';
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
+import { readTargetTables } from '../config/table-names';
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import { checkRule, cutoffOf, RuleRefusedError, type RetentionRule } from '../retention/engine';
-import { archiveOrdersRule, cleanupRule } from '../retention/rules';
+import { placeRetentionRules, type PlacedRule } from '../retention/rules';
 import { grantStatement } from '../db/privileges';
 import { dbmaintTableNeeds } from '../runlog/table-needs';
 
@@ -17,13 +18,6 @@ const TASKS_CHECKED: { readonly [C in TaskCapability]: readonly TaskId[] } = {
   retention: tasksWhere((t) => t.capability === 'retention'),
   rebuild: tasksWhere((t) => t.capability === 'rebuild'),
 };
-
-/** A retention task's rules on a target: the configuration its catalogue entry requires. */
-function rulesOf(task: TaskDefinition, target: TargetConfig): RetentionRule[] {
-  if (task.requires === 'cleanupRules') return target.cleanupRules.map((r) => cleanupRule(target, r));
-  if (task.requires === 'archiveOrders' && target.archiveOrders) return [archiveOrdersRule(target, target.archiveOrders)];
-  return [];
-}
 
 /** `degraded`: the tasks run, with less (the run log: JSON-only, no records, no trends); `missing`: they cannot work. */
 export type CapabilityStatus = 'ok' | 'degraded' | 'missing';
@@ -202,19 +196,26 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
     caps.push(check('statistics', TASKS_CHECKED.statistics, missing, fix, notes));
   }
 
-  // Retention: every rule's table, its date index, and the privileges its action needs.
-  const rules: { rule: RetentionRule; task: string }[] = TASKS_CHECKED.retention.flatMap((task) => rulesOf(getTask(task), target).map((rule) => ({ rule, task })));
-  const badRules = new Set<RetentionRule>();
+  // Retention: every rule's table (placed among the target's tables as the runners place it), its date index, and the
+  // privileges its action needs. A rule whose unqualified table several schemas hold is a bad rule.
+  const rules = placeRetentionRules(target, await readTargetTables(db, schemas));
+  const badRules = new Set<PlacedRule>();
   for (const action of ['delete', 'archive'] as const) {
-    const mine = rules.filter((r) => r.rule.action === action);
+    const mine = rules.filter((r) => r.action === action);
     const missing: string[] = [];
     const fix: string[] = [];
-    for (const { rule } of mine) {
+    for (const placed of mine) {
+      if ('error' in placed) {
+        missing.push(placed.error.message);
+        badRules.add(placed);
+        continue;
+      }
+      const { rule } = placed;
       const name = `${rule.schema}.${rule.table}`;
       const before = missing.length;
       if (!(await tableExists(db, rule.schema, rule.table))) {
         missing.push(`${name}: table does not exist`);
-        badRules.add(rule);
+        badRules.add(placed);
         continue;
       }
       const m = missingOn(['SELECT', 'DELETE'], rule.schema, rule.table);
@@ -238,7 +239,7 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
         const refusal = await refusalOf(db, rule);
         if (refusal) missing.push(refusal);
       }
-      if (missing.length > before) badRules.add(rule);
+      if (missing.length > before) badRules.add(placed);
     }
     caps.push(check(action === 'delete' ? 'purge' : 'archive', [...new Set(mine.map((r) => r.task))], missing, fix));
   }
@@ -263,7 +264,7 @@ export async function preflight(db: DbSession, config: DbMaintConfig, target: Ta
   for (const c of ['analyze', 'statistics', 'rebuild'] as const) if (failed(c)) TASKS_CHECKED[c].forEach((t) => blocked.add(t));
   for (const task of TASKS_CHECKED.retention) {
     const mine = rules.filter((r) => r.task === task);
-    if (mine.length && mine.every((r) => badRules.has(r.rule))) blocked.add(task);
+    if (mine.length && mine.every((r) => badRules.has(r))) blocked.add(task);
   }
   const rating: PreflightRating = blocked.size ? 'blocked' : caps.some((c) => !c.ok) ? 'degraded' : 'ok';
   return { user, server: db.describe(), settings, capabilities: caps, blockedTasks: [...blocked], rating };

@@ -1,7 +1,9 @@
 // The contract between the recommendations engine and its checks, and the reads they share within one run.
+import type { RecommendationSettings, Thresholds } from '../config/schema';
 import type { DbSession } from '../db/connection';
+import type { RetentionRule } from '../retention/engine';
+import type { StoreProblem } from '../runlog/store-access';
 import type { TableSize } from '../stats/sizes';
-import type { RecommendOptions } from './generate';
 import type { TableIndexes } from './index-catalogue';
 import type { Priority, Recommendation } from './types';
 
@@ -11,6 +13,25 @@ export const DAY_MS = 86_400_000;
 
 /** What a check found, or why it could not look (said in the result, never an empty list that reads as "all well"). */
 export type CheckOutcome = { readonly items: readonly Recommendation[]; readonly note?: string } | { readonly skipped: string };
+
+/** What one run of the engine is asked to look at, and with which limits: every check reads it from its context. */
+export interface RecommendOptions {
+  readonly schemas: readonly string[];
+  /** Target name (history rows are keyed by it). */
+  readonly target: string;
+  readonly settings: RecommendationSettings;
+  /** fragmentationPercent, optimizeMinSizeMb, analyzeAfterDays. */
+  readonly thresholds: Thresholds;
+  readonly retentionRules: readonly RetentionRule[];
+  /** Statistics history schema; it may not exist yet, and then the growth checks are skipped with a note. */
+  readonly historySchema: string;
+  readonly storageLimitBytes?: number;
+  readonly growthWindowDays: number;
+  readonly minHistoryHours: number;
+  readonly now: Date;
+  /** Where an unreadable statistics history is reported (the run's notes); the growth checks say "skipped". */
+  readonly problems?: (p: StoreProblem) => void;
+}
 
 export interface Check {
   readonly code: string;
@@ -44,9 +65,8 @@ export function perRun<T>(fn: (ctx: CheckContext) => Promise<T>): (ctx: CheckCon
   };
 }
 
-export function tableKey(schema: string, table: string): string {
-  return `${schema}\u0000${table}`;
-}
+// Declared in types.ts, the leaf, so that index-catalogue (which keys its map by it) need not import this module; the checks import it from here.
+export { tableKey } from './types';
 
 /** ER_NO_SUCH_TABLE: e.g. a performance_schema table this server build does not have. */
 export function isMissingTable(err: unknown): boolean {

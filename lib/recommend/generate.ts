@@ -1,12 +1,9 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
-import type { RecommendationSettings, Thresholds } from '../config/schema';
 import type { DbSession } from '../db/connection';
-import type { RetentionRule } from '../retention/engine';
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
-import type { StoreProblem } from '../runlog/store-access';
 import { readTableSizes } from '../stats/sizes';
 import { isPrivilegeError } from '../db/privileges';
-import { errorText, once, type Check, type CheckContext, type CheckOutcome } from './check';
+import { errorText, once, type Check, type CheckContext, type CheckOutcome, type RecommendOptions } from './check';
 import { rapidGrowth, storageHorizon } from './checks/growth';
 import { duplicateIndexes, redundantIndexes, unusedIndexes } from './checks/indexes';
 import { purgeFallingBehind, retentionDateUnindexed, retentionDateUnusable } from './checks/retention';
@@ -15,23 +12,8 @@ import { autoIncrementExhaustion, fragmentedTables, largeTables, missingPrimaryK
 import { readIndexes } from './index-catalogue';
 import { PRIORITIES, type CheckStatus, type Priority, type Recommendation, type RecommendationsResult } from './types';
 
-export interface RecommendOptions {
-  readonly schemas: readonly string[];
-  /** Target name (history rows are keyed by it). */
-  readonly target: string;
-  readonly settings: RecommendationSettings;
-  /** fragmentationPercent, optimizeMinSizeMb, analyzeAfterDays. */
-  readonly thresholds: Thresholds;
-  readonly retentionRules: readonly RetentionRule[];
-  /** Statistics history schema; it may not exist yet, and then the growth checks are skipped with a note. */
-  readonly historySchema: string;
-  readonly storageLimitBytes?: number;
-  readonly growthWindowDays: number;
-  readonly minHistoryHours: number;
-  readonly now: Date;
-  /** Where an unreadable statistics history is reported (the run's notes); the growth checks say "skipped". */
-  readonly problems?: (p: StoreProblem) => void;
-}
+// Declared with the check contract (CheckContext carries it), so that check.ts need not import the engine; re-exported for callers.
+export type { RecommendOptions };
 
 /** In this order within a priority. */
 const CHECKS: readonly Check[] = [

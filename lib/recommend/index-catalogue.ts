@@ -1,6 +1,6 @@
 // Every index of the target's schemas, read once from information_schema.STATISTICS (the same on MySQL 8 and MariaDB).
 import type { DbSession } from '../db/connection';
-import { tableKey } from './check';
+import { tableKey } from './types';
 
 export interface IndexColumn {
   /** null for a functional key part (MySQL 8): such an index is left out of the comparisons. */

@@ -1,4 +1,4 @@
-// Recommendations: the shape every check produces and the reports, metrics and alerts consume.
+// Recommendations: the shape every check produces and the reports, metrics and alerts consume, and the table key the checks share.
 
 export type Priority = 'high' | 'medium' | 'low';
 
@@ -30,4 +30,9 @@ export interface RecommendationsResult {
   readonly items: readonly Recommendation[];
   readonly counts: Readonly<Record<Priority, number>>;
   readonly checks: readonly CheckStatus[];
+}
+
+/** The key of one table in the maps a run shares (indexes, sizes, history); NUL cannot occur in an identifier. */
+export function tableKey(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
 }

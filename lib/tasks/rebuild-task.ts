@@ -6,6 +6,7 @@ import { rebuildTables, type RebuildResult } from '../maintenance/rebuild';
 import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
 import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
+import { readTargetTables, resolveTableName } from '../config/table-names';
 import { assertTablesExist, resolveTableRefs, uniqueTables } from './target';
 import { configuredExclusion, refuseExcludedPayloadTable, serverSameName } from './exclusions';
 import type { BaseEvent, DigestBody, TaskContext, TaskOutcome, TaskStatus } from './task-module';
@@ -76,18 +77,9 @@ export function rebuildTableNames(event: RebuildEvent, target: TargetConfig): { 
  * an unknown or ambiguous name is an input error before any ALTER.
  */
 async function resolveExisting(ctx: TaskContext<unknown>, refs: readonly TableRef[], field: string): Promise<{ schema: string; table: string }[]> {
-  const existing = await ctx.db.query<{ schema: string; table: string }>(
-    "SELECT TABLE_SCHEMA AS `schema`, TABLE_NAME AS `table` FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'",
-    [ctx.target.schemas],
-  );
+  const existing = await readTargetTables(ctx.db, ctx.target.schemas);
   assertTablesExist(refs, existing, ctx.target, field);
-  return refs.map((ref, i) => {
-    const found = existing.filter((e) => e.table === ref.table && (ref.schema === undefined || e.schema === ref.schema));
-    if (found.length > 1) {
-      throw new EventValidationError(`${field}[${i}]: table '${ref.table}' exists in several schemas (${found.map((f) => f.schema).join(', ')}); name it as schema.table`);
-    }
-    return found[0]!;
-  });
+  return refs.map((ref, i) => resolveTableName(ref, ctx.target, existing, `${field}[${i}]`)!);
 }
 
 export async function runRebuildIndexes(ctx: TaskContext<RebuildEvent>): Promise<TaskOutcome<RebuildResult>> {

@@ -2,7 +2,8 @@
 import type { TargetConfig } from '../../config/schema';
 import * as z from 'zod';
 import { baseEventShape, EventValidationError } from '../../events/schema';
-import { archiveOrdersRule } from '../../retention/rules';
+import { readTargetTables } from '../../config/table-names';
+import { retentionRulesOf } from '../../retention/rules';
 import { retentionDigest, retentionSummary, runRetention } from '../retention-task';
 import { defineTask } from '../task-module';
 
@@ -22,7 +23,11 @@ export const archiveOrders = defineTask({
   id: 'archive-orders',
   eventSchema,
   validate: (_event, target) => void archiveOrdersConfig(target),
-  run: (ctx) => runRetention(ctx, [archiveOrdersRule(ctx.target, archiveOrdersConfig(ctx.target), ctx.event.daysOld)]),
+  run: async (ctx) => {
+    archiveOrdersConfig(ctx.target);
+    // The rule's table placed among the target's tables (lib/config/table-names.ts): an ambiguous name is refused.
+    return runRetention(ctx, retentionRulesOf(ctx.target, await readTargetTables(ctx.db, ctx.target.schemas), 'archive-orders', ctx.event.daysOld));
+  },
   digest: retentionDigest,
   summary: retentionSummary,
 });

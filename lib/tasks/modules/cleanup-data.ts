@@ -2,7 +2,8 @@
 import type { TargetConfig } from '../../config/schema';
 import * as z from 'zod';
 import { baseEventShape, EventValidationError, tableRefText } from '../../events/schema';
-import { cleanupRule } from '../../retention/rules';
+import { readTargetTables } from '../../config/table-names';
+import { cleanupRule, retentionRulesOf } from '../../retention/rules';
 import type { RetentionRule } from '../../retention/engine';
 import { exclusionOf, refuseExcludedPayloadTable } from '../exclusions';
 import { retentionDigest, retentionSummary, runRetention } from '../retention-task';
@@ -22,10 +23,9 @@ type CleanupEvent = z.output<typeof eventSchema>;
  * The target's cleanup rules, narrowed to the tables an event names: each must have a rule, an unqualified name must
  * not match rules in several schemas, and a rule named twice (also as `t` and `schema.t`) runs once.
  */
-function selectCleanupRules(event: CleanupEvent, target: TargetConfig): RetentionRule[] {
-  const rules = target.cleanupRules.map((r) => cleanupRule(target, r));
+function selectCleanupRules(event: CleanupEvent, target: TargetConfig, rules: readonly RetentionRule[]): RetentionRule[] {
   const refs = resolveTableRefs(target, event.tables);
-  if (!refs) return rules;
+  if (!refs) return [...rules];
   const chosen: RetentionRule[] = [];
   refs.forEach((ref, i) => {
     const field = `event.tables[${i}]`;
@@ -50,8 +50,10 @@ function selectCleanupRules(event: CleanupEvent, target: TargetConfig): Retentio
 export const cleanupData = defineTask({
   id: 'cleanup-data',
   eventSchema,
-  validate: (event, target) => void selectCleanupRules(event, target),
-  run: (ctx) => runRetention(ctx, selectCleanupRules(ctx.event, ctx.target)),
+  // Before any SQL: the payload's names against the rules as configured (a rule's unqualified table in the first schema).
+  validate: (event, target) => void selectCleanupRules(event, target, target.cleanupRules.map((r) => cleanupRule(target, r))),
+  // Connected: each rule's table placed among the target's tables (lib/config/table-names.ts), then the payload's again.
+  run: async (ctx) => runRetention(ctx, selectCleanupRules(ctx.event, ctx.target, retentionRulesOf(ctx.target, await readTargetTables(ctx.db, ctx.target.schemas), 'cleanup-data'))),
   digest: retentionDigest,
   summary: retentionSummary,
 });

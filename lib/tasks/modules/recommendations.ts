@@ -7,7 +7,8 @@ import { METRIC, point } from '../../metrics/names';
 import { generateRecommendations } from '../../recommend/generate';
 import type { RecommendationsResult } from '../../recommend/types';
 import { sendAlerts, type AlertOutcome } from '../../reporting/alerts';
-import { cleanupRule, archiveOrdersRule } from '../../retention/rules';
+import { readTargetTables } from '../../config/table-names';
+import { placeRetentionRules } from '../../retention/rules';
 import { textTable } from '../../reporting/text-table';
 import { defineTask, type DigestBody, type TaskContext, type TaskOutcome } from '../task-module';
 import { TaskRuns } from '../../runlog/task-runs';
@@ -21,10 +22,8 @@ type RecommendationsEvent = z.output<typeof eventSchema>;
 
 async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promise<TaskOutcome<RecommendationsResult & { alert?: AlertOutcome }>> {
   const s = ctx.config.statistics;
-  const rules = [
-    ...ctx.target.cleanupRules.map((r) => cleanupRule(ctx.target, r)),
-    ...(ctx.target.archiveOrders ? [archiveOrdersRule(ctx.target, ctx.target.archiveOrders)] : []),
-  ];
+  // Each rule placed as its task places it; one whose unqualified table is ambiguous is left out (preflight names it).
+  const rules = placeRetentionRules(ctx.target, await readTargetTables(ctx.db, ctx.target.schemas)).flatMap((p) => ('rule' in p ? [p.rule] : []));
   let result: RecommendationsResult = await generateRecommendations(ctx.db, {
     schemas: ctx.target.schemas,
     target: ctx.target.name,
