@@ -24,7 +24,6 @@ export interface RestartableMariaDb {
   restart(options?: { readonly signal?: 'SIGKILL' | 'SIGTERM' }): Promise<void>;
 }
 
-const INSTALL_HINT = 'sudo apt-get install -y mariadb-server   # Debian/Ubuntu: provides mariadbd and mariadb-install-db';
 
 function findMariaDbBinaries(): { server: string; installDb: string } | undefined {
   const candidates = (names: string[]) => {
@@ -41,21 +40,33 @@ function findMariaDbBinaries(): { server: string; installDb: string } | undefine
   return server && installDb ? { server, installDb } : undefined;
 }
 
+/** As root, install a Debian package with apt-get; otherwise fail with the one command to run. */
+function installDebianPackage(pkg: string, what: string, found: () => boolean, say: (line: string) => void): void {
+  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
+    say(`${what} is not installed; installing Debian package ${pkg}...`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
+    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-q', pkg], { stdio: 'inherit', env }) : update;
+    if (install.status === 0 && found()) return;
+    throw new Error(`installing ${pkg} failed; see the apt output above`);
+  }
+  throw new Error(`${what} is not installed. Install it, then run the command again:\n  sudo apt-get install -y ${pkg}`);
+}
+
 /**
  * Make sure a MariaDB server binary exists: as root, install Debian's mariadb-server;
  * otherwise fail with the one command to run.
  */
 export function ensureMariaDb(say: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
   if (findMariaDbBinaries()) return;
-  if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    say('MariaDB is not installed; installing Debian package mariadb-server...');
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const update = spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-    const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-q', 'mariadb-server'], { stdio: 'inherit', env }) : update;
-    if (install.status === 0 && findMariaDbBinaries()) return;
-    throw new Error('installing mariadb-server failed; see the apt output above');
-  }
-  throw new Error(`MariaDB is not installed. Install it, then run the command again:\n  ${INSTALL_HINT}`);
+  installDebianPackage('mariadb-server', 'MariaDB', () => findMariaDbBinaries() !== undefined, say);
+}
+
+/** pt-online-schema-change, the long runner's rebuild engine, for the tests that run it (Debian's percona-toolkit). */
+export function ensurePerconaToolkit(say: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
+  const found = () => spawnSync('pt-online-schema-change', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (found()) return;
+  installDebianPackage('percona-toolkit', 'Percona Toolkit (pt-online-schema-change)', found, say);
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on (just released by the OS): for a server to start on, or to be refused by. */
@@ -85,7 +96,7 @@ export interface LocalMariaDbOptions {
 
 export async function startLocalMariaDb(options: LocalMariaDbOptions = {}): Promise<LocalMariaDb & RestartableMariaDb & { readonly datadir: string }> {
   const bins = findMariaDbBinaries();
-  if (!bins) throw new Error(`MariaDB server not found (mariadbd). Install it with:\n  ${INSTALL_HINT}`);
+  if (!bins) throw new Error('MariaDB server not found (mariadbd). Install it with:\n  sudo apt-get install -y mariadb-server');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dbmaint-mariadb-'));
   const datadir = options.datadir !== undefined ? path.resolve(options.datadir) : path.join(dir, 'data');
   const socket = path.join(dir, 'mysqld.sock');

@@ -5,7 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfigFile } from '../lib/config/load';
+import { loadBundledConfig } from '../lib/config/bundled';
 import type { DbMaintConfig } from '../lib/config/schema';
 import { SecretsManagerCredentialSource, UrlCredentialSource, type CredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher, type MetricsPublisher } from '../lib/metrics/emf';
@@ -57,7 +57,7 @@ function productionDependencies(): HandlerDependencies {
   if (!production) {
     const file = configPath();
     if (!existsSync(file)) throw new Error(`dbmaint configuration not found at ${file} (set DBMAINT_CONFIG_FILE)`);
-    const config = loadConfigFile(file);
+    const config = loadBundledConfig(file);
     const url = process.env['DBMAINT_DATABASE_URL'];
     production = {
       config,
@@ -78,7 +78,8 @@ export function useDependencies(deps: Partial<HandlerDependencies>): () => void 
   };
 }
 
-function dependencies(): HandlerDependencies {
+/** The same dependencies outside Lambda (the long runner's container): configuration file, Secrets Manager, EMF to stdout. */
+export function dependencies(): HandlerDependencies {
   const needsProduction = !overrides.config || !overrides.credentials || !overrides.metrics || !overrides.log;
   return { ...(needsProduction ? productionDependencies() : ({} as HandlerDependencies)), ...overrides };
 }

@@ -66,11 +66,29 @@ export function addNagSuppressions(stack: Stack): void {
       appliesTo: ['Resource::*', { regex: '/^Resource::arn:<AWS::Partition>:states:.*:execution:.*\\*$/g' }],
     },
   ];
+  const longRunner = stack instanceof DbMaintStack && stack.longRunner !== undefined;
   for (const routine of ROUTINES) {
     for (const { prefix, reason, appliesTo } of stateMachines) {
       const id = `${prefix}-${routine.id}`;
       if (!stack.node.tryFindChild(id)) continue;
       NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [{ id: 'AwsSolutions-IAM5', reason, appliesTo }]);
+      if (longRunner && prefix === 'Routine') {
+        NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [
+          {
+            id: 'AwsSolutions-IAM5',
+            reason: 'ecs:RunTask on the long runner task definition family, any revision (FAMILY:*): each deploy registers a new revision, which the routine must be able to start.',
+            appliesTo: [{ regex: '/^Resource::arn:.*LongRunnerTaskDefinition.*:\\*$/g' }],
+          },
+        ]);
+      }
     }
+  }
+  if (longRunner) {
+    NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/LongRunner/TaskDefinition/Resource`, [
+      { id: 'AwsSolutions-ECS2', reason: 'The environment holds no secret: the service name, and per run the task event and its time budget; credentials come from Secrets Manager at run time.' },
+    ]);
+    NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/LongRunner/TaskDefinition/ExecutionRole/DefaultPolicy/Resource`, [
+      { id: 'AwsSolutions-IAM5', reason: 'ecr:GetAuthorizationToken, which the execution role needs to pull the image, supports no resource-level permission (AWS documents Resource "*").', appliesTo: ['Resource::*'] },
+    ]);
   }
 }

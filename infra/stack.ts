@@ -22,6 +22,8 @@ import { planSecretGrants } from '../lib/config/secret-grants';
 import { MaintenanceDashboard } from './constructs/dashboard';
 import { FailureAlarms } from './constructs/failure-alarms';
 import { FleetRoutine } from './constructs/fleet-routine';
+import { LongRunner } from './constructs/long-runner';
+import { routineTimeoutHours } from '../lib/routines/window';
 import { RoutineStateMachine } from './constructs/routine-state-machine';
 import { TaskFunction } from './constructs/task-function';
 import { scheduleDelivery, scheduleTimeWindow, TargetStack } from './constructs/target-stack';
@@ -64,6 +66,8 @@ export class DbMaintStack extends Stack {
   readonly routines: { routine: RoutineDefinition; stateMachine: RoutineStateMachine }[] = [];
   /** Per routine, the state machine its schedules start: every target's routine, a bounded number at a time. */
   readonly fleetRoutines: { routine: RoutineDefinition; stateMachine: sfn.StateMachine }[] = [];
+  /** The Fargate long runner, when config.longRunner.enabled. */
+  readonly longRunner?: LongRunner;
 
   constructor(scope: Construct, id: string, props: DbMaintStackProps) {
     super(scope, id, props);
@@ -145,9 +149,24 @@ export class DbMaintStack extends Stack {
       this.functions.push({ task, fn });
     }
 
+    // Opt-in (config longRunner): rebuilds too large for one invocation run on Fargate in the same VPC (docs/long-runner.md).
+    if (config.longRunner.enabled && vpc && subnets && securityGroups) {
+      this.longRunner = new LongRunner(this, 'LongRunner', {
+        repoRoot: props.repoRoot,
+        configFile,
+        namePrefix: prefix,
+        vpc,
+        subnets,
+        securityGroups,
+        cpu: config.longRunner.cpu,
+        memoryMiB: config.longRunner.memoryMiB,
+        logRetention: retentionDays(config.logRetentionDays),
+      });
+    }
+
     // Shared by every function and listed once, not per role: ten roles each listing every secret outgrew IAM's limits.
     // The config's validation has already refused a fleet whose grants do not fit (lib/config/secret-grants.ts).
-    const roles = this.functions.map(({ fn }) => fn.function.role!);
+    const roles: iam.IRole[] = [...this.functions.map(({ fn }) => fn.function.role!), ...(this.longRunner ? [this.longRunner.taskRole] : [])];
     planSecretGrants(config, config.fleet.secretAccess).forEach((statements, i) => {
       for (const r of statements.flatMap((s) => s.Resource)) {
         if (/^arn:[^:]+:secretsmanager:/.test(r) && /[*?]/.test(r)) this.secretPatterns.push({ resource: r, mode: config.fleet.secretAccess.mode });
@@ -183,6 +202,8 @@ export class DbMaintStack extends Stack {
           functionOf: (id) => byId.get(id)!.fn,
           namePrefix: prefix,
           logRetention: retentionDays(config.logRetentionDays),
+          timeoutHours: routineTimeoutHours(config, routine),
+          ...(this.longRunner ? { longRunner: this.longRunner } : {}),
         }),
       });
     }
@@ -199,6 +220,7 @@ export class DbMaintStack extends Stack {
         maxRoutinesInFlight: config.fleet.maxRoutinesInFlight,
         namePrefix: prefix,
         logRetention: retentionDays(config.logRetentionDays),
+        routineTimeoutHours: routineTimeoutHours(config, r.routine),
       });
       this.fleetRoutines.push({ routine: r.routine, stateMachine: fleet.stateMachine });
       for (const batch of batches) {

@@ -16,7 +16,6 @@ export interface TaskDefinition {
   /** Stable id: function name suffix, schedule name suffix, metric dimension `Task`. */
   readonly id: string;
   readonly title: string;
-  readonly description: string;
   /** Handler source file, relative to the repository root; it exports `handler`. */
   readonly handlerFile: string;
   /** Default schedule of its own, in the configured maintenance time zone; none: it runs as a routine step (or on a target's own schedule). */
@@ -76,8 +75,6 @@ export const TASKS = [
   {
     id: 'preflight',
     title: 'Preflight check',
-    description:
-      'Connects as the configured user and reports, per capability (analyze, statistics, purge, archive, rebuild, run log), the grants, server settings (performance_schema, innodb_file_per_table) and indexes the configuration relies on, with the GRANT that fixes each gap. The routines run it first and skip the tasks that cannot work.',
     handlerFile: 'functions/preflight.ts',
     timeoutSeconds: 120,
     memoryMb: 256,
@@ -89,8 +86,6 @@ export const TASKS = [
   {
     id: 'analyze-tables',
     title: 'Analyze tables',
-    description:
-      'ANALYZE TABLE on InnoDB tables whose persistent statistics are older than `thresholds.analyzeAfterDays` or were never collected.',
     handlerFile: 'functions/analyze-tables.ts',
     // Not at night: no hour between 21:00 and 04:00 is free of clock changes in every zone; the daily routine analyzes at 04:00.
     schedule: { minute: '15', hour: '6/6' },
@@ -108,8 +103,6 @@ export const TASKS = [
   {
     id: 'cleanup-data',
     title: 'Clean up old data',
-    description:
-      'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
     handlerFile: 'functions/cleanup-data.ts',
     timeoutSeconds: 900,
     memoryMb: 256,
@@ -139,7 +132,6 @@ export const TASKS = [
   {
     id: 'archive-orders',
     title: 'Archive old orders',
-    description: 'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
     handlerFile: 'functions/archive-orders.ts',
     timeoutSeconds: 900,
     memoryMb: 256,
@@ -153,8 +145,6 @@ export const TASKS = [
   {
     id: 'optimize-tables',
     title: 'Optimize fragmented tables',
-    description:
-      'Online rebuild (`ALTER TABLE … FORCE, ALGORITHM=INPLACE, LOCK=NONE`) of tables over `thresholds.fragmentationPercent` and `thresholds.optimizeMinSizeMb`, largest reclaimable space first; skips busy tables instead of queueing behind them; never starts a rebuild the time budget cannot finish.',
     handlerFile: 'functions/optimize-tables.ts',
     timeoutSeconds: 900,
     memoryMb: 256,
@@ -166,7 +156,6 @@ export const TASKS = [
   {
     id: 'rebuild-indexes',
     title: 'Rebuild indexes',
-    description: 'The same online rebuild and guards for the tables named in the payload or in the target’s `rebuildTables`.',
     handlerFile: 'functions/rebuild-indexes.ts',
     timeoutSeconds: 900,
     memoryMb: 256,
@@ -179,8 +168,6 @@ export const TASKS = [
   {
     id: 'collect-statistics',
     title: 'Collect statistics',
-    description:
-      'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
     handlerFile: 'functions/collect-statistics.ts',
     timeoutSeconds: 900,
     memoryMb: 512,
@@ -211,8 +198,6 @@ export const TASKS = [
   {
     id: 'recommendations',
     title: 'Recommendations',
-    description:
-      'Prioritised findings with evidence and fixes: fragmentation, large and fast-growing tables, storage horizon, AUTO_INCREMENT headroom, missing primary keys, non-InnoDB tables, duplicate/redundant/unused indexes, stale statistics, retention rules without an index or falling behind, connection usage, slow statements. High-priority items are mailed as an alert (once per `reports.alertPeriodHours`).',
     handlerFile: 'functions/recommendations.ts',
     timeoutSeconds: 900,
     memoryMb: 512,
@@ -238,8 +223,6 @@ export const TASKS = [
   {
     id: 'daily-report',
     title: 'Daily maintenance report',
-    description:
-      'Mails what ran in the last 24 h per task and table (rows, space, durations, failures with their errors), database size and growth, and the top recommendations; failed tasks are also mailed as an alert.',
     handlerFile: 'functions/daily-report.ts',
     timeoutSeconds: 300,
     memoryMb: 256,
@@ -251,7 +234,6 @@ export const TASKS = [
   {
     id: 'weekly-report',
     title: 'Weekly summary',
-    description: 'Mails the week’s runs, the growth of the database and its largest tables, the capacity projection and the open recommendations.',
     handlerFile: 'functions/weekly-report.ts',
     timeoutSeconds: 300,
     memoryMb: 256,
@@ -285,6 +267,11 @@ export interface RoutineDefinition {
   readonly steps: readonly RoutineStep[];
   /** The routine must have succeeded at least once within this many hours, or its silence alarm fires. */
   readonly expectedEveryHours: number;
+  /**
+   * Default maintenance window from the scheduled start: a step stopped at its deadline with work left is invoked again
+   * while one more invocation of it and one of every later step still fit (lib/routines/window.ts, docs/windows.md).
+   */
+  readonly windowHours: number;
 }
 
 /** Routines: AWS Step Functions state machines in the stack, the same list in-process in the local runner. */
@@ -306,14 +293,16 @@ export const ROUTINES = [
       { task: 'daily-report', budgetSeconds: 240 },
     ],
     expectedEveryHours: 26,
+    // 04:00-07:00: before business hours in the configured zone; the weekly routine starts after it.
+    windowHours: 3,
   },
   {
     id: 'weekly-maintenance',
     title: 'Weekly maintenance',
     description: 'preflight → rebuild-indexes → archive-orders → collect-statistics → recommendations → weekly report.',
-    // After the daily routine (at most 64 min of step budgets from 04:00); Sun 01:00 was skipped yearly in London, Dublin, Lisbon.
-    schedule: { minute: '15', hour: '5', weekDay: 'SUN' },
-    scheduleText: 'weekly Sun 05:15',
+    // After the daily routine's window (04:00-07:00); Sun 01:00 was skipped yearly in London, Dublin, Lisbon.
+    schedule: { minute: '15', hour: '7', weekDay: 'SUN' },
+    scheduleText: 'weekly Sun 07:15',
     steps: [
       { task: 'preflight', budgetSeconds: 60 },
       { task: 'rebuild-indexes', budgetSeconds: 870 },
@@ -323,6 +312,7 @@ export const ROUTINES = [
       { task: 'weekly-report', budgetSeconds: 240 },
     ],
     expectedEveryHours: 168,
+    windowHours: 4,
   },
 ] as const satisfies readonly RoutineDefinition[];
 

@@ -12,6 +12,8 @@ interface State {
   Parameters?: Record<string, unknown>;
   Retry?: { ErrorEquals: string[]; BackoffRate?: number; MaxAttempts?: number; IntervalSeconds?: number; MaxDelaySeconds?: number; JitterStrategy?: string }[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
+  Default?: string;
+  Choices?: { Next: string }[];
 }
 
 /** The state machine's definition: CloudFormation joins it from strings and function ARNs; ARNs become placeholders. */
@@ -31,7 +33,8 @@ function taskOrder(def: { StartAt: string; States: Record<string, State> }): { n
   while (name) {
     const state: State = def.States[name]!;
     if (state.Type === 'Task') out.push({ name, state });
-    name = state.Next;
+    // A Choice's default is the way on: WindowStart (no fleet start given), each step's `again` (no more invocations).
+    name = state.Next ?? (state.Type === 'Choice' ? state.Default : undefined);
   }
   return out;
 }
@@ -67,6 +70,11 @@ describe('routines in Step Functions', () => {
       const caught = def.States[state.Catch!.find((c) => c.ErrorEquals.includes('States.ALL'))!.Next]!;
       expect(caught.Type).toBe('Pass');
       expect(caught.Next).toBe(state.Next); // the failed path joins the normal one
+      // Both go to the window's Choice, which invokes the step again when it says so (docs/windows.md).
+      const again = def.States[state.Next!]!;
+      expect(again.Type).toBe('Choice');
+      expect(again.Choices!.map((c) => c.Next)).toEqual([steps[i]!.name]);
+      expect(payload['routine']).toMatchObject({ 'startedAt.$': '$.windowOpened.value', 'invocations.$': `$.outcomes.s${i}.invocations`, 'secondsSoFar.$': `$.outcomes.s${i}.secondsSoFar` });
     });
     // The last step (the report) gets every earlier outcome.
     const last = steps[steps.length - 1]!.state.Parameters as Record<string, unknown>;

@@ -16,6 +16,8 @@ export interface FleetRoutineProps {
   readonly maxRoutinesInFlight: number;
   readonly namePrefix: string;
   readonly logRetention: logs.RetentionDays;
+  /** The per-target routine's own timeout (hours). */
+  readonly routineTimeoutHours: number;
 }
 
 /** The state that starts one target's routine and waits for it: its name, for tests that serve it. */
@@ -38,12 +40,13 @@ export class FleetRoutine extends Construct {
     const run = new tasks.StepFunctionsStartExecution(this, RUN_TARGET_STATE, {
       stateMachine: props.routineStateMachine,
       integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      input: sfn.TaskInput.fromObject({ target: sfn.JsonPath.stringAt('$.target') }),
+      // The maintenance window opens when this execution started: the targets of one server share it, one after another.
+      input: sfn.TaskInput.fromObject({ target: sfn.JsonPath.stringAt('$.target'), windowStartedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime') }),
       associateWithParent: true,
       resultSelector: { status: sfn.JsonPath.stringAt('$.Status') },
       resultPath: '$.routine',
-      // The child's own timeout (one hour per step) bounds it; this is only the backstop.
-      taskTimeout: sfn.Timeout.duration(Duration.hours(routine.steps.length + 1)),
+      // The child's own timeout (its window and one invocation of each step) bounds it; this is only the backstop.
+      taskTimeout: sfn.Timeout.duration(Duration.hours(props.routineTimeoutHours + 1)),
     });
     run.addRetry({ errors: ['StepFunctions.ExecutionLimitExceededException', 'StepFunctions.SdkClientException'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 5, jitterStrategy: sfn.JitterType.FULL });
     const failed = new sfn.Pass(this, 'TargetRoutineFailed', {

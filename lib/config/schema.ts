@@ -1,11 +1,8 @@
 // The configuration schema: one typed, validated shape for `cdk synth`, the Lambda runtime and the local runner.
 import * as z from 'zod';
 import { SAFE_IDENTIFIER } from '../db/identifiers';
-import { ROUTINE_IDS, ROUTINES, TASK_IDS } from '../catalogue';
-import { targetConflicts } from './conflicts';
-import { checkFleet, DEFAULT_FLEET, fleetSchema } from './fleet';
-import { checkRoutineBatches } from './routine-batches';
-import { cronSpecIssues } from './cron';
+import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
+import { DEFAULT_FLEET, fleetSchema } from './fleet';
 
 const identifier = z
   .string()
@@ -25,20 +22,15 @@ function isTimeZone(tz: string): boolean {
 }
 
 // Scheduler cron fields: digits, ranges, lists, steps, wildcards, and L/W/# for day fields.
-const cronField = z.string().regex(/^[0-9A-Za-z*?,\/\-#]{1,40}$/, 'not a cron field');
-const cronSpecSchema = z
-  .strictObject({
-    minute: cronField,
-    hour: cronField,
-    day: cronField.optional(),
-    month: cronField.optional(),
-    weekDay: cronField.optional(),
-  })
-  // Ranges, steps, names and the day-field rule as Scheduler reads them (lib/config/cron.ts): an impossible spec fails synth, not deploy.
-  .superRefine((spec, ctx) => {
-    if (Object.values(spec).some((v) => typeof v !== 'string' || !cronField.safeParse(v).success)) return; // already reported
-    for (const issue of cronSpecIssues(spec)) ctx.addIssue({ code: 'custom', path: issue.field ? [issue.field] : [], message: issue.message });
-  });
+export const CRON_FIELD = /^[0-9A-Za-z*?,\/\-#]{1,40}$/;
+const cronField = z.string().regex(CRON_FIELD, 'not a cron field');
+const cronSpecSchema = z.strictObject({
+  minute: cronField,
+  hour: cronField,
+  day: cronField.optional(),
+  month: cronField.optional(),
+  weekDay: cronField.optional(),
+});
 
 const WHERE_OPERATORS = ['=', '!=', '<', '<=', '>', '>=', 'IN', 'NOT IN', 'IS NULL', 'IS NOT NULL'] as const;
 
@@ -147,6 +139,16 @@ export const purgeSettingsSchema = z.strictObject({
   pkWalkMinMatchRatio: z.number().min(0).max(1).default(0.3),
   /** Stop a cleanup/archive run after this long even when Lambda would allow more (the payload may lower it). */
   maxRunSeconds: z.number().int().min(1).max(900).optional(),
+  /**
+   * Rows one cleanup or archive invocation moves at most (all its rules together); it then stops with work left, and a
+   * routine with window time left invokes it again (docs/windows.md). Unset: only the time budget bounds an invocation.
+   */
+  maxRowsPerRun: z.number().int().min(1).max(1_000_000_000).optional(),
+});
+
+/** A routine's maintenance window: from its scheduled start, how long its steps may keep invoking again (docs/windows.md). */
+export const windowSchema = z.strictObject({
+  hours: z.number().min(0.25).max(20),
 });
 
 
@@ -212,7 +214,7 @@ export const optimizeSettingsSchema = z.strictObject({
   /** Without metadata-lock visibility, a transaction open this long counts as possibly holding the table. */
   longTransactionSeconds: z.number().int().min(1).max(86_400).default(60),
   /** Rebuild rate assumed before earlier runs measured one (conservative). */
-  defaultRebuildMbPerSecond: z.number().min(0.1).max(10_000).default(10),
+  defaultRebuildMbPerSecond: z.number().min(0.001).max(10_000).default(10),
   /** Allow LOCK=SHARED rebuilds (reads go on, writes wait) where LOCK=NONE is impossible, e.g. FULLTEXT indexes. */
   allowLockingRebuild: z.boolean().default(false),
   /** At most this many tables per optimize run. */
@@ -227,6 +229,8 @@ const taskIdSchema = z.enum([...TASK_IDS, ...ROUTINE_IDS] as [string, ...string[
 const taskSettingsSchema = z.strictObject({
   enabled: z.boolean().default(true),
   schedule: cronSpecSchema.optional(),
+  /** Routines only: this target's maintenance window. */
+  window: windowSchema.optional(),
 });
 
 const secretArn = z
@@ -333,8 +337,24 @@ export const configSchema = z
       })
       .optional(),
     fleet: fleetSchema.default(DEFAULT_FLEET),
+    /**
+     * The long runner (docs/long-runner.md): an ECS Fargate task the routine starts for tables whose estimated rebuild does
+     * not fit one Lambda invocation, with the window's remaining time as its budget. Needs `network`.
+     */
+    longRunner: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        /** pt-online-schema-change: a chunked copy throttled on Threads_running and replica lag; alter: the in-place ALTER without Lambda's 15 minutes. */
+        engine: z.enum(['alter', 'pt-online-schema-change']).default('pt-online-schema-change'),
+        cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(1024),
+        memoryMiB: z.number().int().min(512).max(30_720).default(2048),
+      })
+      .default({ enabled: false, engine: 'pt-online-schema-change', cpu: 1024, memoryMiB: 2048 }),
+    /** Maintenance windows per routine for every target (a target's tasks.<routine>.window overrides); default: the catalogue's. */
+    windows: z.partialRecord(z.enum(ROUTINE_IDS as [string, ...string[]]), windowSchema).default({}),
     targets: z.array(targetSchema).min(1).max(500),
   })
+  // Only what every reader of a configuration needs. The checks `cdk synth` (and the CLI) add on top: lib/config/checks.ts.
   .superRefine((cfg, ctx) => {
     const p = cfg.purge;
     if (p.minChunkRows > p.maxChunkRows) {
@@ -349,11 +369,7 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicate target name '${t.name}'` });
       }
       seen.add(t.name);
-      // Contradictions between the target's table lists: rules, excludeTables, rebuildTables (lib/config/conflicts.ts).
-      for (const issue of targetConflicts(t, i)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     });
-    checkFleet(cfg, ctx);
-    checkRoutineBatches(cfg, ROUTINES, ctx);
   });
 
 export type DbMaintConfig = z.output<typeof configSchema>;

@@ -1,6 +1,6 @@
 // What every event payload shares (scheduler events and console invocations), and its strict parsing before any SQL runs; each task's own fields are in its module.
 import * as z from 'zod';
-import { formatIssues } from '../config/load';
+import { formatIssues } from '../config/issues';
 import { InputError } from '../validation/input-error';
 import { ROUTINE_IDS, TASK_IDS } from '../catalogue';
 
@@ -22,6 +22,11 @@ export const baseEventShape = {
     .strictObject({
       id: z.enum(ROUTINE_IDS as [string, ...string[]]),
       execution: z.string().max(256).optional(),
+      /** The maintenance window's start (the fleet's or the routine's execution start): cutoffs and the window count from it. */
+      startedAt: z.iso.datetime({ offset: true }).optional(),
+      /** This step's invocations so far in this execution and their seconds (the state machine carries them between invocations). */
+      invocations: z.number().int().min(0).max(1000).optional(),
+      secondsSoFar: z.number().min(0).max(1_000_000).optional(),
     })
     .optional(),
   task: z.string().max(64).optional(),
@@ -37,6 +42,13 @@ export const stepOutcomeSchema = z.strictObject({
   runId: z.string().max(64).nullable().optional(),
   durationSeconds: z.number().min(0).optional(),
   error: z.string().max(20_000).optional(),
+  /** Invocations of the step in the window, their seconds, and what was left when it stopped. */
+  invocations: z.number().int().min(0).optional(),
+  secondsSoFar: z.number().min(0).optional(),
+  again: z.boolean().optional(),
+  left: z.string().max(2_000).nullable().optional(),
+  /** The long runner's start the step asked for (docs/long-runner.md), null when none. */
+  longRunner: z.strictObject({ seconds: z.number(), event: z.record(z.string(), z.unknown()) }).nullable().optional(),
 });
 export type StepOutcome = z.output<typeof stepOutcomeSchema>;
 

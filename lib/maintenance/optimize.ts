@@ -7,7 +7,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import { readTableSizes, type TableSize } from '../stats/sizes';
 import type { LockWatch } from '../db/lock-diagnostics';
-import { rebuildTables, type RebuildRequest, type RebuildResult } from './rebuild';
+import { rebuildTables, type PtOscEngine, type RebuildRequest, type RebuildResult } from './rebuild';
 
 const MB = 1024 * 1024;
 
@@ -24,6 +24,8 @@ export interface OptimizeOptions {
   readonly now: Date;
   /** Watches each ALTER's lock wait from another session (see rebuildTables). */
   readonly lockWatch?: LockWatch;
+  /** Rebuild with pt-online-schema-change (see rebuildTables). */
+  readonly ptOsc?: PtOscEngine;
 }
 
 export interface OptimizeResult extends RebuildResult {
@@ -88,6 +90,7 @@ export async function optimizeTables(db: DbSession, runLog: RunLog, deadline: De
     minDaysBetweenRebuilds: opts.force && opts.tables ? 0 : opts.settings.minDaysBetweenRebuilds,
     now: opts.now,
     ...(opts.lockWatch ? { lockWatch: opts.lockWatch } : {}),
+    ...(opts.ptOsc ? { ptOsc: opts.ptOsc } : {}),
   });
   return {
     ...result,

@@ -10,6 +10,7 @@ import { readTableSizes, type TableSize } from '../stats/sizes';
 import { describeIdentity, readTableIdentity, sameTable } from './table-identity';
 import { blockingHolders, describeHolder, lockVisibility, longTransactions, tableLockHolders, type LockVisibility } from './metadata-locks';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
+import type { PtOscRun } from './pt-osc';
 
 export type RebuildAction = 'rebuilt' | 'would-rebuild' | 'skipped' | 'deferred' | 'failed';
 
@@ -70,6 +71,14 @@ export interface RebuildOptions {
   readonly lockVisibility?: LockVisibility;
   /** Watches each ALTER's lock wait from another session, to name the holder when it times out. */
   readonly lockWatch?: LockWatch;
+  /** Rebuild with pt-online-schema-change instead of ALTER (the long runner's engine; lib/maintenance/pt-osc.ts). */
+  readonly ptOsc?: PtOscEngine;
+}
+
+/** pt-online-schema-change bound to the target: its by-hand command text (for the run log) and its run. */
+export interface PtOscEngine {
+  commandText(schema: string, table: string): string;
+  run(schema: string, table: string, deadlineMs: number): Promise<PtOscRun>;
 }
 
 const MB = 1024 * 1024;
@@ -158,14 +167,21 @@ export async function rebuildTables(
         continue;
       }
       let lock: 'NONE' | 'SHARED' = 'NONE';
-      if (t.hasFulltextOrSpatial) {
+      if (opts.ptOsc) {
+        // A copy kept in step by triggers: a FULLTEXT index is no obstacle, but referencing children and triggers are.
+        const obstacle = await ptOscObstacle(db, t.schema, t.table);
+        if (obstacle) {
+          skip(`${obstacle}: pt-online-schema-change would not rebuild it safely; rebuild it with engine 'alter' or by hand`);
+          continue;
+        }
+      } else if (t.hasFulltextOrSpatial) {
         if (!opts.settings.allowLockingRebuild) {
           skip('FULLTEXT or SPATIAL index: no LOCK=NONE rebuild possible (optimize.allowLockingRebuild allows LOCK=SHARED: reads go on, writes wait)');
           continue;
         }
         lock = 'SHARED';
       }
-      const statement = alterStatement(t, lock);
+      const statement = opts.ptOsc ? opts.ptOsc.commandText(t.schema, t.table) : alterStatement(t, lock);
       if (opts.dryRun) {
         results.push({ ...base, action: 'would-rebuild', statement, estimatedSeconds });
         continue;
@@ -195,6 +211,16 @@ export async function rebuildTables(
           skip(`busy: held by ${holders.map(describeHolder).join(', ')}`, { busy: true, statement });
           continue;
         }
+      }
+
+      if (opts.ptOsc) {
+        const done = await rebuildWithPtOsc(db, runLog, opts.ptOsc, t, { reason, estimatedSeconds, statement, deadline, log });
+        if (done.action === 'deferred') {
+          stoppedAtDeadline = true;
+          remaining.push(name);
+        }
+        results.push({ ...base, ...done, ...(recreated && done.action === 'rebuilt' ? { detail: recreated } : {}) });
+        continue;
       }
 
       // MariaDB can abort the ALTER itself at the deadline (it rolls back cleanly); MySQL relies on the estimate.
@@ -262,4 +288,57 @@ export async function rebuildTables(
     stoppedAtDeadline,
     remaining,
   };
+}
+
+/** Why pt-online-schema-change must not rebuild a table: children referencing it (their keys would follow the old table), or triggers of its own. */
+async function ptOscObstacle(db: DbSession, schema: string, table: string): Promise<string | undefined> {
+  const [fk] = await db.query<{ n: number }>(
+    'SELECT COUNT(*) AS n FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?',
+    [schema, table],
+  );
+  if (Number(fk?.n) > 0) return `referenced by ${fk?.n} foreign key(s)`;
+  const [tr] = await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [schema, table]);
+  if (Number(tr?.n) > 0) return `has ${tr?.n} trigger(s) of its own`;
+  return undefined;
+}
+
+/** One table through pt-online-schema-change, logged as its REBUILD command; stopped at the deadline, it is deferred unchanged. */
+async function rebuildWithPtOsc(
+  db: DbSession,
+  runLog: RunLog,
+  engine: PtOscEngine,
+  t: TableSize,
+  a: { reason: string; estimatedSeconds: number; statement: string; deadline: Deadline; log: Log },
+): Promise<Pick<RebuildTableResult, 'action' | 'statement' | 'estimatedSeconds' | 'durationSeconds' | 'detail' | 'after' | 'reclaimedBytes'>> {
+  const name = `${t.schema}.${t.table}`;
+  const started = Date.now();
+  a.log.info('rebuilding table with pt-online-schema-change', { table: name, estimatedSeconds: a.estimatedSeconds, totalBytes: t.totalBytes });
+  const deadlineMs = Date.now() + Math.max(0, a.deadline.remainingMs() - SAFETY_MS / 2);
+  const tail = (out: string) => out.trim().split('\n').slice(-3).join(' | ');
+  let interrupted = false;
+  try {
+    await runLog.command(
+      { type: 'REBUILD', sql: a.statement, schema: t.schema, table: t.table, extra: { engine: 'pt-online-schema-change', reason: a.reason, totalBytes: t.totalBytes, freeBytes: t.freeBytes, estimatedSeconds: a.estimatedSeconds } },
+      async () => {
+        const run = await engine.run(t.schema, t.table, deadlineMs);
+        interrupted = run.interrupted;
+        if (run.exitCode !== 0) throw new Error(run.interrupted ? `stopped at the time budget: ${tail(run.output)}` : `pt-online-schema-change exited with ${run.exitCode}: ${tail(run.output)}`);
+        return run;
+      },
+      undefined,
+      async () => ({ identity: await readTableIdentity(db, t.schema, t.table) }),
+    );
+  } catch (err) {
+    const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+    const detail = (err as Error).message;
+    if (interrupted) return { action: 'deferred', statement: a.statement, durationSeconds, detail: `${detail}; pt-online-schema-change dropped its triggers and copy, the table is unchanged` };
+    a.log.error('rebuild failed', { table: name, engine: 'pt-online-schema-change', error: detail });
+    return { action: 'failed', statement: a.statement, durationSeconds, detail };
+  }
+  const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+  const [afterSize] = await readTableSizes(db, { schemas: [t.schema], only: [{ schema: t.schema, table: t.table }] });
+  const after = afterSize ? snapshot(afterSize) : undefined;
+  const reclaimedBytes = after ? Math.max(0, t.totalBytes - after.totalBytes) : undefined;
+  a.log.info('table rebuilt', { table: name, engine: 'pt-online-schema-change', durationSeconds, reclaimedBytes });
+  return { action: 'rebuilt', statement: a.statement, estimatedSeconds: a.estimatedSeconds, durationSeconds, ...(after ? { after } : {}), ...(reclaimedBytes !== undefined ? { reclaimedBytes } : {}) };
 }

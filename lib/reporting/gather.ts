@@ -98,6 +98,17 @@ async function databaseFigures(ctx: GatherContext): Promise<DatabaseFigures | un
   };
 }
 
+/** One line per routine step that took several invocations or left work: how many, how long, what is left. */
+export function windowLines(steps: readonly StepOutcome[]): string[] {
+  return steps
+    .filter((s) => (s.invocations ?? 0) > 1 || s.left)
+    .map((s) => {
+      const n = s.invocations ?? 1;
+      const took = `${n} invocation${n === 1 ? '' : 's'}, ${Math.round(s.secondsSoFar ?? s.durationSeconds ?? 0).toLocaleString('en')} s`;
+      return `${s.task}: ${took}, ${s.left ? `left when the window closed: ${s.left}` : 'finished inside the window'}`;
+    });
+}
+
 /** What both reports start with: the target, the period and the runs in it. */
 async function period(ctx: GatherContext, periodHours: number, steps: readonly StepOutcome[]) {
   const start = new Date(ctx.now.getTime() - periodHours * HOUR);
@@ -110,11 +121,12 @@ async function period(ctx: GatherContext, periodHours: number, steps: readonly S
     },
   };
   const runs = await runsSince(seen, start, steps);
+  const window = windowLines(steps);
   return {
     start,
     head: {
       // The recommendations come from the recorded runs: none read is not "none open".
-      ...(unreadable ? { recommendationsUnknown: true } : {}), target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs },
+      ...(unreadable ? { recommendationsUnknown: true } : {}), target: ctx.target.name, ...(ctx.server ? { server: ctx.server } : {}), periodStart: start.toISOString(), periodEnd: ctx.now.toISOString(), runs, ...(window.length ? { window } : {}) },
   };
 }
 

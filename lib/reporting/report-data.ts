@@ -50,6 +50,8 @@ export interface DailyReportData {
   readonly periodStart: string;
   readonly periodEnd: string;
   readonly runs: readonly TaskRunDigest[];
+  /** The routine's steps that took more than one invocation or left work when the window closed (docs/windows.md). */
+  readonly window?: readonly string[];
   readonly database?: DatabaseFigures;
   /** Top recommendations, high first. */
   readonly recommendations: readonly Recommendation[];
@@ -72,6 +74,7 @@ export interface WeeklyReportData {
   readonly periodStart: string;
   readonly periodEnd: string;
   readonly runs: readonly TaskRunDigest[];
+  readonly window?: readonly string[];
   /** Database size at the first and last snapshot of the week. */
   readonly sizeStart: number | null;
   readonly sizeEnd: number | null;

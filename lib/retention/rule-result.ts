@@ -7,6 +7,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import type { ChildRowCount } from './cascade';
 import type { ChildTable } from './inspect';
+import type { RowBudget } from './row-budget';
 import type { ChunkSizing } from './row-bytes';
 import type { Throttle } from './throttle';
 
@@ -95,6 +96,8 @@ export interface EngineOptions {
    * names the lock and its holder. Without it the holder is looked for after the timeout, on the walk's session.
    */
   readonly lockWatch?: LockWatch;
+  /** purge.maxRowsPerRun, shared by the run's rules: the walk stops (`stopped-at-deadline`, work left) once it is spent. */
+  readonly rowBudget?: RowBudget;
   /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
   readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
 }

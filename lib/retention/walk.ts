@@ -10,6 +10,7 @@ import { ChunkSizer } from './chunk-size';
 import { runChunk, type ChunkJob, type ChunkOutcome } from './chunk-run';
 import { ContentionSensor, OWN_WRITES_PER_CHUNK, type ServerActivity } from './contention';
 import { RestBudget } from './nice';
+import { BUDGET_SPENT } from './row-budget';
 import { boundedCount, plannedChunkSizing, readingTable, type Plan } from './plan';
 import { round, type EngineOptions, type RetentionRule, type RuleResult } from './rule-result';
 import { useStrictSqlMode } from './strict-mode';
@@ -85,13 +86,34 @@ export async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice:
       if (state.stopped || (!single && state.collapse)) return;
       const chunkStart = Date.now();
       if (single) cursor.rewind();
-      const claim = await cursor.take(async (after) => {
-        const next = await locks.during(session, readingTable(rule), () => prefetch.next(after, sizer.next, session, sizer.maxRows));
-        // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
-        if (next.upTo) prefetch.start(next.upTo, Math.max(sizer.minRows, Math.round(sizer.forecast() * 0.9)));
-        return next;
-      });
-      if (!claim) return;
+      const budget = opts.rowBudget;
+      let reserved = 0;
+      let claim: Awaited<ReturnType<WalkCursor['take']>>;
+      try {
+        claim = await cursor.take(async (after) => {
+          // Reserved here, where chunks are taken one at a time: two lanes never both take the budget's last rows.
+          const wanted = budget ? budget.reserve(sizer.next) : sizer.next;
+          if (wanted === 0) throw BUDGET_SPENT;
+          reserved = budget ? wanted : 0;
+          const next = await locks.during(session, readingTable(rule), () => prefetch.next(after, wanted, session, Math.min(sizer.maxRows, wanted)));
+          // The next chunk's size is not known before this one's time is: guess a little under the sizer's forecast.
+          if (next.upTo) prefetch.start(next.upTo, Math.max(sizer.minRows, Math.round(sizer.forecast() * 0.9)));
+          return next;
+        });
+      } catch (err) {
+        if (err !== BUDGET_SPENT) {
+          budget?.settle(reserved, 0);
+          throw err;
+        }
+        result.status = 'stopped-at-deadline';
+        result.message = `purge.maxRowsPerRun (${budget!.limit.toLocaleString('en')} rows) reached; the next invocation goes on`;
+        state.stopped = true;
+        return;
+      }
+      if (!claim) {
+        budget?.settle(reserved, 0);
+        return;
+      }
       const { upTo, size, no: chunkNo } = claim;
       const where = walker.chunkWhere({ ...(claim.after ? { after: claim.after } : {}), ...(upTo ? { upTo } : {}) });
       let outcome: ChunkOutcome;
@@ -99,9 +121,11 @@ export async function walkChunks(run: RuleRun, choice: WalkChoice, beforeChoice:
         outcome = await runChunk(job, session, { claim, where, bounded: countedDeletes && !single && upTo !== undefined, started: chunkStart });
       } catch (err) {
         cursor.settle(claim, 'failed');
+        budget?.settle(reserved, 0);
         throw err;
       }
       cursor.settle(claim, outcome.committed ? 'committed' : 'failed');
+      budget?.settle(reserved, outcome.committed ? outcome.moved : 0);
       if (!outcome.committed) {
         const blocker = diagnosisOf(outcome.error);
         if (outcome.retryable && state.retries < MAX_CHUNK_RETRIES) {

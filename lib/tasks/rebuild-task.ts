@@ -2,7 +2,9 @@
 import { thresholdsFor, type TargetConfig } from '../config/schema';
 import type { TableRef } from '../db/identifiers';
 import { EventValidationError } from '../events/schema';
-import { rebuildTables, type RebuildResult } from '../maintenance/rebuild';
+import { rebuildTables, type PtOscEngine, type RebuildResult } from '../maintenance/rebuild';
+import { ptOscAvailable, ptOscCommand, runPtOsc } from '../maintenance/pt-osc';
+import { tlsOptionsFor } from '../db/connection';
 import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
 import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
@@ -12,11 +14,36 @@ import { configuredExclusion, refuseExcludedPayloadTable, serverSameName } from 
 import type { BaseEvent, DigestBody, TaskContext, TaskOutcome, TaskStatus } from './task-module';
 import { formatBytes, textTable } from '../reporting/text-table';
 import { withLockWatch } from './lock-watch';
+import type { WorkLeft } from '../routines/window';
 
 /** What both rebuild tasks accept besides the base fields (their modules' event schemas). */
 export interface RebuildEvent extends BaseEvent {
   readonly tables?: readonly string[] | undefined;
   readonly force: boolean;
+  readonly engine: RebuildEngine;
+}
+
+export const REBUILD_ENGINES = ['alter', 'pt-online-schema-change'] as const;
+export type RebuildEngine = (typeof REBUILD_ENGINES)[number];
+
+/**
+ * pt-online-schema-change bound to the target's server and credentials, or undefined for the in-place ALTER. Refused where
+ * the binary cannot run (a Lambda has no Perl): the long runner's image carries Percona Toolkit (docs/long-runner.md).
+ */
+async function ptOscEngine(ctx: TaskContext<RebuildEvent>): Promise<PtOscEngine | undefined> {
+  if (ctx.event.engine !== 'pt-online-schema-change') return undefined;
+  if (!(await ptOscAvailable())) {
+    throw new EventValidationError(`event.engine: pt-online-schema-change is not installed where this task runs (a Lambda has no Perl); run it on the long runner, whose image has Percona Toolkit (docs/long-runner.md)`);
+  }
+  const creds = await ctx.credentials.get(ctx.target.secretArn);
+  const replicaArn = ctx.target.replicaSecretArns[0];
+  const replica = replicaArn ? await ctx.credentials.get(replicaArn) : undefined;
+  const tls = tlsOptionsFor(creds.host, ctx.target.tls) !== undefined;
+  const at = (schema: string, table: string) => ({ schema, table, host: creds.host, port: creds.port, tls, ...(replica ? { replica: { host: replica.host, port: replica.port } } : {}) });
+  return {
+    commandText: (schema, table) => ptOscCommand(at(schema, table), ctx.config.optimize, ctx.config.purge),
+    run: (schema, table, deadlineMs) => runPtOsc(at(schema, table), creds, ctx.config.optimize, ctx.config.purge, deadlineMs),
+  };
 }
 
 function statusOf(r: RebuildResult): TaskStatus {
@@ -46,6 +73,7 @@ export async function runOptimize(ctx: TaskContext<RebuildEvent>): Promise<TaskO
   const refs = resolveTableRefs(ctx.target, ctx.event.tables);
   if (refs) await resolveExisting(ctx, refs, 'event.tables');
   const th = thresholdsFor(ctx.config, ctx.target);
+  const ptOsc = await ptOscEngine(ctx);
   const result = await withLockWatch(ctx, (lockWatch) =>
     optimizeTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, {
       schemas: ctx.target.schemas,
@@ -58,6 +86,7 @@ export async function runOptimize(ctx: TaskContext<RebuildEvent>): Promise<TaskO
       settings: ctx.config.optimize,
       now: ctx.now,
       lockWatch,
+      ...(ptOsc ? { ptOsc } : {}),
     }),
   );
   return outcome(result, METRIC.TablesOptimized);
@@ -98,12 +127,14 @@ export async function runRebuildIndexes(ctx: TaskContext<RebuildEvent>): Promise
   const tables = uniqueTables(resolved);
   const sizes = await readTableSizes(ctx.db, { schemas: ctx.target.schemas, only: tables });
   const requests = sizes.map((size) => ({ size, reason: `named in ${field}` }));
+  const ptOsc = await ptOscEngine(ctx);
   const result = await withLockWatch(ctx, (lockWatch) =>
     rebuildTables(ctx.db, ctx.runLog, ctx.deadline, ctx.log, requests, {
       settings: ctx.config.optimize,
       dryRun: ctx.event.dryRun,
       skipSharedTablespace: false,
       lockWatch,
+      ...(ptOsc ? { ptOsc } : {}),
     }),
   );
   return outcome(result, METRIC.TablesRebuilt);
@@ -149,4 +180,23 @@ export function rebuildSummary(r: RebuildResult): string {
   ];
   if (r.stoppedAtDeadline) lines.push(`Stopped at the time budget; left for the next run: ${r.remaining.join(', ')}`);
   return lines.join('\n');
+}
+
+/** Time a rebuild must have beside its estimate (lib/maintenance/rebuild.ts keeps as much free). */
+const REBUILD_SAFETY_SECONDS = 20;
+
+/**
+ * What a stopped rebuild run leaves: the deferred tables. One more invocation helps only when the first of them fits a
+ * whole invocation's budget; a larger table is for the long runner or a by-hand rebuild (docs/long-runner.md).
+ */
+export function rebuildLeft(r: RebuildResult, budgetSeconds: number): WorkLeft | undefined {
+  const deferred = r.tables.filter((t) => t.action === 'deferred');
+  if (deferred.length === 0) return undefined;
+  const text = `${deferred.length} table(s) deferred: ${deferred.slice(0, 5).map((t) => `${t.schema}.${t.table}${t.estimatedSeconds !== undefined ? ` (~${t.estimatedSeconds} s)` : ''}`).join(', ')}${deferred.length > 5 ? ', …' : ''}`;
+  const first = deferred[0]!;
+  const fits = first.estimatedSeconds === undefined || first.estimatedSeconds + REBUILD_SAFETY_SECONDS <= budgetSeconds;
+  if (fits) return { text, again: true };
+  // The long runner takes every deferred table from the first too large on: behind it, the Lambda would never reach them.
+  const tooLarge = deferred.map((t) => `${t.schema}.${t.table}`);
+  return { text, again: false, why: `${first.schema}.${first.table} is estimated at ${first.estimatedSeconds} s, more than one invocation (${budgetSeconds} s)`, tooLarge };
 }

@@ -8,6 +8,8 @@ import { childRowsText } from '../reporting/child-rows';
 import { textTable } from '../reporting/text-table';
 import { TaskRuns } from '../runlog/task-runs';
 import { LockWatch } from '../db/lock-diagnostics';
+import { RowBudget } from '../retention/row-budget';
+import type { WorkLeft } from '../routines/window';
 import { retentionRefusals, serverSameName } from './exclusions';
 
 export interface RetentionResult {
@@ -51,7 +53,7 @@ const DONE: ReadonlySet<RuleResult['status']> = new Set(['completed', 'dry-run',
 interface RetentionEvent {
   readonly dryRun: boolean;
   readonly source?: string | undefined;
-  readonly routine?: unknown;
+  readonly routine?: { readonly startedAt?: string | undefined } | undefined;
   readonly force?: boolean | undefined;
   readonly tables?: readonly string[] | undefined;
 }
@@ -63,6 +65,10 @@ export async function runRetention<E extends RetentionEvent>(
 ): Promise<TaskOutcome<RetentionResult>> {
   const settings = ctx.config.purge;
   const deadline = ctx.deadline.capped(settings.maxRunSeconds);
+  const budget = settings.maxRowsPerRun !== undefined && !ctx.event.dryRun ? new RowBudget(settings.maxRowsPerRun) : undefined;
+  // In a routine the cutoff is fixed at the window's start: a later invocation never removes rows that aged during the window.
+  const windowStart = ctx.event.routine?.startedAt ? new Date(ctx.event.routine.startedAt) : undefined;
+  const cutoffNow = windowStart && windowStart.getTime() < ctx.now.getTime() ? windowStart : ctx.now;
   const replicas: { name: string; session: DbSession }[] = [];
   let reader: DbSession | undefined;
   let second: DbSession | undefined;
@@ -99,17 +105,19 @@ export async function runRetention<E extends RetentionEvent>(
     for (const rule of rules) {
       const refusal = refusals.get(rule);
       if (refusal) {
-        results.push({ ...initialRuleResult(rule, ctx.now, 'refused'), message: refusal });
+        results.push({ ...initialRuleResult(rule, cutoffNow, 'refused'), message: refusal });
         ctx.log.error('retention rule refused', { table: `${rule.schema}.${rule.table}`, reason: refusal });
         continue;
       }
-      if (results.some((r) => r.status === 'stopped-at-deadline') || deadline.isNear(5_000)) {
-        results.push({ ...initialRuleResult(rule, ctx.now, 'not-started'), message: 'time budget exhausted before this rule; the next run starts it' });
+      if (results.some((r) => r.status === 'stopped-at-deadline') || deadline.isNear(5_000) || budget?.spent) {
+        const why = budget?.spent ? `purge.maxRowsPerRun (${budget.limit.toLocaleString('en')} rows) reached before this rule` : 'time budget exhausted before this rule';
+        results.push({ ...initialRuleResult(rule, cutoffNow, 'not-started'), message: `${why}; the next run starts it` });
         continue;
       }
       const r = await runRule(ctx.db, rule, {
         dryRun: ctx.event.dryRun,
-        now: ctx.now,
+        now: cutoffNow,
+        ...(budget ? { rowBudget: budget } : {}),
         settings,
         deadline,
         throttle,
@@ -219,4 +227,16 @@ export function retentionSummary(r: RetentionResult): string {
     `Rows deleted ${r.rowsDeleted.toLocaleString('en')}, archived ${r.rowsArchived.toLocaleString('en')}${r.throttledSeconds ? `, throttled ${r.throttledSeconds} s` : ''}`,
     ...notes,
   ].join('\n');
+}
+
+/** What a stopped cleanup or archive run leaves: the rows still older than the cutoff (at least, where estimated). */
+export function retentionLeft(r: RetentionResult): WorkLeft {
+  const open = r.rules.filter((x) => x.status === 'stopped-at-deadline' || x.status === 'not-started');
+  const known = open.filter((x) => x.rowsRemaining !== null);
+  const rows = known.reduce((s, x) => s + (x.rowsRemaining ?? 0), 0);
+  const unknown = open.length - known.length;
+  const text = `${rows.toLocaleString('en')} rows in ${known.length} rule(s)${unknown ? `, ${unknown} rule(s) not counted` : ''}`;
+  // A run that moved nothing and left no rule unstarted would move nothing next time either (throttled, or locked out).
+  const progress = r.rowsDeleted + r.rowsArchived > 0 || open.some((x) => x.status === 'not-started');
+  return progress ? { text, again: open.length > 0 } : { text, again: false, why: 'this invocation moved no row (throttled or blocked the whole time)' };
 }

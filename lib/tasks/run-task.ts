@@ -10,6 +10,7 @@ import type { BaseEvent, TaskEnvironment, TaskModule, TaskRunResult } from './ta
 import { appliesTo, getTask, TASKS, tasksWhere, type TaskId } from '../catalogue';
 import { acquireServerLock, describeHolder, ServerBusyError, type RunIdentity, type ServerLock, type ServerLockHolder } from './server-lock';
 import { runDigest } from './run-digest';
+import { windowProgress } from '../routines/window';
 import { TaskRuns, taskRunStore } from '../runlog/task-runs';
 import type { StoreProblem } from '../runlog/store-access';
 
@@ -70,10 +71,23 @@ function exclusiveRuns(config: DbMaintConfig): RunIdentity[] {
 
 /** Runs one task; the function entries pass their own module, so a bundle carries one task (lib/tasks/registry.ts has them all). */
 export async function runTaskWith(task: TaskModule<BaseEvent, unknown>, rawEvent: unknown, env: TaskEnvironment): Promise<TaskRunResult> {
-  const taskId = task.id;
   // Input errors surface here, before a connection exists: nothing has run and nothing is counted as a failure.
   const event = task.parse(rawEvent);
   const target = resolveTarget(env.config, event.target);
+  const result = await runParsed(task, event, target, env);
+  const routine = event.routine;
+  if (!routine) return result;
+  // A routine step says where it stands in the maintenance window; the state machine invokes it again on `again`.
+  const stopped = result.status === 'stopped-at-deadline' && !event.dryRun;
+  const budget = event.maxRunSeconds ?? getTask(task.id).timeoutSeconds;
+  const left = stopped && result.result !== undefined ? task.left?.(result.result, budget) : undefined;
+  const window = windowProgress(env.config, target, routine, task.id, (env.now ?? (() => new Date()))(), result.durationSeconds, stopped, left);
+  if (stopped) env.log.info('maintenance window', { task: task.id, target: target.name, ...window });
+  return { ...result, window };
+}
+
+async function runParsed(task: TaskModule<BaseEvent, unknown>, event: BaseEvent, target: TargetConfig, env: TaskEnvironment): Promise<TaskRunResult> {
+  const taskId = task.id;
   const clock = env.now ?? (() => new Date());
   const startedAt = clock();
   const base = { task: taskId, target: target.name, dryRun: event.dryRun, startedAt: startedAt.toISOString() };

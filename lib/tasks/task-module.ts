@@ -13,12 +13,13 @@ import type { TaskDigestRow } from '../reporting/report-data';
 import type { RunLog } from '../runlog/command-log';
 import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
+import type { WindowProgress, WorkLeft } from '../routines/window';
 
 export interface BaseEvent {
   /** Who sent it: a routine's step (Step Functions retries it), the scheduler; absent from the console. */
   readonly source?: 'dbmaint.scheduler' | 'dbmaint.routine';
   readonly target?: string;
-  readonly routine?: { readonly id: string; readonly execution?: string };
+  readonly routine?: { readonly id: string; readonly execution?: string; readonly startedAt?: string; readonly invocations?: number; readonly secondsSoFar?: number };
   readonly dryRun: boolean;
   readonly maxRunSeconds?: number;
 }
@@ -55,6 +56,8 @@ export interface TaskRunResult<R = unknown> {
   readonly omitted?: Readonly<Record<string, number>>;
   /** What this run could not record or read in dbmaint's own tables, each with the GRANT that fixes it. */
   readonly notes?: readonly string[];
+  /** A routine step: where it stands in the maintenance window, and whether the routine invokes it again. */
+  readonly window?: WindowProgress;
 }
 
 /** What a task implementation gets: an open session and everything resolved from config and event. */
@@ -96,6 +99,8 @@ export interface DigestBody {
  */
 export interface TaskModule<E extends BaseEvent, R> {
   readonly id: TaskId;
+  /** What it does, for the README's task table and docs (bin/gen-docs.ts); here rather than in the catalogue, so a bundle carries its own alone. */
+  readonly description: string;
   /** The payload it accepts: parsing uses it, and the local CLI checks its flags against its fields. */
   readonly eventSchema: z.ZodObject;
   parse(raw: unknown): E;
@@ -106,6 +111,8 @@ export interface TaskModule<E extends BaseEvent, R> {
   digest(result: R): DigestBody;
   /** The plain-text rendering of a result for the local runner and the demo. */
   summary(result: R): string;
+  /** After a run that stopped with work left: what is left, and whether one more invocation can get further. */
+  left?(result: R, budgetSeconds: number): WorkLeft | undefined;
 }
 
 /** A module from its parts: parsing is the event schema's, with the task's id in the errors. */

@@ -1,6 +1,6 @@
 // Starts one real MariaDB server for the whole test run (each test file works in its own schema).
 import type { TestProject } from 'vitest/node';
-import { ensureMariaDb, startLocalMariaDb, type LocalMariaDb } from '../../dev/mariadb-server';
+import { ensureMariaDb, ensurePerconaToolkit, startLocalMariaDb, type LocalMariaDb } from '../../dev/mariadb-server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +18,7 @@ export async function setup(project: TestProject): Promise<void> {
     return;
   }
   ensureMariaDb((line) => process.stderr.write(line + '\n'));
+  ensurePerconaToolkit((line) => process.stderr.write(line + '\n'));
   server = await startLocalMariaDb();
   project.provide('mariadbUrl', server.url);
 }

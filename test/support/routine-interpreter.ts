@@ -179,10 +179,15 @@ export async function interpretRoutine(
   definition: AslDefinition,
   input: Record<string, unknown>,
   deps: HandlerDependencies,
-  opts: { readonly executionName?: string; readonly stateMachineName?: string } = {},
+  opts: {
+    readonly executionName?: string;
+    readonly stateMachineName?: string;
+    /** Further Task states served by these (an ECS task, say), by state name. */
+    readonly handlers?: Readonly<Record<string, (input: unknown) => Promise<unknown>>>;
+  } = {},
 ): Promise<InterpretedExecution> {
   const taskResults: Record<string, TaskRunResult> = {};
-  const handlers: Record<string, (event: unknown) => Promise<unknown>> = {};
+  const handlers: Record<string, (event: unknown) => Promise<unknown>> = { ...opts.handlers };
   for (const [name, state] of Object.entries(definition.States)) {
     const task = state.Parameters?.['task'];
     if (state.Type !== 'Task' || typeof task !== 'string') continue;

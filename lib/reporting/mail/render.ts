@@ -89,6 +89,11 @@ function runBlocks(run: TaskRunDigest): Block[] {
 }
 
 /** Said near the top: a report built without dbmaint's own tables is missing parts, and the GRANT fixes it. */
+function windowBlocks(lines: readonly string[] | undefined): Block[] {
+  if (!lines?.length) return [];
+  return [{ kind: 'heading', text: 'Maintenance window' }, ...lines.map((l): Block => ({ kind: 'paragraph', cell: { text: l, ...(l.includes('left when') ? { tone: 'warn' as const } : {}) } }))];
+}
+
 function notesBlocks(notes: readonly string[] | undefined): Block[] {
   if (!notes?.length) return [];
   return [{ kind: 'heading', text: 'Run log' }, ...notes.map((n): Block => ({ kind: 'paragraph', cell: { text: n, tone: 'warn' } }))];
@@ -130,6 +135,7 @@ export function renderDailyReport(d: DailyReportData): RenderedMail {
     ...notesBlocks(d.notes),
     { kind: 'heading', text: `Task runs (${d.runs.length})` },
     ...(d.runs.length ? d.runs.flatMap(runBlocks) : [{ kind: 'paragraph', cell: 'No task ran in this period.' } as const]),
+    ...windowBlocks(d.window),
     ...(d.database ? [{ kind: 'heading', text: 'Database' } as const, databaseBlock(d.database)] : []),
     { kind: 'heading', text: 'Top recommendations' },
     ...recommendationBlocks(d.recommendations, d.recommendationsUnknown),
@@ -194,6 +200,7 @@ export function renderWeeklyReport(d: WeeklyReportData): RenderedMail {
     ...notesBlocks(d.notes),
     { kind: 'heading', text: `Task runs (${d.runs.length}${failed ? `, ${failed} failed` : ''})` },
     weekRunsBlock(d.runs),
+    ...windowBlocks(d.window),
     { kind: 'heading', text: 'Database size and capacity' },
     weekSizeBlock(d),
     { kind: 'heading', text: 'Top tables by growth' },

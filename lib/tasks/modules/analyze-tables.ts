@@ -50,6 +50,8 @@ function analyzeSummary(r: AnalyzeResult): string {
 
 export const analyzeTables = defineTask({
   id: 'analyze-tables',
+  description:
+    'ANALYZE TABLE on InnoDB tables whose persistent statistics are older than `thresholds.analyzeAfterDays` or were never collected.',
   eventSchema,
   validate: (event, target) => void resolveTableRefs(target, event.tables),
   async run(ctx) {

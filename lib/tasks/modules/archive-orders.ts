@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { baseEventShape, EventValidationError } from '../../events/schema';
 import { readTargetTables } from '../../config/table-names';
 import { retentionRulesOf } from '../../retention/rules';
-import { retentionDigest, retentionSummary, runRetention } from '../retention-task';
+import { retentionDigest, retentionLeft, retentionSummary, runRetention } from '../retention-task';
 import { defineTask } from '../task-module';
 
 const eventSchema = z.strictObject({
@@ -21,6 +21,8 @@ function archiveOrdersConfig(target: TargetConfig) {
 
 export const archiveOrders = defineTask({
   id: 'archive-orders',
+  description:
+    'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
   eventSchema,
   validate: (_event, target) => void archiveOrdersConfig(target),
   run: async (ctx) => {
@@ -29,5 +31,6 @@ export const archiveOrders = defineTask({
     return runRetention(ctx, retentionRulesOf(ctx.target, await readTargetTables(ctx.db, ctx.target.schemas), 'archive-orders', ctx.event.daysOld));
   },
   digest: retentionDigest,
+  left: retentionLeft,
   summary: retentionSummary,
 });

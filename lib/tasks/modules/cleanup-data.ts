@@ -6,7 +6,7 @@ import { readTargetTables } from '../../config/table-names';
 import { cleanupRule, retentionRulesOf } from '../../retention/rules';
 import type { RetentionRule } from '../../retention/engine';
 import { exclusionOf, refuseExcludedPayloadTable } from '../exclusions';
-import { retentionDigest, retentionSummary, runRetention } from '../retention-task';
+import { retentionDigest, retentionLeft, retentionSummary, runRetention } from '../retention-task';
 import { resolveTableRefs } from '../target';
 import { defineTask } from '../task-module';
 
@@ -49,11 +49,14 @@ function selectCleanupRules(event: CleanupEvent, target: TargetConfig, rules: re
 
 export const cleanupData = defineTask({
   id: 'cleanup-data',
+  description:
+    'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
   eventSchema,
   // Before any SQL: the payload's names against the rules as configured (a rule's unqualified table in the first schema).
   validate: (event, target) => void selectCleanupRules(event, target, target.cleanupRules.map((r) => cleanupRule(target, r))),
   // Connected: each rule's table placed among the target's tables (lib/config/table-names.ts), then the payload's again.
   run: async (ctx) => runRetention(ctx, selectCleanupRules(ctx.event, ctx.target, retentionRulesOf(ctx.target, await readTargetTables(ctx.db, ctx.target.schemas), 'cleanup-data'))),
   digest: retentionDigest,
+  left: retentionLeft,
   summary: retentionSummary,
 });

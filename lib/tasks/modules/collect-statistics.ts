@@ -112,6 +112,8 @@ function statisticsSummary(r: CollectResult, maxTables = 15): string {
 
 export const collectStatistics = defineTask({
   id: 'collect-statistics',
+  description:
+    'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
   eventSchema,
   run: runCollectStatistics,
   digest: collectDigest,

@@ -4,6 +4,8 @@ import { reportDigest, reportEventSchema, reportSummary, runDailyReport } from '
 
 export const dailyReport = defineTask({
   id: 'daily-report',
+  description:
+    'Mails what ran in the last 24 h per task and table (rows, space, durations, failures with their errors), database size and growth, and the top recommendations; failed tasks are also mailed as an alert.',
   eventSchema: reportEventSchema,
   run: runDailyReport,
   digest: reportDigest,

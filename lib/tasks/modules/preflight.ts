@@ -60,6 +60,8 @@ function preflightSummary(r: PreflightResult): string {
 
 export const preflight = defineTask({
   id: 'preflight',
+  description:
+    'Connects as the configured user and reports, per capability (analyze, statistics, purge, archive, rebuild, run log), the grants, server settings (performance_schema, innodb_file_per_table) and indexes the configuration relies on, with the GRANT that fixes each gap. The routines run it first and skip the tasks that cannot work.',
   eventSchema,
   async run(ctx) {
     // What this run found when it probed the run log's writes: preflight names it when the grants look complete.

@@ -1,7 +1,7 @@
 // The rebuild-indexes task: its event, and the named tables rebuilt online (lib/tasks/rebuild-task.ts).
 import * as z from 'zod';
 import { baseEventShape, tableRefText } from '../../events/schema';
-import { rebuildDigest, rebuildSummary, rebuildTableNames, runRebuildIndexes } from '../rebuild-task';
+import { REBUILD_ENGINES, rebuildDigest, rebuildLeft, rebuildSummary, rebuildTableNames, runRebuildIndexes } from '../rebuild-task';
 import { defineTask } from '../task-module';
 
 const eventSchema = z.strictObject({
@@ -10,13 +10,18 @@ const eventSchema = z.strictObject({
   tables: z.array(tableRefText).min(1).max(500).optional(),
   /** Ad-hoc runs only: let `tables` name a table in excludeTables (scheduled and routine runs never touch one). */
   force: z.boolean().default(false),
+  /** `alter`: ALTER TABLE … FORCE in place; `pt-online-schema-change`: a throttled copy (the long runner only: docs/long-runner.md). */
+  engine: z.enum(REBUILD_ENGINES).default('alter'),
 });
 
 export const rebuildIndexes = defineTask({
   id: 'rebuild-indexes',
+  description:
+    'The same online rebuild and guards for the tables named in the payload or in the target’s `rebuildTables`.',
   eventSchema,
   validate: (event, target) => void rebuildTableNames(event, target),
   run: runRebuildIndexes,
   digest: rebuildDigest,
+  left: rebuildLeft,
   summary: rebuildSummary,
 });

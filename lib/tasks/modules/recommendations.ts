@@ -86,6 +86,8 @@ function recommendationsSummary(r: RecommendationsResult): string {
 
 export const recommendations = defineTask({
   id: 'recommendations',
+  description:
+    'Prioritised findings with evidence and fixes: fragmentation, large and fast-growing tables, storage horizon, AUTO_INCREMENT headroom, missing primary keys, non-InnoDB tables, duplicate/redundant/unused indexes, stale statistics, retention rules without an index or falling behind, connection usage, slow statements. High-priority items are mailed as an alert (once per `reports.alertPeriodHours`).',
   eventSchema,
   run: runRecommendations,
   digest: recommendationsDigest,

@@ -4,6 +4,8 @@ import { reportDigest, reportEventSchema, reportSummary, runWeeklyReport } from 
 
 export const weeklyReport = defineTask({
   id: 'weekly-report',
+  description:
+    'Mails the week’s runs, the growth of the database and its largest tables, the capacity projection and the open recommendations.',
   eventSchema: reportEventSchema,
   run: runWeeklyReport,
   digest: reportDigest,
