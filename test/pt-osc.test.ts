@@ -11,6 +11,8 @@ import { ghostCommand, ptOscArgs, ptOscAvailable, ptOscCommand, runPtOsc } from 
 import { esbuildOptions } from '../infra/bundle-options';
 import { runTaskWith } from '../lib/tasks/run-task';
 import { rebuildIndexes } from '../lib/tasks/modules/rebuild-indexes';
+import { recommendations as recommendationsTask } from '../lib/tasks/modules/recommendations';
+import type { RecommendationsResult } from '../lib/recommend/types';
 import { anyTask } from '../lib/tasks/task-module';
 import { UrlCredentialSource } from '../lib/db/credentials';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
@@ -171,6 +173,32 @@ describe('the long runner against MariaDB', () => {
     expect(await leftovers()).toEqual({ triggers: 0, tables: ['big'] });
     expect(await content()).toEqual(expected);
   }, 120_000);
+
+  it('recommends REBUILD_TOO_LARGE with the exact pt-online-schema-change and gh-ost commands when a table outlasts one invocation, and not with the long runner', async () => {
+    const deps = { credentials: new UrlCredentialSource(serverUrl()), metrics: new EmfMetricsPublisher(cfg.metricNamespace, () => undefined), log: silentLog, deadline: Deadline.fromRemaining(600_000, 0) };
+    const slow = testConfig([SCHEMA], { optimize: { defaultRebuildMbPerSecond: 0.001 }, targets: [testTarget([SCHEMA], { rebuildTables: ['big'] })] });
+    const run = await runTaskWith(anyTask(recommendationsTask), { target: 'test' }, { ...deps, config: slow });
+    const items = (run.result as RecommendationsResult).items.filter((i) => i.code === 'REBUILD_TOO_LARGE');
+    const { host, port } = credentialsFromUrl(serverUrl());
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ priority: 'medium', object: `${SCHEMA}.big`, evidence: { rateSource: 'default', budgetSeconds: 870, bytesPerSecond: 1049 } });
+    expect(items[0]!.message).toMatch(/^ptosc_t\.big \([\d.]+ MiB\) needs about [\d,]+ s to rebuild at .*more than one invocation \(870 s\): rebuild-indexes \(rebuildTables\) defers it on every run$/);
+    expect(items[0]!.fix).toContain(`pt-online-schema-change --alter ENGINE=InnoDB --chunk-time 0.5 --max-load Threads_running=40`);
+    expect(items[0]!.fix).toContain(`h=${host},P=${port},D=ptosc_t,t=big`);
+    expect(items[0]!.fix).toContain(`gh-ost --host=${host} --port=${port} --database=ptosc_t --table=big --alter=ENGINE=InnoDB`);
+    // At the default rate the table fits one invocation: nothing to say.
+    const fast = await runTaskWith(anyTask(recommendationsTask), { target: 'test' }, { ...deps, config: cfg });
+    expect((fast.result as RecommendationsResult).items.filter((i) => i.code === 'REBUILD_TOO_LARGE')).toEqual([]);
+    const withRunner = testConfig([SCHEMA], {
+      optimize: { defaultRebuildMbPerSecond: 0.001 },
+      network: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupIds: ['sg-0123456789abcdef0'] },
+      longRunner: { enabled: true },
+      targets: [testTarget([SCHEMA], { rebuildTables: ['big'] })],
+    });
+    const long = (await runTaskWith(anyTask(recommendationsTask), { target: 'test' }, { ...deps, config: withRunner })).result as RecommendationsResult;
+    expect(long.items.filter((i) => i.code === 'REBUILD_TOO_LARGE')).toEqual([]);
+    expect(long.checks.find((c) => c.code === 'REBUILD_TOO_LARGE')?.note).toMatch(/the long runner rebuilds/);
+  });
 
   it('refuses the pt-online-schema-change engine where the binary is missing (a Lambda), before any table is touched', async () => {
     const path0 = process.env['PATH'];

@@ -3,8 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { OptimizeSettings, PurgeSettings } from '../config/schema';
-import type { DbCredentials } from '../db/credentials';
+import type { OptimizeSettings, PurgeSettings, TargetConfig } from '../config/schema';
+import { tlsOptionsFor } from '../db/connection';
+import type { CredentialSource, DbCredentials } from '../db/credentials';
 
 export const PT_OSC_BINARY = 'pt-online-schema-change';
 
@@ -145,4 +146,13 @@ export async function ptOscAvailable(binary = PT_OSC_BINARY): Promise<boolean> {
     child.on('error', () => resolve(false));
     child.on('close', (code) => resolve(code === 0));
   });
+}
+
+/** The target's server as pt-osc (and gh-ost) address it: its credentials, and a table's PtOscTarget (TLS as the sessions use it, the first replica for lag). */
+export async function ptOscServer(credentials: CredentialSource, target: TargetConfig): Promise<{ readonly creds: DbCredentials; at(schema: string, table: string): PtOscTarget }> {
+  const creds = await credentials.get(target.secretArn);
+  const replicaArn = target.replicaSecretArns[0];
+  const replica = replicaArn ? await credentials.get(replicaArn) : undefined;
+  const tls = tlsOptionsFor(creds.host, target.tls) !== undefined;
+  return { creds, at: (schema, table) => ({ schema, table, host: creds.host, port: creds.port, tls, ...(replica ? { replica: { host: replica.host, port: replica.port } } : {}) }) };
 }

@@ -11,6 +11,7 @@ import { describeIdentity, readTableIdentity, sameTable } from './table-identity
 import { blockingHolders, describeHolder, lockVisibility, longTransactions, tableLockHolders, type LockVisibility } from './metadata-locks';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
 import type { PtOscRun } from './pt-osc';
+import { rebuildRate, type RebuildRate } from './rebuild-rate';
 
 export type RebuildAction = 'rebuilt' | 'would-rebuild' | 'skipped' | 'deferred' | 'failed';
 
@@ -48,7 +49,7 @@ export interface RebuildResult {
   readonly counts: Readonly<Record<RebuildAction, number>>;
   readonly bytesReclaimed: number;
   /** Bytes per second used for estimates, and where it came from. */
-  readonly rate: { readonly bytesPerSecond: number; readonly source: 'measured' | 'default'; readonly samples: number };
+  readonly rate: RebuildRate;
   readonly lockVisibility: LockVisibility;
   readonly stoppedAtDeadline: boolean;
   readonly remaining: readonly string[];
@@ -87,24 +88,6 @@ const SAFETY_MS = 20_000;
 
 function snapshot(t: TableSize): SpaceSnapshot {
   return { dataBytes: t.dataBytes, indexBytes: t.indexBytes, freeBytes: t.freeBytes, totalBytes: t.totalBytes, fragmentationPercent: t.fragmentationPercent };
-}
-
-/** Rebuild rate from earlier runs' REBUILD commands (bytes of the table before / duration), else the configured default. */
-function rebuildRate(history: Awaited<ReturnType<RunLog['history']>>, settings: OptimizeSettings): RebuildResult['rate'] {
-  let bytes = 0;
-  let ms = 0;
-  let samples = 0;
-  for (const h of history.slice(0, 20)) {
-    const b = Number(h.extra?.['totalBytes']);
-    if (Number.isFinite(b) && b > 0 && h.durationMs > 0) {
-      bytes += b;
-      ms += h.durationMs;
-      samples++;
-    }
-  }
-  // A few tiny tables measure set-up time, not a rate: require 64 MB of evidence.
-  if (samples > 0 && bytes >= 64 * MB) return { bytesPerSecond: Math.round(bytes / (ms / 1000)), source: 'measured', samples };
-  return { bytesPerSecond: settings.defaultRebuildMbPerSecond * MB, source: 'default', samples };
 }
 
 function alterStatement(t: TableSize, lock: 'NONE' | 'SHARED'): string {

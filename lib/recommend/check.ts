@@ -4,6 +4,7 @@ import type { DbSession } from '../db/connection';
 import type { RetentionRule } from '../retention/engine';
 import type { StoreProblem } from '../runlog/store-access';
 import type { TableSize } from '../stats/sizes';
+import type { RebuildRate } from '../maintenance/rebuild-rate';
 import type { TableIndexes } from './index-catalogue';
 import type { Priority, Recommendation } from './types';
 
@@ -31,6 +32,19 @@ export interface RecommendOptions {
   readonly now: Date;
   /** Where an unreadable statistics history is reported (the run's notes); the growth checks say "skipped". */
   readonly problems?: (p: StoreProblem) => void;
+  /** What REBUILD_TOO_LARGE needs: the estimate's rate, one invocation's budget, the tables rebuilt by name, the by-hand commands. */
+  readonly rebuild?: RebuildLimits;
+}
+
+export interface RebuildLimits {
+  readonly rate: RebuildRate;
+  /** The time budget of one optimize-tables / rebuild-indexes invocation in the routines (seconds). */
+  readonly budgetSeconds: number;
+  /** config.longRunner.enabled: the routine hands such tables to it, so there is nothing to recommend. */
+  readonly longRunner: boolean;
+  /** The target's rebuildTables, resolved. */
+  readonly rebuildTables: readonly { readonly schema: string; readonly table: string }[];
+  commands(schema: string, table: string): { readonly ptOsc: string; readonly ghost: string };
 }
 
 export interface Check {

@@ -1,4 +1,5 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
+import { rebuildTooLarge } from './checks/rebuild';
 import type { DbSession } from '../db/connection';
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
 import { readTableSizes } from '../stats/sizes';
@@ -31,6 +32,7 @@ const CHECKS: readonly Check[] = [
   retentionDateUnusable,
   retentionDateUnindexed,
   purgeFallingBehind,
+  rebuildTooLarge,
   connectionUsage,
   slowStatements,
 ];

@@ -3,8 +3,7 @@ import { thresholdsFor, type TargetConfig } from '../config/schema';
 import type { TableRef } from '../db/identifiers';
 import { EventValidationError } from '../events/schema';
 import { rebuildTables, type PtOscEngine, type RebuildResult } from '../maintenance/rebuild';
-import { ptOscAvailable, ptOscCommand, runPtOsc } from '../maintenance/pt-osc';
-import { tlsOptionsFor } from '../db/connection';
+import { ptOscAvailable, ptOscCommand, ptOscServer, runPtOsc } from '../maintenance/pt-osc';
 import { optimizeTables, type OptimizeResult } from '../maintenance/optimize';
 import { METRIC, point, type MetricName } from '../metrics/names';
 import { readTableSizes } from '../stats/sizes';
@@ -35,11 +34,7 @@ async function ptOscEngine(ctx: TaskContext<RebuildEvent>): Promise<PtOscEngine 
   if (!(await ptOscAvailable())) {
     throw new EventValidationError(`event.engine: pt-online-schema-change is not installed where this task runs (a Lambda has no Perl); run it on the long runner, whose image has Percona Toolkit (docs/long-runner.md)`);
   }
-  const creds = await ctx.credentials.get(ctx.target.secretArn);
-  const replicaArn = ctx.target.replicaSecretArns[0];
-  const replica = replicaArn ? await ctx.credentials.get(replicaArn) : undefined;
-  const tls = tlsOptionsFor(creds.host, ctx.target.tls) !== undefined;
-  const at = (schema: string, table: string) => ({ schema, table, host: creds.host, port: creds.port, tls, ...(replica ? { replica: { host: replica.host, port: replica.port } } : {}) });
+  const { creds, at } = await ptOscServer(ctx.credentials, ctx.target);
   return {
     commandText: (schema, table) => ptOscCommand(at(schema, table), ctx.config.optimize, ctx.config.purge),
     run: (schema, table, deadlineMs) => runPtOsc(at(schema, table), creds, ctx.config.optimize, ctx.config.purge, deadlineMs),

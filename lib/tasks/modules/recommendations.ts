@@ -1,13 +1,17 @@
 // The recommendations task: generate, count by priority, mail the high-priority ones as an alert; its digest and summary.
 import * as z from 'zod';
-import { tasksWhere } from '../../catalogue';
+import { ROUTINES, tasksWhere } from '../../catalogue';
+import type { RebuildLimits } from '../../recommend/check';
+import { rebuildRate } from '../../maintenance/rebuild-rate';
+import { ghostCommand, ptOscCommand, ptOscServer } from '../../maintenance/pt-osc';
+import { parseTableRef } from '../../db/identifiers';
 import { historySchemaOf, thresholdsFor } from '../../config/schema';
 import { baseEventShape } from '../../events/schema';
 import { METRIC, point } from '../../metrics/names';
 import { generateRecommendations } from '../../recommend/generate';
 import type { RecommendationsResult } from '../../recommend/types';
 import { sendAlerts, type AlertOutcome } from '../../reporting/alerts';
-import { readTargetTables } from '../../config/table-names';
+import { readTargetTables, resolveTableName } from '../../config/table-names';
 import { placeRetentionRules } from '../../retention/rules';
 import { textTable } from '../../reporting/text-table';
 import { defineTask, type DigestBody, type TaskContext, type TaskOutcome } from '../task-module';
@@ -19,6 +23,30 @@ const eventSchema = z.strictObject({
   ...baseEventShape,
 });
 type RecommendationsEvent = z.output<typeof eventSchema>;
+
+/** One invocation of a rebuild step in the routines: the shortest budget a table must fit. */
+const REBUILD_BUDGET_SECONDS = Math.min(...ROUTINES.flatMap((r) => r.steps.filter((s) => tasksWhere((t) => t.capability === 'rebuild').includes(s.task)).map((s) => s.budgetSeconds)));
+
+async function rebuildLimits(ctx: TaskContext<RecommendationsEvent>): Promise<RebuildLimits> {
+  const history = await ctx.runLog.history('REBUILD', 500, 'no measured rebuild rate: REBUILD_TOO_LARGE estimates with optimize.defaultRebuildMbPerSecond');
+  const server = await ptOscServer(ctx.credentials, ctx.target);
+  const existing = await readTargetTables(ctx.db, ctx.target.schemas);
+  const rebuildTables = ctx.target.rebuildTables.flatMap((name, i) => {
+    try {
+      const t = resolveTableName(parseTableRef(name), ctx.target, existing, `config.rebuildTables[${i}]`);
+      return t ? [t] : [];
+    } catch {
+      return []; // rebuild-indexes refuses it with the reason; nothing to estimate here
+    }
+  });
+  return {
+    rate: rebuildRate(history, ctx.config.optimize),
+    budgetSeconds: REBUILD_BUDGET_SECONDS,
+    longRunner: ctx.config.longRunner.enabled,
+    rebuildTables,
+    commands: (schema, table) => ({ ptOsc: ptOscCommand(server.at(schema, table), ctx.config.optimize, ctx.config.purge), ghost: ghostCommand(server.at(schema, table), ctx.config.optimize, ctx.config.purge) }),
+  };
+}
 
 async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promise<TaskOutcome<RecommendationsResult & { alert?: AlertOutcome }>> {
   const s = ctx.config.statistics;
@@ -36,6 +64,7 @@ async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promi
     minHistoryHours: s.minHistoryHours,
     now: ctx.now,
     problems: (p) => ctx.runLog.note(p),
+    rebuild: await rebuildLimits(ctx),
   });
   // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
   const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
