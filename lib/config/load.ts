@@ -3,7 +3,7 @@ import { checkedConfigSchema } from './checks';
 import { parseConfigWith, readConfigFile } from './read';
 import type { DbMaintConfig } from './schema';
 
-export { ConfigError, formatIssues, formatPath } from './issues';
+export { ConfigError } from './issues';
 
 /** Every check: structure, contradictions, schedules, windows, fleet limits (what `cdk synth` refuses). */
 export function parseConfig(raw: unknown, source = 'config'): DbMaintConfig {

@@ -2,7 +2,7 @@
 import type { CronSpec } from '../catalogue';
 import { formatLocal, localFireTimes, localTimeOf, nextFireDate, parseCronSpec, wallOf, type LocalTime, type ParsedCron } from './cron';
 import { conflictWindow, describeConflict, dstConflicts, offsetMinutes, zoneTransitions } from './dst';
-import { ConfigError, formatPath } from './load';
+import { ConfigError, formatPath } from './issues';
 import type { DbMaintConfig } from './schema';
 
 /** Years searched from today: the weekday/date pattern of the Gregorian calendar repeats every 28 years (1901-2099). */

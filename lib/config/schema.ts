@@ -147,7 +147,7 @@ export const purgeSettingsSchema = z.strictObject({
 });
 
 /** A routine's maintenance window: from its scheduled start, how long its steps may keep invoking again (docs/windows.md). */
-export const windowSchema = z.strictObject({
+const windowSchema = z.strictObject({
   hours: z.number().min(0.25).max(20),
 });
 

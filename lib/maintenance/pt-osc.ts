@@ -7,7 +7,7 @@ import type { OptimizeSettings, PurgeSettings, TargetConfig } from '../config/sc
 import { tlsOptionsFor } from '../db/connection';
 import type { CredentialSource, DbCredentials } from '../db/credentials';
 
-export const PT_OSC_BINARY = 'pt-online-schema-change';
+const PT_OSC_BINARY = 'pt-online-schema-change';
 
 /** What the command line is built from: the table, the throttles of the purge settings, the rebuild's lock wait. */
 export interface PtOscTarget {

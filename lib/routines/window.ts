@@ -6,7 +6,7 @@ import type { DbMaintConfig, TargetConfig } from '../config/schema';
 export const MAX_INVOCATIONS = 50;
 
 /** Kept free per later step beside its budget: a cold start, the session, the report's own writes. */
-export const STEP_OVERHEAD_SECONDS = 60;
+const STEP_OVERHEAD_SECONDS = 60;
 
 /** The window of `routine` on `target`: the target's own, else the configuration's for the routine, else the catalogue's. */
 export function windowHoursOf(config: DbMaintConfig, target: TargetConfig | undefined, routine: RoutineDefinition): number {
