@@ -9,6 +9,7 @@ import { countRunCascade, noChildRows } from './cascade';
 import { serverActivity } from './contention';
 import { cutoffValue } from './date-format';
 import { archiveOptions, boundedCount, chooseWalk, plannedChunkSizing, planRule, readingTable, refuseZeroDates } from './plan';
+import { dropPartitions, expiredPartitions, partitionPathRefusal, readPartitions } from './partitions';
 import { RuleRefusedError } from './rule-errors';
 import { round, type EngineOptions, type RetentionRule, type RuleResult, type RuleStatus } from './rule-result';
 import { restoreSqlMode, useStrictSqlMode } from './strict-mode';
@@ -73,7 +74,13 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     if (unit !== undefined) result.cutoffValue = unit;
     if (plan.cascade) result.childRows = noChildRows(plan.cascade);
 
+    const parts = await readPartitions(db, rule.schema, rule.table);
+    const refusal = rule.action === 'archive' && parts.length > 0 ? 'archive rules: partitions are not exchanged yet; the row engine archives it' : partitionPathRefusal(rule, parts);
+    if (parts.length > 0 && refusal) result.partitionPath = refusal;
+    const expired = refusal ? [] : await expiredPartitions(db, rule, plan, parts);
+
     if (opts.dryRun) {
+      if (!refusal) result.partitions = expired.map((p) => ({ partition: p.name, action: 'would-drop' as const, rows: p.rowsEstimate, rowsEstimated: true }));
       const choice = await chooseWalk(db, rule, plan, opts.settings);
       const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       result.status = 'dry-run';
@@ -101,6 +108,11 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       return finish();
     }
     locked = true;
+    if (!refusal) {
+      // Metadata changes first, under the rule's lock: what is left for the row walk is the boundary partition and younger.
+      result.partitions = await dropPartitions(db, rule, expired, { lockWaitSeconds: opts.settings.partitionLockWaitSeconds, runLog: opts.runLog, log });
+      result.rowsDeleted += result.partitions.reduce((n, p) => n + (p.action === 'dropped' ? p.rows : 0), 0);
+    }
     return await walkAndMove({ db, rule, plan, opts, result, finish });
   } catch (err) {
     // One rule's problem must not stop the other rules; a dead connection stops everything.

@@ -7,6 +7,7 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import type { ChildRowCount } from './cascade';
 import type { ChildTable } from './inspect';
+import type { PartitionAction } from './partitions';
 import type { RowBudget } from './row-budget';
 import type { ChunkSizing } from './row-bytes';
 import type { Throttle } from './throttle';
@@ -56,6 +57,10 @@ export interface RuleResult {
   wouldRemove?: number;
   wouldRemoveEstimated?: boolean;
   chunks: number;
+  /** Whole expired partitions dropped (or, in a dry run, that would be) before the row walk (lib/retention/partitions.ts). */
+  partitions?: PartitionAction[];
+  /** A partitioned table whose partitions the rule cannot drop whole: why (the row engine purges it). */
+  partitionPath?: string;
   /** Chunks during which the server counted row-lock waits (the chunk size then shrinks). */
   contendedChunks?: number;
   retries: number;

@@ -9,6 +9,7 @@ import { textTable } from '../reporting/text-table';
 import { TaskRuns } from '../runlog/task-runs';
 import { LockWatch } from '../db/lock-diagnostics';
 import { RowBudget } from '../retention/row-budget';
+import type { PartitionAction } from '../retention/partitions';
 import type { WorkLeft } from '../routines/window';
 import { retentionRefusals, serverSameName } from './exclusions';
 
@@ -195,7 +196,9 @@ export function retentionDigest(r: RetentionResult): DigestBody {
       rows: x.rowsDeleted + x.rowsArchived,
       remaining: x.rowsRemaining,
       durationSeconds: x.durationSeconds,
-      ...(x.message || childRowsText(x) ? { detail: [x.message, childRowsText(x)].filter(Boolean).join('; ') } : {}),
+      ...(x.message || childRowsText(x) || x.partitions?.length
+        ? { detail: [x.partitions?.length ? partitionsText(x.partitions) : undefined, x.message, childRowsText(x)].filter(Boolean).join('; ') }
+        : {}),
     })),
   };
 }
@@ -216,6 +219,8 @@ export function retentionSummary(r: RetentionResult): string {
     `${x.durationSeconds.toFixed(2)} s`,
   ]);
   const notes = r.rules.flatMap((x) => [
+    ...(x.partitions?.length ? [`${x.table}: ${partitionsText(x.partitions)}`] : []),
+    ...(x.partitionPath ? [`${x.table}: partitions left to the row engine (${x.partitionPath})`] : []),
     ...(x.walkReason ? [`${x.table}: ${x.walkReason}`] : []),
     ...(x.chunkSizing ? [`${x.table}: ${x.chunkSizing.reason}`] : []),
     ...(x.message ? [x.message.startsWith(x.table) ? x.message : `${x.table}: ${x.message}`] : []),
@@ -239,4 +244,19 @@ export function retentionLeft(r: RetentionResult): WorkLeft {
   // A run that moved nothing and left no rule unstarted would move nothing next time either (throttled, or locked out).
   const progress = r.rowsDeleted + r.rowsArchived > 0 || open.some((x) => x.status === 'not-started');
   return progress ? { text, again: open.length > 0 } : { text, again: false, why: 'this invocation moved no row (throttled or blocked the whole time)' };
+}
+
+/** `dropped partitions p20261101 (41,200 rows), p20261102 (40,987 rows)`; a dry run's `would drop … (~rows)`; a skipped one with its reason. */
+function partitionsText(parts: readonly PartitionAction[]): string {
+  const n = (x: number) => x.toLocaleString('en');
+  const dropped = parts.filter((p) => p.action === 'dropped');
+  const would = parts.filter((p) => p.action === 'would-drop');
+  const skipped = parts.filter((p) => p.action === 'skipped');
+  return [
+    dropped.length ? `dropped partitions ${dropped.map((p) => `${p.partition} (${n(p.rows)} rows)`).join(', ')}` : '',
+    would.length ? `would drop partitions ${would.map((p) => `${p.partition} (~${n(p.rows)} rows)`).join(', ')}` : '',
+    skipped.length ? `partition ${skipped.map((p) => `${p.partition} not dropped: ${p.reason}`).join('; ')}` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
 }

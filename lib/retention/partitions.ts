@@ -1,0 +1,132 @@
+// Whole expired partitions of a RANGE-partitioned table: found by the server's own partition pruning, dropped as one metadata change each behind the metadata-lock guards.
+import type { DbSession } from '../db/connection';
+import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import { errno, sqlMessage } from '../db/errors';
+import { blockingHolders, describeHolder, lockVisibility, tableLockHolders } from '../maintenance/metadata-locks';
+import type { RunLog } from '../runlog/command-log';
+import type { Log } from '../runtime/log';
+import type { Plan } from './plan';
+import type { RetentionRule } from './rule-result';
+
+export interface TablePartition {
+  readonly name: string;
+  readonly method: string;
+  readonly description: string | null;
+  readonly rowsEstimate: number;
+  readonly subpartitioned: boolean;
+}
+
+/** What became of one partition: dropped (its rows counted just before), would be (dry run), or left to the row engine and why. */
+export interface PartitionAction {
+  readonly partition: string;
+  readonly action: 'dropped' | 'would-drop' | 'skipped';
+  readonly rows: number;
+  readonly rowsEstimated?: boolean;
+  readonly reason?: string;
+  readonly seconds?: number;
+}
+
+/** The whole-partition path applies to RANGE and RANGE COLUMNS partitioning without sub-partitions and to rules with no `where`. */
+export async function readPartitions(db: DbSession, schema: string, table: string): Promise<TablePartition[]> {
+  const rows = await db.query<{ name: string | null; sub: string | null; method: string | null; description: string | null; rowsEstimate: number | null }>(
+    `SELECT PARTITION_NAME AS name, SUBPARTITION_NAME AS sub, PARTITION_METHOD AS method, PARTITION_DESCRIPTION AS description, TABLE_ROWS AS rowsEstimate
+       FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`,
+    [schema, table],
+  );
+  const out = new Map<string, TablePartition>();
+  for (const r of rows) {
+    if (!r.name) continue; // not partitioned: one row with NULL names
+    const seen = out.get(r.name);
+    out.set(r.name, { name: r.name, method: String(r.method ?? ''), description: r.description, rowsEstimate: Number(r.rowsEstimate ?? 0) + (seen?.rowsEstimate ?? 0), subpartitioned: r.sub !== null });
+  }
+  return [...out.values()];
+}
+
+/** Why a rule's table does not take the partition path (undefined: it does). */
+export function partitionPathRefusal(rule: RetentionRule, parts: readonly TablePartition[]): string | undefined {
+  if (parts.length === 0) return 'not partitioned';
+  const method = parts[0]!.method;
+  if (method !== 'RANGE' && method !== 'RANGE COLUMNS') return `${method} partitioning: only RANGE partitions hold a range of dates; the row engine purges it`;
+  if (parts.some((p) => p.subpartitioned)) return 'sub-partitioned: the row engine purges it';
+  if (rule.where.length > 0) return 'the rule has `where` conditions: a partition may hold rows they keep, so the row engine purges it';
+  return undefined;
+}
+
+/** The partitions the server's pruning says could hold a row the rule keeps (`NOT (date < cutoff)`, or a NULL date). */
+async function partitionsHoldingKeptRows(db: DbSession, table: string, plan: Plan, column: string): Promise<Set<string>> {
+  // MariaDB names the partitions with EXPLAIN PARTITIONS; MySQL 8 dropped that keyword and always shows them.
+  const explain = db.flavour.kind === 'mariadb' ? 'EXPLAIN PARTITIONS' : 'EXPLAIN';
+  const rows = await db.query<{ partitions: string | null }>(`${explain} SELECT 1 FROM ${table} WHERE NOT (${plan.before.sql}) OR ${quoteIdentifier(column)} IS NULL`, plan.before.params);
+  return new Set(rows.flatMap((r) => (r.partitions ? r.partitions.split(',') : [])));
+}
+
+/**
+ * Partitions every row of which the rule removes, now and whatever is inserted meanwhile: the server's pruning excludes them
+ * for a kept row, so no kept row can be in them or go into them. The first partition is always listed by pruning through
+ * TO_DAYS() and the like (an invalid date maps to NULL, which goes there); it counts as expired when its successor is, the
+ * date column is NOT NULL and it holds no kept row. The last partition is never dropped (a table keeps one), nor MAXVALUE.
+ */
+export async function expiredPartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[]): Promise<TablePartition[]> {
+  const table = qualifiedName(rule.schema, rule.table);
+  const kept = await partitionsHoldingKeptRows(db, table, plan, rule.dateColumn);
+  const expired = parts.map((p) => p.description !== 'MAXVALUE' && !kept.has(p.name));
+  const first = parts[0]!;
+  const notNull = plan.shape.columns.find((c) => c.name === rule.dateColumn)?.nullable === false;
+  if (!expired[0] && parts.length > 1 && expired[1] && notNull && first.description !== 'MAXVALUE') {
+    const [keptRow] = await db.query<{ one: number }>(`SELECT 1 AS one FROM ${table} PARTITION (${quoteIdentifier(first.name)}) WHERE NOT (${plan.before.sql}) LIMIT 1`, plan.before.params);
+    expired[0] = keptRow === undefined;
+  }
+  // Ranges only grow: what is expired is a run from the first partition on, and the last partition always stays.
+  const out: TablePartition[] = [];
+  for (let i = 0; i < parts.length - 1 && expired[i]; i++) out.push(parts[i]!);
+  return out;
+}
+
+export interface DropOptions {
+  readonly lockWaitSeconds: number;
+  readonly runLog: RunLog;
+  readonly log: Log;
+}
+
+/**
+ * Drops each expired partition in turn, oldest first: `ALTER TABLE … DROP PARTITION` is a metadata change whatever the rows.
+ * Before each, the table's metadata-lock holders are looked at: a busy table is skipped (the row engine goes on with what is
+ * left) rather than queueing the application behind the ALTER; the ALTER itself waits at most `lockWaitSeconds`.
+ */
+export async function dropPartitions(db: DbSession, rule: RetentionRule, expired: readonly TablePartition[], opts: DropOptions): Promise<PartitionAction[]> {
+  const table = qualifiedName(rule.schema, rule.table);
+  const name = `${rule.schema}.${rule.table}`;
+  const out: PartitionAction[] = [];
+  const visibility = await lockVisibility(db);
+  const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
+  await db.exec('SET SESSION lock_wait_timeout = ?', [opts.lockWaitSeconds]);
+  try {
+    for (const p of expired) {
+      const holders = visibility === 'none' ? [] : blockingHolders(await tableLockHolders(db, visibility, rule.schema, rule.table), opts.lockWaitSeconds);
+      if (holders.length) {
+        out.push({ partition: p.name, action: 'skipped', rows: 0, reason: `busy: held by ${holders.map(describeHolder).join(', ')}` });
+        opts.log.warn('partition drop skipped: table busy', { table: name, partition: p.name });
+        break;
+      }
+      const [count] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} PARTITION (${quoteIdentifier(p.name)})`);
+      const rows = Number(count?.n ?? 0);
+      const sql = `ALTER TABLE ${table} DROP PARTITION ${quoteIdentifier(p.name)}`;
+      const started = Date.now();
+      try {
+        await opts.runLog.command({ type: 'DROP_PARTITION', sql, schema: rule.schema, table: rule.table, extra: { partition: p.name, rows, description: p.description } }, () => db.exec(sql));
+      } catch (err) {
+        // Nothing changed: a lock not granted in time, or the server refused; the row engine purges the partition instead.
+        const reason = errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s; nothing changed` : sqlMessage(err);
+        out.push({ partition: p.name, action: 'skipped', rows: 0, reason });
+        opts.log.warn('partition drop failed; the row engine goes on', { table: name, partition: p.name, errno: errno(err), error: sqlMessage(err) });
+        break;
+      }
+      const seconds = Math.round((Date.now() - started) / 10) / 100;
+      out.push({ partition: p.name, action: 'dropped', rows, seconds });
+      opts.log.info('partition dropped', { table: name, partition: p.name, rows, seconds });
+    }
+  } finally {
+    await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+// Retention on RANGE-partitioned tables against MariaDB: whole expired partitions dropped as metadata changes, the boundary partition purged exactly by the row engine, the dry run, a busy table, and the layouts that stay with the row engine.
+import type mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UrlCredentialSource } from '../lib/db/credentials';
+import type { MetricsPublisher } from '../lib/metrics/emf';
+import { Deadline } from '../lib/runtime/deadline';
+import { silentLog } from '../lib/runtime/log';
+import type { RetentionResult } from '../lib/tasks/retention-task';
+import { runTask } from '../lib/tasks/registry';
+import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
+
+const S = 'part_t';
+const DAYS = 12;
+let admin: mysql.Connection;
+const metrics: MetricsPublisher = { publish: () => undefined };
+
+type Rule = Record<string, unknown>;
+function env(rules: Rule[]) {
+  return { config: testConfig([S], { targets: [testTarget([S], { cleanupRules: rules })] }), credentials: new UrlCredentialSource(serverUrl()), metrics, log: silentLog, deadline: Deadline.unlimited() };
+}
+const RULE = { table: 'events', dateColumn: 'created_at', retentionDays: 5, action: 'delete' };
+
+async function rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const [r] = await admin.query(sql, params);
+  return r as T[];
+}
+
+/**
+ * `events`, partitioned by day on TO_DAYS(created_at): one partition per day of the last DAYS days (p_d12 oldest … p_d1),
+ * one for today and later (pmax). 100 rows every day, spread over its hours.
+ */
+async function createEvents(opts: { partitioning?: string } = {}): Promise<void> {
+  await admin.query(`DROP TABLE IF EXISTS ${S}.events`);
+  const days = Array.from({ length: DAYS }, (_, i) => DAYS - i); // 12 … 1
+  const partitioning =
+    opts.partitioning ??
+    `PARTITION BY RANGE (TO_DAYS(created_at)) (${days.map((d) => `PARTITION p_d${d} VALUES LESS THAN (TO_DAYS(UTC_DATE() - INTERVAL ${d - 1} DAY))`).join(', ')}, PARTITION pmax VALUES LESS THAN MAXVALUE)`;
+  // The partition bounds are constants in the definition: build them as literals.
+  const [[today]] = (await admin.query('SELECT TO_DAYS(UTC_DATE()) AS d')) as unknown as [[{ d: number }]];
+  const literal = partitioning.replace(/TO_DAYS\(UTC_DATE\(\) - INTERVAL (\d+) DAY\)/g, (_, n: string) => String(today.d - Number(n)));
+  await admin.query(
+    `CREATE TABLE ${S}.events (id BIGINT NOT NULL AUTO_INCREMENT, created_at DATETIME NOT NULL, note VARCHAR(20) NOT NULL, PRIMARY KEY (id, created_at), KEY ix_created (created_at)) ENGINE=InnoDB ${literal}`,
+  );
+  await admin.query(`USE ${S}`);
+  await admin.query(`INSERT INTO events (created_at, note) SELECT UTC_DATE() - INTERVAL (seq DIV 100) DAY + INTERVAL ((seq % 100) * 864 / 60) MINUTE, CONCAT('r', seq) FROM seq_0_to_${DAYS * 100 + 99}`);
+  await admin.query('ANALYZE TABLE events');
+}
+
+async function state(): Promise<{ old: number; young: number; total: number; partitions: string[] }> {
+  const [c] = await rows<{ old: string; young: string; total: number }>(
+    `SELECT SUM(created_at < UTC_TIMESTAMP() - INTERVAL 5 DAY) AS old, SUM(created_at >= UTC_TIMESTAMP() - INTERVAL 5 DAY) AS young, COUNT(*) AS total FROM ${S}.events`,
+  );
+  const parts = await rows<{ p: string }>(`SELECT PARTITION_NAME AS p FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'events' ORDER BY PARTITION_ORDINAL_POSITION`, [S]);
+  return { old: Number(c!.old ?? 0), young: Number(c!.young ?? 0), total: Number(c!.total), partitions: parts.map((p) => p.p) };
+}
+
+async function cleanup(extra: Record<string, unknown> = {}, rules: Rule[] = [RULE]) {
+  const run = await runTask('cleanup-data', { target: 'test', ...extra }, env(rules));
+  return (run.result as RetentionResult).rules[0]!;
+}
+
+beforeAll(async () => {
+  admin = await adminConnection();
+  await freshSchema(admin, S);
+});
+afterAll(async () => {
+  await admin?.end();
+});
+
+describe('a delete rule on a table partitioned by day', () => {
+  it('dry run: lists each partition it would drop with its row estimate, and changes nothing', async () => {
+    await createEvents();
+    const before = await state();
+    const r = await cleanup({ dryRun: true });
+    expect(r.status).toBe('dry-run');
+    // Partitions p_d12 … p_d6 hold only days before the cutoff's day (now − 5 days lies in p_d5's day... or p_d6's).
+    const names = r.partitions!.map((p) => p.partition);
+    expect(names[0]).toBe('p_d12');
+    expect(r.partitions!.every((p) => p.action === 'would-drop' && p.rowsEstimated)).toBe(true);
+    expect(r.wouldRemove).toBe(before.old);
+    expect(await state()).toEqual(before);
+  });
+
+  it('drops every partition wholly older than the cutoff, purges the boundary partition exactly, keeps every young row', async () => {
+    await createEvents();
+    const before = await state();
+    const r = await cleanup();
+    expect(r.status).toBe('completed');
+    const dropped = r.partitions!.filter((p) => p.action === 'dropped');
+    // The cutoff (now − 5 days) lies inside the day of p_d5 or p_d6: every older day's partition goes whole.
+    expect(dropped.length).toBeGreaterThanOrEqual(6);
+    expect(dropped.map((p) => p.partition)).toEqual(Array.from({ length: dropped.length }, (_, i) => `p_d${DAYS - i}`));
+    const after = await state();
+    expect(after.old).toBe(0);
+    expect(after.young).toBe(before.young);
+    expect(after.partitions).toEqual(before.partitions.slice(dropped.length));
+    // Rows counted: the dropped partitions' and the boundary's, all old, each once.
+    expect(r.rowsDeleted).toBe(before.old);
+    expect(dropped.reduce((n, p) => n + p.rows, 0)).toBe(dropped.length * 100);
+    // Every DDL is in the run log.
+    const log = await rows<{ command: string }>(`SELECT command FROM ${S}_log.command_log WHERE command_type = 'DROP_PARTITION' AND ended_at IS NOT NULL AND error_number IS NULL ORDER BY id DESC LIMIT ${dropped.length}`);
+    expect(log.map((l) => l.command).reverse()).toEqual(dropped.map((p) => `ALTER TABLE \`${S}\`.\`events\` DROP PARTITION \`${p.partition}\``));
+    // A second run finds nothing more to drop.
+    const again = await cleanup();
+    expect(again.partitions).toEqual([]);
+    expect(again.rowsDeleted).toBe(0);
+  });
+
+  it('skips a busy table instead of queueing the application behind the ALTER: the row engine purges the rows instead', async () => {
+    await createEvents();
+    const before = await state();
+    const holder = await adminConnection();
+    // An open transaction that read the table holds its metadata lock until it ends.
+    await holder.query('START TRANSACTION');
+    await holder.query(`SELECT COUNT(*) FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 11 DAY`);
+    try {
+      const r = await cleanup();
+      expect(r.partitions![0]).toMatchObject({ partition: 'p_d12', action: 'skipped', reason: expect.stringMatching(/^busy: /) });
+      expect(r.partitions!.filter((p) => p.action === 'dropped')).toEqual([]);
+      // The application's reads and writes never waited: its transaction goes on.
+      await holder.query(`INSERT INTO ${S}.events (created_at, note) VALUES (UTC_TIMESTAMP(), 'app')`);
+    } finally {
+      await holder.query('COMMIT');
+      await holder.end();
+    }
+    const after = await state();
+    expect(after.old).toBe(0);
+    expect(after.young).toBe(before.young + 1);
+    expect(after.partitions).toEqual(before.partitions);
+  });
+});
+
+describe('layouts the row engine purges', () => {
+  it('partitioned by RANGE on another column: pruning on the date excludes no partition, so none is dropped', async () => {
+    await createEvents({ partitioning: 'PARTITION BY RANGE (id) (PARTITION a VALUES LESS THAN (400), PARTITION b VALUES LESS THAN (800), PARTITION c VALUES LESS THAN MAXVALUE)' });
+    const before = await state();
+    const r = await cleanup();
+    expect(r.partitions).toEqual([]);
+    const after = await state();
+    expect(after).toEqual({ ...before, old: 0, total: before.total - before.old });
+  });
+
+  it.each([
+    ['HASH partitioning', 'PARTITION BY HASH (id) PARTITIONS 4', RULE, /HASH partitioning/],
+    ['a rule with where', undefined, { ...RULE, where: [{ column: 'note', op: '!=', value: 'keep' }] }, /`where` conditions/],
+  ])('%s: no partition dropped, the reason in the result, every old row purged', async (_what, partitioning, rule, reason) => {
+    await createEvents(partitioning ? { partitioning } : {});
+    const before = await state();
+    const r = await cleanup({}, [rule as Rule]);
+    expect(r.partitions).toBeUndefined();
+    expect(r.partitionPath).toMatch(reason);
+    const after = await state();
+    expect(after.old).toBe(0);
+    expect(after.young).toBe(before.young);
+    expect(after.partitions).toEqual(before.partitions);
+  });
+});
