@@ -6,7 +6,7 @@ import { blockingHolders, describeHolder, lockVisibility, tableLockHolders } fro
 import type { RunLog } from '../runlog/command-log';
 import type { Log } from '../runtime/log';
 import type { Plan } from './plan';
-import type { RetentionRule } from './rule-result';
+import type { PartitionAction, RetentionRule } from './rule-result';
 
 export interface TablePartition {
   readonly name: string;
@@ -14,16 +14,6 @@ export interface TablePartition {
   readonly description: string | null;
   readonly rowsEstimate: number;
   readonly subpartitioned: boolean;
-}
-
-/** What became of one partition: dropped (its rows counted just before), would be (dry run), or left to the row engine and why. */
-export interface PartitionAction {
-  readonly partition: string;
-  readonly action: 'dropped' | 'would-drop' | 'skipped';
-  readonly rows: number;
-  readonly rowsEstimated?: boolean;
-  readonly reason?: string;
-  readonly seconds?: number;
 }
 
 /** The whole-partition path applies to RANGE and RANGE COLUMNS partitioning without sub-partitions and to rules with no `where`. */

@@ -7,7 +7,6 @@ import type { Deadline } from '../runtime/deadline';
 import type { Log } from '../runtime/log';
 import type { ChildRowCount } from './cascade';
 import type { ChildTable } from './inspect';
-import type { PartitionAction } from './partitions';
 import type { RowBudget } from './row-budget';
 import type { ChunkSizing } from './row-bytes';
 import type { Throttle } from './throttle';
@@ -31,6 +30,16 @@ export interface RetentionRule {
   readonly chunkTimeSeconds?: number;
   /** Delete rules: go ahead over ON DELETE CASCADE / SET NULL children, counting their rows (lib/retention/cascade.ts). */
   readonly cascade?: boolean;
+}
+
+/** What became of one partition: dropped (its rows counted just before), would be (dry run), or left to the row engine and why. */
+export interface PartitionAction {
+  readonly partition: string;
+  readonly action: 'dropped' | 'would-drop' | 'skipped';
+  readonly rows: number;
+  readonly rowsEstimated?: boolean;
+  readonly reason?: string;
+  readonly seconds?: number;
 }
 
 export type RuleStatus = 'completed' | 'dry-run' | 'stopped-at-deadline' | 'already-running' | 'refused' | 'failed' | 'not-started';

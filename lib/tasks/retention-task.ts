@@ -9,7 +9,7 @@ import { textTable } from '../reporting/text-table';
 import { TaskRuns } from '../runlog/task-runs';
 import { LockWatch } from '../db/lock-diagnostics';
 import { RowBudget } from '../retention/row-budget';
-import type { PartitionAction } from '../retention/partitions';
+import type { PartitionAction } from '../retention/rule-result';
 import type { WorkLeft } from '../routines/window';
 import { retentionRefusals, serverSameName } from './exclusions';
 
