@@ -8,6 +8,7 @@ import { silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-task';
 import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
+import { rule as engineRule, run as runEngine } from './support/retention';
 
 const S = 'part_t';
 const DAYS = 12;
@@ -15,8 +16,10 @@ let admin: mysql.Connection;
 const metrics: MetricsPublisher = { publish: () => undefined };
 
 type Rule = Record<string, unknown>;
+/** One clock for the runs and the checks: the cutoff is the same instant in both (rows sit on whole minutes). */
+const NOW = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 30_000);
 function env(rules: Rule[]) {
-  return { config: testConfig([S], { targets: [testTarget([S], { cleanupRules: rules })] }), credentials: new UrlCredentialSource(serverUrl()), metrics, log: silentLog, deadline: Deadline.unlimited() };
+  return { config: testConfig([S], { targets: [testTarget([S], { cleanupRules: rules })] }), credentials: new UrlCredentialSource(serverUrl()), metrics, log: silentLog, deadline: Deadline.unlimited(), now: () => NOW };
 }
 const RULE = { table: 'events', dateColumn: 'created_at', retentionDays: 5, action: 'delete' };
 
@@ -48,7 +51,8 @@ async function createEvents(opts: { partitioning?: string } = {}): Promise<void>
 
 async function state(): Promise<{ old: number; young: number; total: number; partitions: string[] }> {
   const [c] = await rows<{ old: string; young: string; total: number }>(
-    `SELECT SUM(created_at < UTC_TIMESTAMP() - INTERVAL 5 DAY) AS old, SUM(created_at >= UTC_TIMESTAMP() - INTERVAL 5 DAY) AS young, COUNT(*) AS total FROM ${S}.events`,
+    `SELECT SUM(created_at < ? - INTERVAL 5 DAY) AS old, SUM(created_at >= ? - INTERVAL 5 DAY) AS young, COUNT(*) AS total FROM ${S}.events`,
+    [NOW, NOW],
   );
   const parts = await rows<{ p: string }>(`SELECT PARTITION_NAME AS p FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'events' ORDER BY PARTITION_ORDINAL_POSITION`, [S]);
   return { old: Number(c!.old ?? 0), young: Number(c!.young ?? 0), total: Number(c!.total), partitions: parts.map((p) => p.p) };
@@ -154,4 +158,79 @@ describe('layouts the row engine purges', () => {
     expect(after.young).toBe(before.young);
     expect(after.partitions).toEqual(before.partitions);
   });
+});
+
+describe('an archive rule on a table partitioned by day: EXCHANGE PARTITION into a staging table, then into the archive', () => {
+  const ARCHIVE_RULE = { ...RULE, action: 'archive', archiveTable: 'events_archive' };
+  type Row = { id: number; created_at: Date; note: string };
+  const key = (r: Row) => `${r.id}|${r.created_at.toISOString()}|${r.note}`;
+
+  async function stagingTables(): Promise<string[]> {
+    return (await rows<{ t: string }>("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE '\\_dbmx\\_%' ORDER BY 1", [S])).map((r) => r.t);
+  }
+  /** Every row wherever it is (source, staging tables, archive), each once: the invariant a kill at any point must keep. */
+  async function everywhere(): Promise<string[]> {
+    const tables = ['events', ...(await stagingTables()), ...((await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'events_archive'`, [S]))[0]!.n ? ['events_archive'] : [])];
+    const all: string[] = [];
+    for (const t of tables) all.push(...(await rows<Row>(`SELECT id, created_at, note FROM ${S}.${t}`)).map(key));
+    return all.sort();
+  }
+
+  it('archives every wholly expired partition exactly once, purges the boundary partition by rows, leaves no staging table', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.events_archive`);
+    await createEvents();
+    const before = await state();
+    const all = await everywhere();
+    const dry = await cleanup({ dryRun: true }, [ARCHIVE_RULE]);
+    expect(dry.partitions!.length).toBeGreaterThanOrEqual(6);
+    expect(dry.partitions!.every((p) => p.action === 'would-exchange')).toBe(true);
+    const r = await cleanup({}, [ARCHIVE_RULE]);
+    expect(r.status).toBe('completed');
+    const exchanged = r.partitions!.filter((p) => p.action === 'exchanged');
+    expect(exchanged.map((p) => p.partition)).toEqual(dry.partitions!.map((p) => p.partition));
+    expect(exchanged.every((p) => p.rows === 100)).toBe(true);
+    expect(r.rowsArchived).toBe(before.old);
+    const after = await state();
+    expect(after.old).toBe(0);
+    expect(after.young).toBe(before.young);
+    expect(after.partitions).toEqual(before.partitions.slice(exchanged.length));
+    expect(await stagingTables()).toEqual([]);
+    expect(await everywhere()).toEqual(all);
+    const [archived] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${S}.events_archive`);
+    expect(Number(archived!.n)).toBe(before.old);
+  });
+
+  it.each(['staging-created', 'exchanged', 'moved', 'partition-dropped', 'staging-dropped', 'inside a chunk of the move'] as const)(
+    'killed after %s: every row is in the source, a staging table or the archive exactly once, and the next run finishes the job',
+    async (at) => {
+      await admin.query(`DROP TABLE IF EXISTS ${S}.events_archive`);
+      for (const t of await stagingTables()) await admin.query(`DROP TABLE ${S}.${t}`);
+      await createEvents();
+      const before = await state();
+      const all = await everywhere();
+      const kill = new Error(`killed after ${at}`);
+      const r = engineRule(S, 'events', { retentionDays: 5, action: 'archive', archiveTable: 'events_archive' });
+      const faults =
+        at === 'inside a chunk of the move'
+          ? { betweenInsertAndDelete: async () => Promise.reject(kill) }
+          : { afterPartitionStep: async (step: string, partition: string) => (step === at && partition === 'p_d11' ? Promise.reject(kill) : undefined) };
+      const settings = { initialChunkRows: 40, minChunkRows: 40, maxChunkRows: 40 };
+      if (at === 'inside a chunk of the move') {
+        // The chunk's transaction is rolled back and the rule fails, naming the staging table it left.
+        const failed = await runEngine(r, { faults, settings, now: NOW });
+        expect(failed).toMatchObject({ status: 'failed', message: expect.stringMatching(/^archiving a partition's staging table failed/) });
+      } else await expect(runEngine(r, { faults, settings, now: NOW })).rejects.toThrow(kill.message);
+      expect(await everywhere()).toEqual(all);
+      // The next run: done, each row once, nothing left behind.
+      const done = await runEngine(r, { now: NOW });
+      expect(done.status).toBe('completed');
+      expect(await everywhere()).toEqual(all);
+      expect(await stagingTables()).toEqual([]);
+      const after = await state();
+      expect(after.old).toBe(0);
+      expect(after.young).toBe(before.young);
+      const [archived] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${S}.events_archive`);
+      expect(Number(archived!.n)).toBe(before.old);
+    },
+  );
 });

@@ -8,8 +8,9 @@ import { checkArchiveTable, ensureArchiveTable } from './archive-table';
 import { countRunCascade, noChildRows } from './cascade';
 import { serverActivity } from './contention';
 import { cutoffValue } from './date-format';
-import { archiveOptions, boundedCount, chooseWalk, plannedChunkSizing, planRule, readingTable, refuseZeroDates } from './plan';
-import { dropPartitions, expiredPartitions, partitionPathRefusal, readPartitions } from './partitions';
+import { archiveOptions, boundedCount, chooseWalk, plannedChunkSizing, planRule, readingTable, refuseZeroDates, type Plan } from './plan';
+import { exchangePartitions } from './partition-exchange';
+import { dropPartitions, expiredPartitions, partitionPathRefusal, readPartitions, type TablePartition } from './partitions';
 import { RuleRefusedError } from './rule-errors';
 import { round, type EngineOptions, type RetentionRule, type RuleResult, type RuleStatus } from './rule-result';
 import { restoreSqlMode, useStrictSqlMode } from './strict-mode';
@@ -75,12 +76,14 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     if (plan.cascade) result.childRows = noChildRows(plan.cascade);
 
     const parts = await readPartitions(db, rule.schema, rule.table);
-    const refusal = rule.action === 'archive' && parts.length > 0 ? 'archive rules: partitions are not exchanged yet; the row engine archives it' : partitionPathRefusal(rule, parts);
+    const refusal = partitionPathRefusal(rule, parts);
     if (parts.length > 0 && refusal) result.partitionPath = refusal;
-    const expired = refusal ? [] : await expiredPartitions(db, rule, plan, parts);
 
     if (opts.dryRun) {
-      if (!refusal) result.partitions = expired.map((p) => ({ partition: p.name, action: 'would-drop' as const, rows: p.rowsEstimate, rowsEstimated: true }));
+      if (!refusal) {
+        const action = rule.action === 'delete' ? ('would-drop' as const) : ('would-exchange' as const);
+        result.partitions = (await expiredPartitions(db, rule, plan, parts)).map((p) => ({ partition: p.name, action, rows: p.rowsEstimate, rowsEstimated: true }));
+      }
       const choice = await chooseWalk(db, rule, plan, opts.settings);
       const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
       result.status = 'dry-run';
@@ -108,11 +111,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       return finish();
     }
     locked = true;
-    if (!refusal) {
-      // Metadata changes first, under the rule's lock: what is left for the row walk is the boundary partition and younger.
-      result.partitions = await dropPartitions(db, rule, expired, { lockWaitSeconds: opts.settings.partitionLockWaitSeconds, runLog: opts.runLog, log });
-      result.rowsDeleted += result.partitions.reduce((n, p) => n + (p.action === 'dropped' ? p.rows : 0), 0);
-    }
+    if (!refusal && (await wholePartitions(db, rule, plan, parts, opts, result)) === 'stopped') return finish();
     return await walkAndMove({ db, rule, plan, opts, result, finish });
   } catch (err) {
     // One rule's problem must not stop the other rules; a dead connection stops everything.
@@ -135,6 +134,41 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
 }
 
 
+/**
+ * Under the rule's lock, before the row walk: a delete rule drops its wholly expired partitions, an archive rule exchanges
+ * them out into the archive (and first finishes what a killed run left). What is left for the walk is the boundary partition.
+ */
+async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[], opts: EngineOptions, result: RuleResult): Promise<'stopped' | 'walk'> {
+  const expired = await expiredPartitions(db, rule, plan, parts);
+  const lockWaitSeconds = opts.settings.partitionLockWaitSeconds;
+  if (rule.action === 'delete') {
+    result.partitions = await dropPartitions(db, rule, expired, { lockWaitSeconds, runLog: opts.runLog, log: opts.log });
+    result.rowsDeleted += result.partitions.reduce((n, p) => n + (p.action === 'dropped' ? p.rows : 0), 0);
+    return 'walk';
+  }
+  if (rule.action === 'archive') result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog, archiveOptions(rule, plan));
+  const moved = await exchangePartitions(db, rule, expired, {
+    lockWaitSeconds,
+    runLog: opts.runLog,
+    log: opts.log,
+    // The row engine over the staging table: the same rule, cutoff and guards; the staging table is not partitioned.
+    moveStaging: (staging) => runRule(db, { ...rule, table: staging }, opts),
+    ...(opts.faults?.afterPartitionStep ? { faults: { afterPartitionStep: opts.faults.afterPartitionStep } } : {}),
+  });
+  result.partitions = moved.actions;
+  result.rowsArchived += moved.rowsArchived;
+  if (moved.failed !== undefined) {
+    result.status = 'failed';
+    result.message = `archiving a partition's staging table failed: ${moved.failed}`;
+    return 'stopped';
+  }
+  if (moved.stopped) {
+    result.status = 'stopped-at-deadline';
+    return 'stopped';
+  }
+  return 'walk';
+}
+
 async function chooseIsolation(db: DbSession): Promise<string> {
   // READ COMMITTED takes no gap locks and releases non-matching rows: fewer waits for the application.
   // With statement-based binary logging the server refuses it for DELETE, so keep REPEATABLE READ there.
@@ -149,7 +183,7 @@ async function walkAndMove(run: RuleRun): Promise<RuleResult> {
   const log = opts.log;
   const name = `${rule.schema}.${rule.table}`;
   if (rule.action === 'archive') {
-    result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog, archiveOptions(rule, plan));
+    result.archiveTableCreated = (result.archiveTableCreated ?? false) || await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog, archiveOptions(rule, plan));
   }
   // Choosing the walk reads the matching part of the date index: do not start it without time left.
   if (opts.deadline.isNear(5_000)) {

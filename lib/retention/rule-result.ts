@@ -35,7 +35,7 @@ export interface RetentionRule {
 /** What became of one partition: dropped (its rows counted just before), would be (dry run), or left to the row engine and why. */
 export interface PartitionAction {
   readonly partition: string;
-  readonly action: 'dropped' | 'would-drop' | 'skipped';
+  readonly action: 'dropped' | 'would-drop' | 'exchanged' | 'would-exchange' | 'skipped';
   readonly rows: number;
   readonly rowsEstimated?: boolean;
   readonly reason?: string;
@@ -112,8 +112,14 @@ export interface EngineOptions {
   readonly lockWatch?: LockWatch;
   /** purge.maxRowsPerRun, shared by the run's rules: the walk stops (`stopped-at-deadline`, work left) once it is spent. */
   readonly rowBudget?: RowBudget;
-  /** Test-only fault injection: runs inside an archive chunk's transaction, between INSERT and DELETE. */
-  readonly faults?: { readonly betweenInsertAndDelete?: (chunk: number) => Promise<void> };
+  /**
+   * Test-only fault injection: `betweenInsertAndDelete` runs inside an archive chunk's transaction, between INSERT and
+   * DELETE; `afterPartitionStep` after each step of a partition's exchange into the archive (lib/retention/partition-exchange.ts).
+   */
+  readonly faults?: {
+    readonly betweenInsertAndDelete?: (chunk: number) => Promise<void>;
+    readonly afterPartitionStep?: (step: 'staging-created' | 'exchanged' | 'moved' | 'partition-dropped' | 'staging-dropped', partition: string) => Promise<void>;
+  };
 }
 
 /** Seconds and ratios as results and logs report them. */
