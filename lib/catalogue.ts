@@ -50,7 +50,7 @@ export interface TaskDefinition {
 /** What preflight checks before a task runs: its grants, settings and (retention) the rules' tables and indexes. */
 export type TaskCapability = 'analyze' | 'statistics' | 'retention' | 'rebuild';
 
-export type TaskAlarmId = 'fragmentation' | 'rapid-growth' | 'storage-horizon' | 'purge-falling-behind';
+export type TaskAlarmId = 'fragmentation' | 'rapid-growth' | 'storage-horizon' | 'purge-falling-behind' | 'partition-runway';
 
 /** One series of a task's metric on a graph. */
 export interface TaskSeries {
@@ -111,7 +111,7 @@ export const TASKS = [
     serverExclusive: true,
     requires: 'cleanupRules',
     capability: 'retention',
-    alarms: ['purge-falling-behind'],
+    alarms: ['purge-falling-behind', 'partition-runway'],
     dashboard: {
       fleet: [
         { title: 'Most rows deleted', metric: METRIC.RowsDeleted.name, stat: 'Sum' },

@@ -234,3 +234,57 @@ describe('an archive rule on a table partitioned by day: EXCHANGE PARTITION into
     },
   );
 });
+
+describe('future partitions (partitioning: { interval, ahead })', () => {
+  const RUNWAY = { ...RULE, table: 'runway', partitioning: { interval: 'day', ahead: 3 } };
+  /** `runway`, daily partitions up to and including today (bounds as TO_DAYS literals), then MAXVALUE when asked; a few rows per day. */
+  async function createRunwayTable(opts: { maxvalue: boolean; maxvalueRow?: boolean }): Promise<void> {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.runway`);
+    await admin.query(`USE ${S}`);
+    const [[t]] = (await admin.query('SELECT TO_DAYS(UTC_DATE()) AS d')) as unknown as [[{ d: number }]];
+    const parts = [3, 2, 1, 0].map((back) => `PARTITION d${back} VALUES LESS THAN (${t.d - back + 1})`);
+    if (opts.maxvalue) parts.push('PARTITION pmax VALUES LESS THAN MAXVALUE');
+    await admin.query(
+      `CREATE TABLE ${S}.runway (id BIGINT NOT NULL AUTO_INCREMENT, created_at DATETIME NOT NULL, note VARCHAR(20) NOT NULL, PRIMARY KEY (id, created_at), KEY ix_created (created_at)) PARTITION BY RANGE (TO_DAYS(created_at)) (${parts.join(', ')})`,
+    );
+    await admin.query(`INSERT INTO ${S}.runway (created_at, note) SELECT UTC_DATE() - INTERVAL (seq % 4) DAY + INTERVAL 1 HOUR, 'r' FROM seq_1_to_40`);
+    if (opts.maxvalueRow) await admin.query(`INSERT INTO ${S}.runway (created_at, note) VALUES (UTC_DATE() + INTERVAL 30 DAY, 'future')`);
+  }
+  const partitionNames = async () =>
+    (await rows<{ p: string }>(`SELECT PARTITION_NAME AS p FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'runway' ORDER BY PARTITION_ORDINAL_POSITION`, [S])).map((r) => r.p);
+  const day = (n: number) => new Date(Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), NOW.getUTCDate() + n)).toISOString().slice(0, 10).replace(/-/g, '');
+
+  it.each([
+    ['no MAXVALUE partition: ADD PARTITION', false],
+    ['an empty MAXVALUE partition: split with REORGANIZE PARTITION', true],
+  ])('%s keeps three future days, a metadata change only; the dry run lists them; a second run adds none', async (_what, maxvalue) => {
+    await createRunwayTable({ maxvalue });
+    const dry = await cleanup({ dryRun: true }, [RUNWAY]);
+    expect(dry.partitionsAhead).toBe(0);
+    expect(dry.partitions!.filter((p) => p.action === 'would-create').map((p) => p.partition)).toEqual([day(1), day(2), day(3)].map((d) => `p${d}`));
+    const r = await cleanup({}, [RUNWAY]);
+    expect(r.partitions!.filter((p) => p.action === 'created').map((p) => p.partition)).toEqual([day(1), day(2), day(3)].map((d) => `p${d}`));
+    expect(r.partitionsAhead).toBe(3);
+    expect(await partitionNames()).toEqual(['d3', 'd2', 'd1', 'd0', `p${day(1)}`, `p${day(2)}`, `p${day(3)}`, ...(maxvalue ? ['pmax'] : [])]);
+    // A row of the day after tomorrow goes into its own partition now (without MAXVALUE the insert failed before).
+    await admin.query(`INSERT INTO ${S}.runway (created_at, note) VALUES (UTC_DATE() + INTERVAL 2 DAY + INTERVAL 5 HOUR, 'soon')`);
+    const [inP] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${S}.runway PARTITION (p${day(2)})`);
+    expect(Number(inP!.n)).toBe(1);
+    const again = await cleanup({}, [RUNWAY]);
+    expect(again.partitions!.filter((p) => p.action === 'created')).toEqual([]);
+    expect(again.partitionsAhead).toBe(3);
+    const [ddl] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${S}_log.command_log WHERE command_type = 'ADD_PARTITION' AND table_name = 'runway' AND error_number IS NULL AND ended_at IS NOT NULL`);
+    expect(Number(ddl!.n)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a MAXVALUE partition holding rows is not split (it would copy them): nothing created, the reason and the statement in the result, MinPartitionsAhead 0', async () => {
+    await createRunwayTable({ maxvalue: true, maxvalueRow: true });
+    const published: Record<string, number>[] = [];
+    const run = await runTask('cleanup-data', { target: 'test' }, { ...env([RUNWAY]), metrics: { publish: (_t, _d, points) => void published.push(Object.fromEntries(points.map((p) => [p.name, p.value]))) } });
+    const r = (run.result as RetentionResult).rules[0]!;
+    expect(r.partitionsAhead).toBe(0);
+    expect(r.runwayProblem).toMatch(/^pmax \(MAXVALUE\) holds rows: splitting it would copy them, so dbmaint does not; run at a quiet time: ALTER TABLE `part_t`.`runway` REORGANIZE PARTITION `pmax` INTO \(/);
+    expect(await partitionNames()).toEqual(['d3', 'd2', 'd1', 'd0', 'pmax']);
+    expect(published.find((p) => 'MinPartitionsAhead' in p)?.['MinPartitionsAhead']).toBe(0);
+  });
+});

@@ -58,4 +58,16 @@ export const TASK_ALARMS: { readonly [K in TaskAlarmId]: (c: TaskAlarmContext) =
     datapointsToAlarm: a.purgeBehindRuns,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
   }),
+  // An insert into a range with no partition fails the application: page before the runway runs out.
+  'partition-runway': ({ namespace, task, target, settings: a }) =>
+    target.cleanupRules.some((r) => r.partitioning)
+      ? {
+          alarmDescription: `On ${target.name}, a partitioned cleanup rule's table has fewer than ${a.partitionsAheadBelow} future partitions (MinPartitionsAhead): inserts beyond the last partition will fail.`,
+          metric: targetMetric(namespace, task, target.name, METRIC.MinPartitionsAhead.name, cloudwatch.Stats.MINIMUM, daily),
+          threshold: a.partitionsAheadBelow,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }
+      : undefined,
 };

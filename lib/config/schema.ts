@@ -84,6 +84,8 @@ export const cleanupRuleSchema = z
     chunkTimeSeconds: z.number().min(0.05).max(10).optional(),
     /** Delete rules only: go ahead over ON DELETE CASCADE / SET NULL child tables, counting the child rows each chunk removes or changes. */
     cascade: z.boolean().optional(),
+    /** A RANGE-partitioned table: keep `ahead` future partitions of one `interval` each (lib/retention/partition-runway.ts). */
+    partitioning: z.strictObject({ interval: z.enum(['day', 'week', 'month']), ahead: z.number().int().min(1).max(400) }).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.cascade && r.action === 'archive') {
@@ -304,8 +306,10 @@ export const configSchema = z
         daysToStorageLimit: z.number().positive().default(14),
         /** Alarm when a table's RowsRemaining has not shrunk over this many consecutive daily runs. */
         purgeBehindRuns: z.number().int().min(2).max(30).default(3),
+        /** Alarm when a partitioned rule's table has fewer future partitions than this (MinPartitionsAhead). */
+        partitionsAheadBelow: z.number().int().min(1).max(400).default(2),
       })
-      .default({ email: [], fragmentationPercent: 50, growthMbPerDay: 1024, daysToStorageLimit: 14, purgeBehindRuns: 3 }),
+      .default({ email: [], fragmentationPercent: 50, growthMbPerDay: 1024, daysToStorageLimit: 14, purgeBehindRuns: 3, partitionsAheadBelow: 2 }),
     session: z
       .strictObject({
         lockWaitTimeoutSeconds: z.number().int().min(1).max(3600).default(5),

@@ -24,6 +24,9 @@ export const METRIC = {
   RowsDeleted: { name: 'RowsDeleted', unit: 'Count' },
   RowsArchived: { name: 'RowsArchived', unit: 'Count' },
   RowsRemaining: { name: 'RowsRemaining', unit: 'Count' },
+  /** Future partitions of a rule's partitioned table (per table), and the fewest of the run's tables (the alarm's). */
+  PartitionsAhead: { name: 'PartitionsAhead', unit: 'Count' },
+  MinPartitionsAhead: { name: 'MinPartitionsAhead', unit: 'Count' },
   /** Rows of child tables removed (ON DELETE CASCADE) or changed (SET NULL) with a cascade rule's rows: per rule, and per run. */
   ChildRowsDeleted: { name: 'ChildRowsDeleted', unit: 'Count' },
   ChildRowsSetNull: { name: 'ChildRowsSetNull', unit: 'Count' },

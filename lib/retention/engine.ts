@@ -10,6 +10,7 @@ import { serverActivity } from './contention';
 import { cutoffValue } from './date-format';
 import { archiveOptions, boundedCount, chooseWalk, plannedChunkSizing, planRule, readingTable, refuseZeroDates, type Plan } from './plan';
 import { exchangePartitions } from './partition-exchange';
+import { createRunway, planRunway } from './partition-runway';
 import { dropPartitions, expiredPartitions, partitionPathRefusal, readPartitions, type TablePartition } from './partitions';
 import { RuleRefusedError } from './rule-errors';
 import { round, type EngineOptions, type RetentionRule, type RuleResult, type RuleStatus } from './rule-result';
@@ -79,10 +80,17 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     const refusal = partitionPathRefusal(rule, parts);
     if (parts.length > 0 && refusal) result.partitionPath = refusal;
 
+    const runway = rule.partitioning ? await planRunway(db, rule, parts, opts.now) : undefined;
+    if (runway) {
+      result.partitionsAhead = runway.ahead;
+      if (runway.problem) result.runwayProblem = runway.problem;
+    }
+
     if (opts.dryRun) {
+      if (runway) result.partitions = runway.create.map((c) => ({ partition: c.name, action: 'would-create' as const, rows: 0 }));
       if (!refusal) {
         const action = rule.action === 'delete' ? ('would-drop' as const) : ('would-exchange' as const);
-        result.partitions = (await expiredPartitions(db, rule, plan, parts)).map((p) => ({ partition: p.name, action, rows: p.rowsEstimate, rowsEstimated: true }));
+        result.partitions = [...(result.partitions ?? []), ...(await expiredPartitions(db, rule, plan, parts)).map((p) => ({ partition: p.name, action, rows: p.rowsEstimate, rowsEstimated: true }))];
       }
       const choice = await chooseWalk(db, rule, plan, opts.settings);
       const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
@@ -111,7 +119,13 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       return finish();
     }
     locked = true;
-    if (!refusal && (await wholePartitions(db, rule, plan, parts, opts, result)) === 'stopped') return finish();
+    if (runway) {
+      // Future partitions first: an insert into a range with no partition fails the application.
+      const created = await createRunway(db, rule, runway, { lockWaitSeconds: opts.settings.partitionLockWaitSeconds, runLog: opts.runLog, log });
+      if (created.some((c) => c.action === 'created')) result.partitionsAhead = runway.aheadAfter;
+      result.partitions = created;
+    }
+    if (!refusal && (await wholePartitions(db, rule, plan, await readPartitions(db, rule.schema, rule.table), opts, result)) === 'stopped') return finish();
     return await walkAndMove({ db, rule, plan, opts, result, finish });
   } catch (err) {
     // One rule's problem must not stop the other rules; a dead connection stops everything.
@@ -142,8 +156,9 @@ async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, p
   const expired = await expiredPartitions(db, rule, plan, parts);
   const lockWaitSeconds = opts.settings.partitionLockWaitSeconds;
   if (rule.action === 'delete') {
-    result.partitions = await dropPartitions(db, rule, expired, { lockWaitSeconds, runLog: opts.runLog, log: opts.log });
-    result.rowsDeleted += result.partitions.reduce((n, p) => n + (p.action === 'dropped' ? p.rows : 0), 0);
+    const dropped = await dropPartitions(db, rule, expired, { lockWaitSeconds, runLog: opts.runLog, log: opts.log });
+    result.partitions = [...(result.partitions ?? []), ...dropped];
+    result.rowsDeleted += dropped.reduce((n, p) => n + (p.action === 'dropped' ? p.rows : 0), 0);
     return 'walk';
   }
   if (rule.action === 'archive') result.archiveTableCreated = await ensureArchiveTable(db, plan.shape, rule.archiveSchema, rule.archiveTable, opts.runLog, archiveOptions(rule, plan));
@@ -155,7 +170,7 @@ async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, p
     moveStaging: (staging) => runRule(db, { ...rule, table: staging }, opts),
     ...(opts.faults?.afterPartitionStep ? { faults: { afterPartitionStep: opts.faults.afterPartitionStep } } : {}),
   });
-  result.partitions = moved.actions;
+  result.partitions = [...(result.partitions ?? []), ...moved.actions];
   result.rowsArchived += moved.rowsArchived;
   if (moved.failed !== undefined) {
     result.status = 'failed';

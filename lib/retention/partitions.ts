@@ -11,6 +11,8 @@ import type { PartitionAction, RetentionRule } from './rule-result';
 export interface TablePartition {
   readonly name: string;
   readonly method: string;
+  /** PARTITION_EXPRESSION as the server prints it: to_days(`created_at`), `created_at` (RANGE COLUMNS). */
+  readonly expression: string | null;
   readonly description: string | null;
   readonly rowsEstimate: number;
   readonly subpartitioned: boolean;
@@ -18,8 +20,8 @@ export interface TablePartition {
 
 /** The whole-partition path applies to RANGE and RANGE COLUMNS partitioning without sub-partitions and to rules with no `where`. */
 export async function readPartitions(db: DbSession, schema: string, table: string): Promise<TablePartition[]> {
-  const rows = await db.query<{ name: string | null; sub: string | null; method: string | null; description: string | null; rowsEstimate: number | null }>(
-    `SELECT PARTITION_NAME AS name, SUBPARTITION_NAME AS sub, PARTITION_METHOD AS method, PARTITION_DESCRIPTION AS description, TABLE_ROWS AS rowsEstimate
+  const rows = await db.query<{ name: string | null; sub: string | null; method: string | null; expression: string | null; description: string | null; rowsEstimate: number | null }>(
+    `SELECT PARTITION_NAME AS name, SUBPARTITION_NAME AS sub, PARTITION_METHOD AS method, PARTITION_EXPRESSION AS expression, PARTITION_DESCRIPTION AS description, TABLE_ROWS AS rowsEstimate
        FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION`,
     [schema, table],
   );
@@ -27,7 +29,7 @@ export async function readPartitions(db: DbSession, schema: string, table: strin
   for (const r of rows) {
     if (!r.name) continue; // not partitioned: one row with NULL names
     const seen = out.get(r.name);
-    out.set(r.name, { name: r.name, method: String(r.method ?? ''), description: r.description, rowsEstimate: Number(r.rowsEstimate ?? 0) + (seen?.rowsEstimate ?? 0), subpartitioned: r.sub !== null });
+    out.set(r.name, { name: r.name, method: String(r.method ?? ''), expression: r.expression, description: r.description, rowsEstimate: Number(r.rowsEstimate ?? 0) + (seen?.rowsEstimate ?? 0), subpartitioned: r.sub !== null });
   }
   return [...out.values()];
 }

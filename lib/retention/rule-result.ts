@@ -30,12 +30,14 @@ export interface RetentionRule {
   readonly chunkTimeSeconds?: number;
   /** Delete rules: go ahead over ON DELETE CASCADE / SET NULL children, counting their rows (lib/retention/cascade.ts). */
   readonly cascade?: boolean;
+  /** Keep this many future partitions of this interval (lib/retention/partition-runway.ts). */
+  readonly partitioning?: { readonly interval: 'day' | 'week' | 'month'; readonly ahead: number };
 }
 
 /** What became of one partition: dropped (its rows counted just before), would be (dry run), or left to the row engine and why. */
 export interface PartitionAction {
   readonly partition: string;
-  readonly action: 'dropped' | 'would-drop' | 'exchanged' | 'would-exchange' | 'skipped';
+  readonly action: 'dropped' | 'would-drop' | 'exchanged' | 'would-exchange' | 'created' | 'would-create' | 'skipped';
   readonly rows: number;
   readonly rowsEstimated?: boolean;
   readonly reason?: string;
@@ -70,6 +72,9 @@ export interface RuleResult {
   partitions?: PartitionAction[];
   /** A partitioned table whose partitions the rule cannot drop whole: why (the row engine purges it). */
   partitionPath?: string;
+  /** Rules with `partitioning`: future partitions after this run (PartitionsAhead), and why none could be created when so. */
+  partitionsAhead?: number;
+  runwayProblem?: string;
   /** Chunks during which the server counted row-lock waits (the chunk size then shrinks). */
   contendedChunks?: number;
   retries: number;

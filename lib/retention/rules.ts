@@ -41,6 +41,7 @@ export function cleanupRule(target: TargetConfig, rule: CleanupRule, placement?:
     walk: rule.walk,
     ...(rule.chunkTimeSeconds !== undefined ? { chunkTimeSeconds: rule.chunkTimeSeconds } : {}),
     ...(rule.cascade ? { cascade: true } : {}),
+    ...(rule.partitioning ? { partitioning: rule.partitioning } : {}),
   };
 }
 

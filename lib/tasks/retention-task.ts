@@ -152,6 +152,7 @@ export async function runRetention<E extends RetentionEvent>(
             point(METRIC.RowsArchived, r.rowsArchived),
             ...childPoints([r]),
             ...(r.rowsRemaining !== null ? [point(METRIC.RowsRemaining, r.rowsRemaining)] : []),
+            ...(r.partitionsAhead !== undefined ? [point(METRIC.PartitionsAhead, r.partitionsAhead)] : []),
             point(METRIC.Chunks, r.chunks),
             point(METRIC.ThrottledSeconds, r.throttledSeconds),
             point(METRIC.DurationSeconds, r.durationSeconds),
@@ -171,6 +172,8 @@ export async function runRetention<E extends RetentionEvent>(
         point(METRIC.RowsArchived, sum((r) => r.rowsArchived)),
         ...(ctx.event.dryRun ? [] : childPoints(results)),
         point(METRIC.RulesFailed, failed),
+        // The alarm's: the fewest future partitions of any partitioned rule's table (only when some rule asks for them).
+        ...(results.some((r) => r.partitionsAhead !== undefined) ? [point(METRIC.MinPartitionsAhead, Math.min(...results.flatMap((r) => (r.partitionsAhead !== undefined ? [r.partitionsAhead] : []))))] : []),
         // No zero an alarm would read as "keeping up" when the earlier runs could not be read.
         ...(ctx.event.dryRun || behind === undefined ? [] : [point(METRIC.TablesFallingBehind, behind.length)]),
         point(METRIC.ThrottledSeconds, Math.round(throttle.throttledSeconds * 10) / 10),
@@ -221,6 +224,7 @@ export function retentionSummary(r: RetentionResult): string {
   const notes = r.rules.flatMap((x) => [
     ...(x.partitions?.length ? [`${x.table}: ${partitionsText(x.partitions)}`] : []),
     ...(x.partitionPath ? [`${x.table}: partitions left to the row engine (${x.partitionPath})`] : []),
+    ...(x.partitionsAhead !== undefined ? [`${x.table}: ${x.partitionsAhead} future partition(s)${x.runwayProblem ? `; none created: ${x.runwayProblem}` : ''}`] : []),
     ...(x.walkReason ? [`${x.table}: ${x.walkReason}`] : []),
     ...(x.chunkSizing ? [`${x.table}: ${x.chunkSizing.reason}`] : []),
     ...(x.message ? [x.message.startsWith(x.table) ? x.message : `${x.table}: ${x.message}`] : []),
@@ -250,9 +254,13 @@ export function retentionLeft(r: RetentionResult): WorkLeft {
 function partitionsText(parts: readonly PartitionAction[]): string {
   const n = (x: number) => x.toLocaleString('en');
   const dropped = parts.filter((p) => p.action === 'dropped');
+  const created = parts.filter((p) => p.action === 'created' || p.action === 'would-create');
+  const exchanged = parts.filter((p) => p.action === 'exchanged' || p.action === 'would-exchange');
   const would = parts.filter((p) => p.action === 'would-drop');
   const skipped = parts.filter((p) => p.action === 'skipped');
   return [
+    created.length ? `${created[0]!.action === 'created' ? 'created' : 'would create'} partitions ${created.map((p) => p.partition).join(', ')}` : '',
+    exchanged.length ? `${exchanged[0]!.action === 'exchanged' ? 'archived partitions' : 'would archive partitions'} ${exchanged.map((p) => `${p.partition} (${p.action === 'exchanged' ? '' : '~'}${n(p.rows)} rows)`).join(', ')}` : '',
     dropped.length ? `dropped partitions ${dropped.map((p) => `${p.partition} (${n(p.rows)} rows)`).join(', ')}` : '',
     would.length ? `would drop partitions ${would.map((p) => `${p.partition} (~${n(p.rows)} rows)`).join(', ')}` : '',
     skipped.length ? `partition ${skipped.map((p) => `${p.partition} not dropped: ${p.reason}`).join('; ')}` : '',
