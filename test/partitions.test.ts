@@ -6,6 +6,7 @@ import type { MetricsPublisher } from '../lib/metrics/emf';
 import { Deadline } from '../lib/runtime/deadline';
 import { silentLog } from '../lib/runtime/log';
 import type { RetentionResult } from '../lib/tasks/retention-task';
+import type { RecommendationsResult } from '../lib/recommend/types';
 import { runTask } from '../lib/tasks/registry';
 import { adminConnection, freshSchema, serverUrl, testConfig, testTarget } from './support/db';
 import { rule as engineRule, run as runEngine } from './support/retention';
@@ -286,5 +287,55 @@ describe('future partitions (partitioning: { interval, ahead })', () => {
     expect(r.runwayProblem).toMatch(/^pmax \(MAXVALUE\) holds rows: splitting it would copy them, so dbmaint does not; run at a quiet time: ALTER TABLE `part_t`.`runway` REORGANIZE PARTITION `pmax` INTO \(/);
     expect(await partitionNames()).toEqual(['d3', 'd2', 'd1', 'd0', 'pmax']);
     expect(published.find((p) => 'MinPartitionsAhead' in p)?.['MinPartitionsAhead']).toBe(0);
+  });
+});
+
+describe('recommendations', () => {
+  const recommend = async (rules: Rule[]) => {
+    const e = env(rules);
+    const config = testConfig([S], { recommendations: { largeTableGb: 0.00001 }, targets: [testTarget([S], { cleanupRules: rules })] });
+    const run = await runTask('recommendations', { target: 'test' }, { ...e, config });
+    return (run.result as RecommendationsResult).items;
+  };
+
+  it('PARTITION_CANDIDATE: a large unpartitioned table with a delete rule gets the exact ALTER (primary key included), which partitions it so that the next purge drops partitions', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.flat`);
+    await admin.query(`CREATE TABLE ${S}.flat (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, created_at DATETIME NOT NULL, note VARCHAR(20) NOT NULL, KEY ix_created (created_at)) ENGINE=InnoDB`);
+    await admin.query(`USE ${S}`);
+    await admin.query(`INSERT INTO flat (created_at, note) SELECT UTC_DATE() - INTERVAL (seq DIV 100) DAY + INTERVAL 1 HOUR, 'x' FROM seq_0_to_999`);
+    await admin.query('ANALYZE TABLE flat');
+    const FLAT = { ...RULE, table: 'flat' };
+    const items = (await recommend([FLAT])).filter((i) => i.code === 'PARTITION_CANDIDATE');
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ object: `${S}.flat`, priority: 'medium', evidence: { interval: 'day', primaryKeyChange: true } });
+    const alter = items[0]!.fix!.split('  — ')[0]!;
+    expect(alter).toMatch(/^ALTER TABLE `part_t`\.`flat` DROP PRIMARY KEY, ADD PRIMARY KEY \(`id`, `created_at`\) PARTITION BY RANGE \(TO_DAYS\(`created_at`\)\) \(PARTITION p_before VALUES LESS THAN \(TO_DAYS\('\d{4}-\d{2}-\d{2}'\)\), PARTITION p\d{8} /);
+    // The statement is real: run as given, the table is partitioned, every row kept, and cleanup then drops whole days.
+    await admin.query(alter);
+    const [n] = await rows<{ n: number }>(`SELECT COUNT(*) AS n FROM ${S}.flat`);
+    expect(Number(n!.n)).toBe(1000);
+    const r = await cleanup({}, [FLAT]);
+    expect(r.partitions!.filter((p) => p.action === 'dropped').length).toBeGreaterThan(0);
+    expect((await recommend([FLAT])).filter((i) => i.code === 'PARTITION_CANDIDATE')).toEqual([]);
+  });
+
+  it('PARTITION_RUNWAY: a configured runway that cannot grow (MAXVALUE holds rows) gets the REORGANIZE statement; a table without MAXVALUE and no partition for tomorrow is high', async () => {
+    await admin.query(`DROP TABLE IF EXISTS ${S}.tight`);
+    const [[t]] = (await admin.query('SELECT TO_DAYS(UTC_DATE()) AS d')) as unknown as [[{ d: number }]];
+    await admin.query(
+      `CREATE TABLE ${S}.tight (id BIGINT NOT NULL AUTO_INCREMENT, created_at DATETIME NOT NULL, PRIMARY KEY (id, created_at), KEY (created_at)) PARTITION BY RANGE (TO_DAYS(created_at)) (PARTITION a VALUES LESS THAN (${t.d}), PARTITION b VALUES LESS THAN (${t.d + 1}))`,
+    );
+    const high = (await recommend([{ ...RULE, table: 'tight' }])).filter((i) => i.code === 'PARTITION_RUNWAY');
+    expect(high).toMatchObject([{ object: `${S}.tight`, priority: 'high', evidence: { partitionsAhead: 0, maxvalue: false, configured: false } }]);
+    expect(high[0]!.message).toMatch(/an insert beyond its last partition fails/);
+    expect(high[0]!.fix).toMatch(/^ALTER TABLE `part_t`\.`tight` ADD PARTITION \(PARTITION `p\d{8}` VALUES LESS THAN \(\d+\)\)$/);
+    await admin.query(`DROP TABLE IF EXISTS ${S}.runway`);
+    await admin.query(
+      `CREATE TABLE ${S}.runway (id BIGINT NOT NULL AUTO_INCREMENT, created_at DATETIME NOT NULL, PRIMARY KEY (id, created_at), KEY (created_at)) PARTITION BY RANGE (TO_DAYS(created_at)) (PARTITION a VALUES LESS THAN (${t.d + 1}), PARTITION pmax VALUES LESS THAN MAXVALUE)`,
+    );
+    await admin.query(`INSERT INTO ${S}.runway (created_at) VALUES (UTC_DATE() + INTERVAL 9 DAY)`);
+    const medium = (await recommend([{ ...RULE, table: 'runway', partitioning: { interval: 'day', ahead: 3 } }])).filter((i) => i.code === 'PARTITION_RUNWAY');
+    expect(medium).toMatchObject([{ object: `${S}.runway`, priority: 'medium', evidence: { partitionsAhead: 0, maxvalue: true, configured: true } }]);
+    expect(medium[0]!.fix).toMatch(/^ALTER TABLE `part_t`\.`runway` REORGANIZE PARTITION `pmax` INTO \(/);
   });
 });

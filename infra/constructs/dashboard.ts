@@ -1,8 +1,9 @@
 // The CloudWatch dashboard: one database at a time (picked in the toolbar) and the fleet's top databases, the same size for 2 or 500 targets.
+import { TASK_MODULES } from '../../lib/tasks/registry';
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { TaskDefinition } from '../../lib/catalogue';
+import type { TaskDefinition, TaskId } from '../../lib/catalogue';
 import type { DbMaintConfig } from '../../lib/config/schema';
 import { DIMENSION, METRIC, type MetricName } from '../../lib/metrics/names';
 import { targetMetric } from './target-metric';
@@ -95,7 +96,7 @@ export class MaintenanceDashboard extends Construct {
       }),
     ];
     for (const task of props.tasks) {
-      for (const g of task.dashboard?.fleet ?? []) fleetRow.push(fleet(g.title, g.metric, task.id, g.stat, g.order));
+      for (const g of TASK_MODULES[task.id as TaskId]?.dashboard?.fleet ?? []) fleetRow.push(fleet(g.title, g.metric, task.id, g.stat, g.order));
     }
     dash.addWidgets(...fleetRow);
 
@@ -104,7 +105,7 @@ export class MaintenanceDashboard extends Construct {
     // Graphs by title, in catalogue order: the series of several tasks under one title share it (rows purged and archived).
     const graphs = new Map<string, { left: cloudwatch.IMetric[]; right: cloudwatch.IMetric[]; stacked: boolean }>();
     for (const task of props.tasks) {
-      for (const g of task.dashboard?.database ?? []) {
+      for (const g of TASK_MODULES[task.id as TaskId]?.dashboard?.database ?? []) {
         const graph = graphs.get(g.title) ?? { left: [], right: [], stacked: false };
         for (const sr of g.series) (sr.axis === 'right' ? graph.right : graph.left).push(m(task.id, sr.metric, sr.stat, sr.label ?? sr.metric));
         graph.stacked ||= g.stacked === true;

@@ -32,6 +32,8 @@ export interface RecommendOptions {
   readonly now: Date;
   /** Where an unreadable statistics history is reported (the run's notes); the growth checks say "skipped". */
   readonly problems?: (p: StoreProblem) => void;
+  /** alarms.partitionsAheadBelow: PARTITION_RUNWAY's floor for rules with `partitioning`. */
+  readonly partitionsAheadBelow?: number;
   /** What REBUILD_TOO_LARGE needs: the estimate's rate, one invocation's budget, the tables rebuilt by name, the by-hand commands. */
   readonly rebuild?: RebuildLimits;
 }

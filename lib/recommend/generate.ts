@@ -1,5 +1,6 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
+import { partitionCandidates, partitionRunway } from './checks/partitions';
 import type { DbSession } from '../db/connection';
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
 import { readTableSizes } from '../stats/sizes';
@@ -33,6 +34,8 @@ const CHECKS: readonly Check[] = [
   retentionDateUnindexed,
   purgeFallingBehind,
   rebuildTooLarge,
+  partitionCandidates,
+  partitionRunway,
   connectionUsage,
   slowStatements,
 ];

@@ -90,7 +90,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       if (runway) result.partitions = runway.create.map((c) => ({ partition: c.name, action: 'would-create' as const, rows: 0 }));
       if (!refusal) {
         const action = rule.action === 'delete' ? ('would-drop' as const) : ('would-exchange' as const);
-        result.partitions = [...(result.partitions ?? []), ...(await expiredPartitions(db, rule, plan, parts)).map((p) => ({ partition: p.name, action, rows: p.rowsEstimate, rowsEstimated: true }))];
+        result.partitions = [...(result.partitions ?? []), ...(await expiredPartitions(db, rule, plan, parts, cutoff)).map((p) => ({ partition: p.name, action, rows: p.rowsEstimate, rowsEstimated: true }))];
       }
       const choice = await chooseWalk(db, rule, plan, opts.settings);
       const count = await boundedCount(db, table, plan.predicate, opts.settings.dryRunExactCountLimit);
@@ -153,7 +153,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
  * them out into the archive (and first finishes what a killed run left). What is left for the walk is the boundary partition.
  */
 async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[], opts: EngineOptions, result: RuleResult): Promise<'stopped' | 'walk'> {
-  const expired = await expiredPartitions(db, rule, plan, parts);
+  const expired = await expiredPartitions(db, rule, plan, parts, cutoffOf(rule, opts.now));
   const lockWaitSeconds = opts.settings.partitionLockWaitSeconds;
   if (rule.action === 'delete') {
     const dropped = await dropPartitions(db, rule, expired, { lockWaitSeconds, runLog: opts.runLog, log: opts.log });

@@ -5,47 +5,12 @@ import { qualifiedName, quoteIdentifier } from '../db/identifiers';
 import { blockingHolders, describeHolder, lockVisibility, tableLockHolders } from '../maintenance/metadata-locks';
 import type { RunLog } from '../runlog/command-log';
 import type { Log } from '../runtime/log';
-import type { TablePartition } from './partitions';
+import { codecOf, dayOf, type TablePartition } from './partition-bounds';
 import type { PartitionAction, RetentionRule } from './rule-result';
 
 const DAY_MS = 86_400_000;
-/** TO_DAYS('1970-01-01'). */
-const TO_DAYS_EPOCH = 719_528;
 
 type Interval = 'day' | 'week' | 'month';
-
-/** How partition bounds are written for this table: TO_DAYS(), TO_SECONDS(), UNIX_TIMESTAMP() of the column, or RANGE COLUMNS on it. */
-interface BoundCodec {
-  /** The bound of a partition ending at `d` (UTC midnight), as SQL text. */
-  toSql(d: Date): string;
-  /** The date a PARTITION_DESCRIPTION stands for; undefined when it cannot be read. */
-  fromDescription(description: string): Date | undefined;
-}
-
-const dayOf = (d: Date) => d.toISOString().slice(0, 10);
-
-function codecOf(p: TablePartition, column: string): BoundCodec | string {
-  const expr = (p.expression ?? '').replace(/\s+/g, '').toLowerCase();
-  const col = `\`${column.toLowerCase()}\``;
-  const numeric = (encode: (d: Date) => number, decode: (n: number) => Date): BoundCodec => ({
-    toSql: (d) => String(encode(d)),
-    fromDescription: (text) => (/^-?\d+$/.test(text) ? decode(Number(text)) : undefined),
-  });
-  if (p.method === 'RANGE COLUMNS' && expr === col) {
-    return {
-      toSql: (d) => `'${dayOf(d)}'`,
-      fromDescription: (text) => {
-        const m = /^'(\d{4}-\d{2}-\d{2})(?: 00:00:00)?'$/.exec(text);
-        return m ? new Date(`${m[1]}T00:00:00Z`) : undefined;
-      },
-    };
-  }
-  if (p.method !== 'RANGE') return `${p.method} partitioning: future partitions are created for RANGE and RANGE COLUMNS only`;
-  if (expr === `to_days(${col})`) return numeric((d) => Math.floor(d.getTime() / DAY_MS) + TO_DAYS_EPOCH, (n) => new Date((n - TO_DAYS_EPOCH) * DAY_MS));
-  if (expr === `to_seconds(${col})`) return numeric((d) => (Math.floor(d.getTime() / DAY_MS) + TO_DAYS_EPOCH) * 86_400, (n) => new Date((n / 86_400 - TO_DAYS_EPOCH) * DAY_MS));
-  if (expr === `unix_timestamp(${col})`) return numeric((d) => Math.floor(d.getTime() / 1000), (n) => new Date(n * 1000));
-  return `partitioned by ${p.expression}: future partitions are created for TO_DAYS(), TO_SECONDS() or UNIX_TIMESTAMP() of ${column}, or RANGE COLUMNS(${column})`;
-}
 
 function next(d: Date, interval: Interval): Date {
   if (interval === 'day') return new Date(d.getTime() + DAY_MS);

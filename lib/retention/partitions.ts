@@ -5,18 +5,11 @@ import { errno, sqlMessage } from '../db/errors';
 import { blockingHolders, describeHolder, lockVisibility, tableLockHolders } from '../maintenance/metadata-locks';
 import type { RunLog } from '../runlog/command-log';
 import type { Log } from '../runtime/log';
+import { partitionEnd, type TablePartition } from './partition-bounds';
 import type { Plan } from './plan';
 import type { PartitionAction, RetentionRule } from './rule-result';
 
-export interface TablePartition {
-  readonly name: string;
-  readonly method: string;
-  /** PARTITION_EXPRESSION as the server prints it: to_days(`created_at`), `created_at` (RANGE COLUMNS). */
-  readonly expression: string | null;
-  readonly description: string | null;
-  readonly rowsEstimate: number;
-  readonly subpartitioned: boolean;
-}
+export type { TablePartition } from './partition-bounds';
 
 /** The whole-partition path applies to RANGE and RANGE COLUMNS partitioning without sub-partitions and to rules with no `where`. */
 export async function readPartitions(db: DbSession, schema: string, table: string): Promise<TablePartition[]> {
@@ -55,16 +48,20 @@ async function partitionsHoldingKeptRows(db: DbSession, table: string, plan: Pla
 /**
  * Partitions every row of which the rule removes, now and whatever is inserted meanwhile: the server's pruning excludes them
  * for a kept row, so no kept row can be in them or go into them. The first partition is always listed by pruning through
- * TO_DAYS() and the like (an invalid date maps to NULL, which goes there); it counts as expired when its successor is, the
- * date column is NOT NULL and it holds no kept row. The last partition is never dropped (a table keeps one), nor MAXVALUE.
+ * TO_DAYS() and the like (an invalid date maps to NULL, which goes there); it counts as expired when its bound (or, where
+ * the bound cannot be read, its successor's being expired) says its dates are all older than the cutoff, the date column is
+ * NOT NULL and it holds no kept row. The last partition is never dropped (a table keeps one), nor MAXVALUE.
  */
-export async function expiredPartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[]): Promise<TablePartition[]> {
+export async function expiredPartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[], cutoff: Date): Promise<TablePartition[]> {
   const table = qualifiedName(rule.schema, rule.table);
   const kept = await partitionsHoldingKeptRows(db, table, plan, rule.dateColumn);
   const expired = parts.map((p) => p.description !== 'MAXVALUE' && !kept.has(p.name));
   const first = parts[0]!;
   const notNull = plan.shape.columns.find((c) => c.name === rule.dateColumn)?.nullable === false;
-  if (!expired[0] && parts.length > 1 && expired[1] && notNull && first.description !== 'MAXVALUE') {
+  // Its end read from its bound (TO_DAYS() and the like), else its successor's being expired, says its valid dates are all old.
+  const end = partitionEnd(first, first, rule.dateColumn);
+  const endsOld = end !== undefined ? end.getTime() <= cutoff.getTime() : parts.length > 1 && expired[1] === true;
+  if (!expired[0] && parts.length > 1 && endsOld && notNull && first.description !== 'MAXVALUE') {
     const [keptRow] = await db.query<{ one: number }>(`SELECT 1 AS one FROM ${table} PARTITION (${quoteIdentifier(first.name)}) WHERE NOT (${plan.before.sql}) LIMIT 1`, plan.before.params);
     expired[0] = keptRow === undefined;
   }

@@ -1,6 +1,6 @@
 // What a task is to the code that runs it: its event, its run, its stored digest and its text summary, and the types they share.
 import type * as z from 'zod';
-import type { TaskId } from '../catalogue';
+import type { TaskGraphs, TaskId } from '../catalogue';
 import type { DbMaintConfig, TargetConfig } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import type { CredentialSource } from '../db/credentials';
@@ -101,6 +101,8 @@ export interface TaskModule<E extends BaseEvent, R> {
   readonly id: TaskId;
   /** What it does, for the README's task table and docs (bin/gen-docs.ts); here rather than in the catalogue, so a bundle carries its own alone. */
   readonly description: string;
+  /** Its graphs on the dashboard (infra/constructs/dashboard.ts), likewise. */
+  readonly dashboard?: TaskGraphs;
   /** The payload it accepts: parsing uses it, and the local CLI checks its flags against its fields. */
   readonly eventSchema: z.ZodObject;
   parse(raw: unknown): E;

@@ -1,4 +1,5 @@
 // The archive-orders task: its event and its one rule (config.archiveOrders), run by the retention engine (lib/tasks/retention-task.ts).
+import { METRIC } from '../../metrics/names';
 import type { TargetConfig } from '../../config/schema';
 import * as z from 'zod';
 import { baseEventShape, EventValidationError } from '../../events/schema';
@@ -21,6 +22,7 @@ function archiveOrdersConfig(target: TargetConfig) {
 
 export const archiveOrders = defineTask({
   id: 'archive-orders',
+  dashboard: { database: [{ title: 'Rows purged / archived', series: [{ metric: METRIC.RowsArchived.name, stat: 'Sum', label: 'orders archived' }], stacked: true }] },
   description:
     'Moves completed orders older than `archiveOrders.daysOld` (default 365) into the archive table, chunk by chunk in one transaction each.',
   eventSchema,

@@ -1,4 +1,5 @@
 // The cleanup-data task: its event, the cleanup rules an event selects, run by the retention engine (lib/tasks/retention-task.ts).
+import { METRIC } from '../../metrics/names';
 import type { TargetConfig } from '../../config/schema';
 import * as z from 'zod';
 import { baseEventShape, EventValidationError, tableRefText } from '../../events/schema';
@@ -49,6 +50,22 @@ function selectCleanupRules(event: CleanupEvent, target: TargetConfig, rules: re
 
 export const cleanupData = defineTask({
   id: 'cleanup-data',
+  dashboard: {
+    fleet: [
+      { title: 'Most rows deleted', metric: METRIC.RowsDeleted.name, stat: 'Sum' },
+      { title: 'Purges falling behind (rules)', metric: METRIC.TablesFallingBehind.name, stat: 'Maximum' },
+    ],
+    database: [
+      {
+        title: 'Rows purged / archived',
+        series: [
+          { metric: METRIC.RowsDeleted.name, stat: 'Sum', label: 'deleted' },
+          { metric: METRIC.RowsArchived.name, stat: 'Sum', label: 'archived (cleanup)' },
+        ],
+        stacked: true,
+      },
+    ],
+  },
   description:
     'Retention rules: delete or archive rows older than each rule’s cutoff, in short chunks that walk an index, throttled, resumable, one run per table at a time.',
   eventSchema,

@@ -112,6 +112,24 @@ function statisticsSummary(r: CollectResult, maxTables = 15): string {
 
 export const collectStatistics = defineTask({
   id: 'collect-statistics',
+  dashboard: {
+    fleet: [
+      { title: 'Largest databases', metric: METRIC.DatabaseSizeBytes.name, stat: 'Maximum' },
+      { title: 'Fastest growing (bytes/day)', metric: METRIC.GrowthBytesPerDay.name, stat: 'Maximum' },
+      { title: 'Most fragmented (max %, tables over the floor)', metric: METRIC.MaxFragmentationPercent.name, stat: 'Maximum' },
+      { title: 'Fewest days to the storage limit', metric: METRIC.DaysToStorageLimit.name, stat: 'Minimum', order: 'ASC' },
+    ],
+    database: [
+      {
+        title: 'Database size',
+        series: [
+          { metric: METRIC.DatabaseSizeBytes.name, stat: 'Maximum', label: 'size' },
+          { metric: METRIC.GrowthBytesPerDay.name, stat: 'Maximum', label: 'growth/day', axis: 'right' },
+        ],
+      },
+      { title: 'Fragmentation (max, tables over the floor)', series: [{ metric: METRIC.MaxFragmentationPercent.name, stat: 'Maximum', label: 'max %' }] },
+    ],
+  },
   description:
     'Sizes, rows, indexes, free space and fragmentation, AUTO_INCREMENT headroom per table; a snapshot into the history tables; growth by least squares, top growers, days to `storageLimitGb`.',
   eventSchema,

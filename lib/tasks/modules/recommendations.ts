@@ -65,6 +65,7 @@ async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promi
     now: ctx.now,
     problems: (p) => ctx.runLog.note(p),
     rebuild: await rebuildLimits(ctx),
+    partitionsAheadBelow: ctx.config.alarms.partitionsAheadBelow,
   });
   // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
   const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
@@ -115,6 +116,19 @@ function recommendationsSummary(r: RecommendationsResult): string {
 
 export const recommendations = defineTask({
   id: 'recommendations',
+  dashboard: {
+    fleet: [{ title: 'Most high-priority recommendations', metric: METRIC.RecommendationsHigh.name, stat: 'Maximum' }],
+    database: [
+      {
+        title: 'Recommendations by priority',
+        series: [
+          { metric: METRIC.RecommendationsHigh.name, stat: 'Maximum', label: 'high' },
+          { metric: METRIC.RecommendationsMedium.name, stat: 'Maximum', label: 'medium' },
+          { metric: METRIC.RecommendationsLow.name, stat: 'Maximum', label: 'low' },
+        ],
+      },
+    ],
+  },
   description:
     'Prioritised findings with evidence and fixes: fragmentation, large and fast-growing tables, storage horizon, AUTO_INCREMENT headroom, missing primary keys, non-InnoDB tables, duplicate/redundant/unused indexes, stale statistics, retention rules without an index or falling behind, connection usage, slow statements. High-priority items are mailed as an alert (once per `reports.alertPeriodHours`).',
   eventSchema,
