@@ -146,6 +146,8 @@ export const purgeSettingsSchema = z.strictObject({
    * routine with window time left invokes it again (docs/windows.md). Unset: only the time budget bounds an invocation.
    */
   maxRowsPerRun: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Drop or exchange whole expired partitions of RANGE-partitioned tables before the row walk; false: the row engine does all. */
+  partitionPath: z.boolean().default(true),
   /** lock_wait_timeout of a DROP PARTITION: how long the application may queue behind its metadata lock request. */
   partitionLockWaitSeconds: z.number().int().min(1).max(60).default(2),
 });

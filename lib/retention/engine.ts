@@ -77,7 +77,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
     if (plan.cascade) result.childRows = noChildRows(plan.cascade);
 
     const parts = await readPartitions(db, rule.schema, rule.table);
-    const refusal = partitionPathRefusal(rule, parts);
+    const refusal = parts.length > 0 && !opts.settings.partitionPath ? 'purge.partitionPath is off' : partitionPathRefusal(rule, parts);
     if (parts.length > 0 && refusal) result.partitionPath = refusal;
 
     const runway = rule.partitioning ? await planRunway(db, rule, parts, opts.now) : undefined;
