@@ -167,7 +167,10 @@ async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, p
     runLog: opts.runLog,
     log: opts.log,
     // The row engine over the staging table: the same rule, cutoff and guards; the staging table is not partitioned.
-    moveStaging: (staging) => runRule(db, { ...rule, table: staging }, opts),
+    moveStaging: (staging) => {
+      const { partitioning: _runway, ...plain } = rule;
+      return runRule(db, { ...plain, table: staging }, opts);
+    },
     ...(opts.faults?.afterPartitionStep ? { faults: { afterPartitionStep: opts.faults.afterPartitionStep } } : {}),
   });
   result.partitions = [...(result.partitions ?? []), ...moved.actions];

@@ -12,7 +12,7 @@ import type { PartitionAction, RetentionRule, RuleResult } from './rule-result';
 export type ExchangeStep = 'staging-created' | 'exchanged' | 'moved' | 'partition-dropped' | 'staging-dropped';
 
 /** The staging table of one partition: a fixed name (a rerun finds it), short whatever the table's and partition's names. */
-export function stagingTableName(schema: string, table: string, partition: string): string {
+function stagingTableName(schema: string, table: string, partition: string): string {
   return `_dbmx_${createHash('sha1').update(`${schema}\u0000${table}\u0000${partition}`).digest('hex').slice(0, 20)}`;
 }
 

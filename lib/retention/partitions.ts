@@ -78,44 +78,39 @@ export interface DropOptions {
 }
 
 /**
- * Drops each expired partition in turn, oldest first: `ALTER TABLE … DROP PARTITION` is a metadata change whatever the rows.
- * Before each, the table's metadata-lock holders are looked at: a busy table is skipped (the row engine goes on with what is
- * left) rather than queueing the application behind the ALTER; the ALTER itself waits at most `lockWaitSeconds`.
+ * Drops the expired partitions in one `ALTER TABLE … DROP PARTITION p1, p2, …`: one metadata change and one exclusive
+ * metadata-lock moment, whatever the rows. Before it, the table's metadata-lock holders are looked at: a busy table is
+ * skipped (the row engine goes on with what is left) rather than queueing the application behind the ALTER, which itself
+ * waits at most `lockWaitSeconds`. The rows are the server's estimate (TABLE_ROWS): counting them would read every row,
+ * which is what dropping a partition avoids.
  */
 export async function dropPartitions(db: DbSession, rule: RetentionRule, expired: readonly TablePartition[], opts: DropOptions): Promise<PartitionAction[]> {
+  if (expired.length === 0) return [];
   const table = qualifiedName(rule.schema, rule.table);
   const name = `${rule.schema}.${rule.table}`;
-  const out: PartitionAction[] = [];
+  const skipped = (reason: string) => expired.map((p): PartitionAction => ({ partition: p.name, action: 'skipped', rows: 0, reason }));
   const visibility = await lockVisibility(db);
+  const holders = visibility === 'none' ? [] : blockingHolders(await tableLockHolders(db, visibility, rule.schema, rule.table), opts.lockWaitSeconds);
+  if (holders.length) {
+    opts.log.warn('partition drop skipped: table busy', { table: name, partitions: expired.length });
+    return skipped(`busy: held by ${holders.map(describeHolder).join(', ')}`);
+  }
+  const rows = expired.reduce((n, p) => n + p.rowsEstimate, 0);
+  const sql = `ALTER TABLE ${table} DROP PARTITION ${expired.map((p) => quoteIdentifier(p.name)).join(', ')}`;
   const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
   await db.exec('SET SESSION lock_wait_timeout = ?', [opts.lockWaitSeconds]);
+  const started = Date.now();
   try {
-    for (const p of expired) {
-      const holders = visibility === 'none' ? [] : blockingHolders(await tableLockHolders(db, visibility, rule.schema, rule.table), opts.lockWaitSeconds);
-      if (holders.length) {
-        out.push({ partition: p.name, action: 'skipped', rows: 0, reason: `busy: held by ${holders.map(describeHolder).join(', ')}` });
-        opts.log.warn('partition drop skipped: table busy', { table: name, partition: p.name });
-        break;
-      }
-      const [count] = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} PARTITION (${quoteIdentifier(p.name)})`);
-      const rows = Number(count?.n ?? 0);
-      const sql = `ALTER TABLE ${table} DROP PARTITION ${quoteIdentifier(p.name)}`;
-      const started = Date.now();
-      try {
-        await opts.runLog.command({ type: 'DROP_PARTITION', sql, schema: rule.schema, table: rule.table, extra: { partition: p.name, rows, description: p.description } }, () => db.exec(sql));
-      } catch (err) {
-        // Nothing changed: a lock not granted in time, or the server refused; the row engine purges the partition instead.
-        const reason = errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s; nothing changed` : sqlMessage(err);
-        out.push({ partition: p.name, action: 'skipped', rows: 0, reason });
-        opts.log.warn('partition drop failed; the row engine goes on', { table: name, partition: p.name, errno: errno(err), error: sqlMessage(err) });
-        break;
-      }
-      const seconds = Math.round((Date.now() - started) / 10) / 100;
-      out.push({ partition: p.name, action: 'dropped', rows, seconds });
-      opts.log.info('partition dropped', { table: name, partition: p.name, rows, seconds });
-    }
+    await opts.runLog.command({ type: 'DROP_PARTITION', sql, schema: rule.schema, table: rule.table, extra: { partitions: expired.map((p) => ({ name: p.name, rowsEstimate: p.rowsEstimate, lessThan: p.description })), rowsEstimate: rows } }, () => db.exec(sql));
+  } catch (err) {
+    if (errno(err) === undefined) throw err;
+    // Nothing changed: a lock not granted in time, or the server refused; the row engine purges the partitions instead.
+    opts.log.warn('partition drop failed; the row engine goes on', { table: name, errno: errno(err), error: sqlMessage(err) });
+    return skipped(errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s; nothing changed` : sqlMessage(err));
   } finally {
     await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
   }
-  return out;
+  const seconds = Math.round((Date.now() - started) / 10) / 100;
+  opts.log.info('partitions dropped', { table: name, partitions: expired.map((p) => p.name), rowsEstimate: rows, seconds });
+  return expired.map((p) => ({ partition: p.name, action: 'dropped', rows: p.rowsEstimate, rowsEstimated: true, seconds }));
 }

@@ -1,4 +1,5 @@
 // collect-statistics: measure every table, append a snapshot to the history, and derive growth and capacity from it.
+import { readPartitionedTables, type PartitionedTable } from './partitions';
 import type { StatisticsSettings } from '../config/schema';
 import type { DbSession } from '../db/connection';
 import { qualifiedName } from '../db/identifiers';
@@ -55,6 +56,8 @@ export interface CollectResult {
   readonly growth: { readonly windowDays: number; readonly bytes: Trend; readonly rows: Trend };
   readonly capacity?: { readonly limitBytes: number; readonly usedPercent: number; readonly daysToLimit: number | null; readonly note?: string };
   readonly topGrowers: readonly Grower[];
+  /** Partitioned tables (the 50 largest): partitions, rows and bytes, the largest, oldest and newest partition. */
+  readonly partitioned?: readonly PartitionedTable[];
   readonly history: { readonly written: boolean; readonly tables: string; readonly pruned: number };
   readonly exactCounts: { readonly counted: number; readonly skippedAtDeadline: number };
   readonly readSeconds: number;
@@ -157,6 +160,8 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
     growers.splice(opts.settings.topGrowers);
   }
 
+  const partitioned = await readPartitionedTables(db, tables);
+
   let capacity: CollectResult['capacity'];
   if (opts.storageLimitBytes !== undefined) {
     const limit = opts.storageLimitBytes;
@@ -175,6 +180,7 @@ export async function collectStatistics(db: DbSession, deadline: Deadline, log: 
     growth: { windowDays: opts.settings.growthWindowDays, bytes: bytesTrend, rows: rowsTrend },
     ...(capacity ? { capacity } : {}),
     topGrowers: growers,
+    ...(partitioned.length ? { partitioned } : {}),
     history: { written, tables: history.tables, pruned },
     exactCounts: { counted: counts.counted, skippedAtDeadline: counts.skipped },
     readSeconds,

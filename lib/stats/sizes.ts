@@ -28,6 +28,8 @@ export interface TableSize {
   /** Each index's size (pages reserved, from persistent statistics), largest first; absent without them. */
   readonly indexSizes?: readonly { readonly index: string; readonly bytes: number }[];
   readonly hasFulltextOrSpatial: boolean;
+  /** Partitioned (CREATE_OPTIONS says so): its partitions are read by collect-statistics (lib/stats/partitions.ts). */
+  readonly partitioned?: boolean;
   readonly autoIncrement?: { readonly column: string; readonly columnType: string; readonly next: string; readonly usedPercent: number | null };
   /** When InnoDB last wrote persistent statistics for it (UTC ISO), null if never. */
   readonly statsUpdatedAt: string | null;
@@ -51,6 +53,7 @@ interface TableRow extends Record<string, unknown> {
   indexBytes: number | null;
   dataFree: number | null;
   autoIncrement: string | null;
+  createOptions: string | null;
 }
 
 function key(schema: string, table: string): string {
@@ -238,7 +241,8 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
   // CAST: a BIGINT UNSIGNED counter near its end does not survive a double.
   const tables = await db.query<TableRow>(
     `SELECT TABLE_SCHEMA AS schemaName, TABLE_NAME AS tableName, ENGINE AS engine, TABLE_ROWS AS rowsEstimate,
-            DATA_LENGTH AS dataBytes, INDEX_LENGTH AS indexBytes, DATA_FREE AS dataFree, CAST(AUTO_INCREMENT AS CHAR) AS autoIncrement
+            DATA_LENGTH AS dataBytes, INDEX_LENGTH AS indexBytes, DATA_FREE AS dataFree, CAST(AUTO_INCREMENT AS CHAR) AS autoIncrement,
+            CREATE_OPTIONS AS createOptions
        FROM information_schema.TABLES
       WHERE TABLE_SCHEMA IN (?) AND TABLE_TYPE = 'BASE TABLE'${onlySql}
       ORDER BY TABLE_SCHEMA, TABLE_NAME`,
@@ -298,6 +302,7 @@ export async function readTableSizes(db: DbSession, opts: ReadSizesOptions): Pro
       indexCount: Number(idx?.n ?? 0),
       ...(indexSizes ? { indexSizes } : {}),
       hasFulltextOrSpatial: idx?.special ?? false,
+      ...(/\bpartitioned\b/i.test(t.createOptions ?? '') ? { partitioned: true } : {}),
       ...(auto && t.autoIncrement !== null
         ? { autoIncrement: { column: auto.column, columnType: auto.columnType, next: t.autoIncrement, usedPercent: autoIncrementUsedPercent(auto.columnType, t.autoIncrement) } }
         : {}),

@@ -261,7 +261,7 @@ function partitionsText(parts: readonly PartitionAction[]): string {
   return [
     created.length ? `${created[0]!.action === 'created' ? 'created' : 'would create'} partitions ${created.map((p) => p.partition).join(', ')}` : '',
     exchanged.length ? `${exchanged[0]!.action === 'exchanged' ? 'archived partitions' : 'would archive partitions'} ${exchanged.map((p) => `${p.partition} (${p.action === 'exchanged' ? '' : '~'}${n(p.rows)} rows)`).join(', ')}` : '',
-    dropped.length ? `dropped partitions ${dropped.map((p) => `${p.partition} (${n(p.rows)} rows)`).join(', ')}` : '',
+    dropped.length ? `dropped partitions ${dropped.map((p) => `${p.partition} (${p.rowsEstimated ? '~' : ''}${n(p.rows)} rows)`).join(', ')}` : '',
     would.length ? `would drop partitions ${would.map((p) => `${p.partition} (~${n(p.rows)} rows)`).join(', ')}` : '',
     skipped.length ? `partition ${skipped.map((p) => `${p.partition} not dropped: ${p.reason}`).join('; ')}` : '',
   ]

@@ -103,6 +103,16 @@ function statisticsSummary(r: CollectResult, maxTables = 15): string {
   lines.push('', textTable(['table', 'engine', 'rows', 'data', 'index', 'free', 'total', 'frag', 'auto_increment'], rows));
   const total = r.tables.length + (r.tablesOmitted ?? 0);
   if (total > maxTables) lines.push(`… and ${total - maxTables} smaller tables`);
+  if (r.partitioned?.length) {
+    lines.push(
+      '',
+      'Partitioned tables',
+      textTable(
+        ['table', 'method', 'partitions', 'rows (est.)', 'size', 'largest', 'oldest', 'newest'],
+        r.partitioned.map((p) => [p.table, p.method, String(p.partitions), p.rowsEstimate.toLocaleString('en'), formatBytes(p.bytes), `${p.largest.name} ${formatBytes(p.largest.bytes)}`, `${p.oldest.name} < ${p.oldest.bound ?? '-'}`, `${p.newest.name} < ${p.newest.bound ?? '-'}`]),
+      ),
+    );
+  }
   if (r.topGrowers.length) {
     lines.push('', 'Top growers', textTable(['table', 'per day', 'rows/day', 'size'], r.topGrowers.map((g) => [g.table, formatBytes(g.bytesPerDay), g.rowsPerDay.toLocaleString('en'), formatBytes(g.totalBytes)])));
   }
