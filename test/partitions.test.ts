@@ -308,6 +308,25 @@ describe('future partitions (partitioning: { interval, ahead })', () => {
     expect(Number(ddl!.n)).toBeGreaterThanOrEqual(1);
   });
 
+  it('a busy table gets no new partitions this run (the ALTER gives up after its short lock wait), and the next run adds them', async () => {
+    await createRunwayTable({ maxvalue: false });
+    const holder = await adminConnection();
+    await holder.query('START TRANSACTION');
+    await holder.query(`SELECT COUNT(*) FROM ${S}.runway`);
+    let r;
+    try {
+      r = await cleanup({}, [RUNWAY]);
+    } finally {
+      await holder.query('COMMIT');
+      await holder.end();
+    }
+    expect(r.partitions!.filter((p) => p.action === 'skipped').map((p) => p.reason)).toEqual([1, 2, 3].map(() => expect.stringMatching(/^busy: /)));
+    expect(r.partitionsAhead).toBe(0);
+    expect(await partitionNames()).toEqual(['d3', 'd2', 'd1', 'd0']);
+    const next = await cleanup({}, [RUNWAY]);
+    expect(next.partitionsAhead).toBe(3);
+  });
+
   it('a MAXVALUE partition holding rows is not split (it would copy them): nothing created, the reason and the statement in the result, MinPartitionsAhead 0', async () => {
     await createRunwayTable({ maxvalue: true, maxvalueRow: true });
     const published: Record<string, number>[] = [];
