@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DbSession } from '../lib/db/connection';
 import type { TablePartition } from '../lib/retention/partitions';
 import { planRunway } from '../lib/retention/partition-runway';
+import { expiredPartitions } from '../lib/retention/partitions';
 import { rule } from './support/retention';
 
 const toDays = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_400_000) + 719_528;
@@ -51,5 +52,28 @@ describe('planRunway', () => {
     expect((await planRunway(noServer, r, [part('h', '', 'id', 'HASH')], NOW)).problem).toMatch(/^HASH partitioning/);
     expect((await planRunway(noServer, r, [part('y', '2026', 'year(`created_at`)')], NOW)).problem).toMatch(/^partitioned by year\(`created_at`\)/);
     expect((await planRunway(noServer, r, [{ ...part('s', String(toDays('2026-12-04'))), subpartitioned: true }], NOW)).problem).toMatch(/sub-partitioned/);
+  });
+});
+
+describe('expiredPartitions on MySQL 8 (no server here: the statements it sends)', () => {
+  it('asks plain EXPLAIN on MySQL 8 (EXPLAIN PARTITIONS is MariaDB’s), and drops the partitions pruning excludes, never the last', async () => {
+    const sent: string[] = [];
+    const fake = (kind: 'mysql' | 'mariadb') =>
+      ({
+        flavour: { kind },
+        query: async (sql: string) => {
+          sent.push(sql);
+          return sql.startsWith('EXPLAIN') ? [{ partitions: 'p3,pmax' }] : [];
+        },
+      }) as unknown as DbSession;
+    const r = rule('s', 't', { retentionDays: 5 });
+    const plan = { before: { sql: '`created_at` < ?', params: ['2026-11-28 12:00:00'] }, shape: { columns: [{ name: 'created_at', nullable: false }] } } as unknown as Parameters<typeof expiredPartitions>[2];
+    const parts = [part('p1', String(toDays('2026-11-20'))), part('p2', String(toDays('2026-11-25'))), part('p3', String(toDays('2026-12-01'))), part('pmax', 'MAXVALUE')];
+    const mysql8 = await expiredPartitions(fake('mysql'), r, plan, parts, new Date('2026-11-28T12:00:00Z'));
+    expect(sent[0]).toBe('EXPLAIN SELECT 1 FROM `s`.`t` WHERE NOT (`created_at` < ?) OR `created_at` IS NULL');
+    expect(mysql8.map((p) => p.name)).toEqual(['p1', 'p2']);
+    sent.length = 0;
+    await expiredPartitions(fake('mariadb'), r, plan, parts, new Date('2026-11-28T12:00:00Z'));
+    expect(sent[0]).toMatch(/^EXPLAIN PARTITIONS SELECT 1 FROM `s`.`t` WHERE NOT/);
   });
 });
