@@ -211,7 +211,7 @@ describe('an archive rule on a table partitioned by day: EXCHANGE PARTITION into
     const holder = await adminConnection();
     await holder.query('START TRANSACTION');
     await holder.query(`SELECT COUNT(*) FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 11 DAY`);
-    let r;
+    let r: Awaited<ReturnType<typeof cleanup>>;
     try {
       r = await cleanup({}, [ARCHIVE_RULE]);
     } finally {
@@ -313,7 +313,7 @@ describe('future partitions (partitioning: { interval, ahead })', () => {
     const holder = await adminConnection();
     await holder.query('START TRANSACTION');
     await holder.query(`SELECT COUNT(*) FROM ${S}.runway`);
-    let r;
+    let r: Awaited<ReturnType<typeof cleanup>>;
     try {
       r = await cleanup({}, [RUNWAY]);
     } finally {
