@@ -211,6 +211,12 @@ export const recommendationSettingsSchema = z.strictObject({
   slowQueryCriticalSeconds: z.number().positive().max(86_400).default(5),
   /** A retention rule's table holding rows this many days past its cutoff: the purge is falling behind. */
   purgeBehindDays: z.number().min(0).max(3650).default(2),
+  /** The server advisor's rates come from two status samples this far apart (lib/recommend/checks/advisor.ts). */
+  advisorSampleSeconds: z.number().min(0.5).max(120).default(5),
+  /** BUFFER_POOL_TOO_SMALL: share of page reads that went to disk over the sample, with a pool smaller than the data. */
+  bufferPoolMissPercent: z.number().min(0.01).max(100).default(1),
+  /** TMP_TABLES_TO_DISK: share of implicit temporary tables created on disk over the sample. */
+  tmpDiskPercent: z.number().min(1).max(100).default(25),
 });
 
 /** optimize-tables and rebuild-indexes: the online rebuild and its guards. */

@@ -32,6 +32,11 @@ export interface RecommendOptions {
   readonly now: Date;
   /** Where an unreadable statistics history is reported (the run's notes); the growth checks say "skipped". */
   readonly problems?: (p: StoreProblem) => void;
+  /**
+   * The server advisor's sampling (two SHOW GLOBAL STATUS an interval apart); without it its checks report nothing (status
+   * is server-wide: a caller judging one schema's tables alone need not wait for it). `betweenSamples`: a test's workload.
+   */
+  readonly advisor?: { readonly sampleSeconds: number; readonly betweenSamples?: () => Promise<void> };
   /** alarms.partitionsAheadBelow: PARTITION_RUNWAY's floor for rules with `partitioning`. */
   readonly partitionsAheadBelow?: number;
   /** What REBUILD_TOO_LARGE needs: the estimate's rate, one invocation's budget, the tables rebuilt by name, the by-hand commands. */

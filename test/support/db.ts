@@ -44,6 +44,8 @@ export function testConfig(schemas: string[], extra: Record<string, unknown> = {
   return parseConfig({
     targets: [testTarget(schemas)],
     runLog: { schema: runLogSchema },
+    // The server advisor's sample (5 s by default) shortened: the tests that judge it sample their own servers.
+    recommendations: { advisorSampleSeconds: 0.5 },
     ...extra,
   });
 }

@@ -66,6 +66,7 @@ async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promi
     problems: (p) => ctx.runLog.note(p),
     rebuild: await rebuildLimits(ctx),
     partitionsAheadBelow: ctx.config.alarms.partitionsAheadBelow,
+    advisor: { sampleSeconds: ctx.config.recommendations.advisorSampleSeconds },
   });
   // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
   const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));

@@ -1,0 +1,127 @@
+// Server advisor checks from global status sampled twice an interval apart (rates, not counters since boot): the InnoDB buffer pool against the data, and implicit temporary tables spilling to disk.
+import { globalStatus } from '../../db/global-status';
+import type { ServerKind } from '../../db/flavour';
+import { item, mib, perRun, round, type Check, type CheckContext } from '../check';
+
+const COUNTERS = [
+  'Uptime',
+  'Innodb_buffer_pool_read_requests',
+  'Innodb_buffer_pool_reads',
+  'Innodb_buffer_pool_wait_free',
+  'Innodb_buffer_pool_pages_free',
+  'Innodb_buffer_pool_pages_total',
+  'Created_tmp_tables',
+  'Created_tmp_disk_tables',
+] as const;
+type Counter = (typeof COUNTERS)[number];
+
+export interface StatusSample {
+  /** Seconds between the two samples. */
+  readonly seconds: number;
+  /** Counter increase over the interval. */
+  delta(name: Counter): number;
+  /** The second sample's value (gauges such as free pages). */
+  now(name: Counter): number;
+}
+
+/** Two samples of the counters, `advisorSampleSeconds` apart: the advisor's rates are this interval's, not the server's lifetime. */
+const sample = perRun(async (ctx: CheckContext): Promise<StatusSample> => {
+  const advisor = ctx.opts.advisor!;
+  const a = await globalStatus(ctx.db, COUNTERS);
+  const t0 = Date.now();
+  // Tests run their workload here, so that what the interval sees does not depend on timing.
+  if (advisor.betweenSamples) await advisor.betweenSamples();
+  const wait = advisor.sampleSeconds * 1000 - (Date.now() - t0);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const b = await globalStatus(ctx.db, COUNTERS);
+  const seconds = round((Date.now() - t0) / 1000, 1);
+  return { seconds, delta: (n) => Math.max(0, (b.get(n) ?? 0) - (a.get(n) ?? 0)), now: (n) => b.get(n) ?? 0 };
+});
+
+/** The change that sets a variable: SET PERSIST on MySQL 8 (survives a restart), SET GLOBAL plus the option file on MariaDB, the parameter group on RDS/Aurora. */
+function setVariables(kind: ServerKind, vars: Readonly<Record<string, number>>): string {
+  const list = Object.entries(vars).map(([k, v]) => `${k} = ${v}`);
+  const group = `RDS/Aurora: set ${Object.keys(vars).join(', ')} in the DB parameter group (dynamic: no reboot)`;
+  if (kind === 'aurora-mysql') return group;
+  if (kind === 'mariadb') return `SET GLOBAL ${list.join(', ')}; /* and the same under [mysqld] in the option file, or it is lost at restart */ — ${group}`;
+  return `SET PERSIST ${list.join(', ')}; — ${group}`;
+}
+
+const MIB = 1024 * 1024;
+/** MiB, or KiB below one MiB (a 16 KiB limit is not "0 MiB"). */
+const size = (bytes: number) => (bytes >= MIB ? mib(bytes) : `${Math.round(bytes / 1024)} KiB`);
+const NOT_SAMPLED = 'server status not sampled (no advisor interval given)';
+const CHUNK = 128 * MIB;
+
+export const bufferPoolTooSmall: Check = {
+  code: 'BUFFER_POOL_TOO_SMALL',
+  async run(ctx) {
+    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
+    const s = await sample(ctx);
+    const [v] = await ctx.db.query<{ size: number }>('SELECT @@innodb_buffer_pool_size AS size');
+    const pool = Number(v?.size ?? 0);
+    const data = (await ctx.sizes()).filter((t) => (t.engine ?? '').toLowerCase() === 'innodb').reduce((n, t) => n + t.dataBytes + t.indexBytes, 0);
+    const requests = s.delta('Innodb_buffer_pool_read_requests');
+    const misses = s.delta('Innodb_buffer_pool_reads');
+    const waits = s.delta('Innodb_buffer_pool_wait_free');
+    const missPercent = requests > 0 ? round((misses / requests) * 100, 2) : 0;
+    const limit = ctx.opts.settings.bufferPoolMissPercent;
+    // Misses that matter: enough reads to judge, a miss share over the limit, or sessions waiting for a free page.
+    const missing = requests >= 1000 && missPercent > limit;
+    if (pool >= data || (!missing && waits === 0)) return { items: [] };
+    const suggested = Math.ceil((data * 1.1) / CHUNK) * CHUNK;
+    return {
+      items: [
+        item(
+          'BUFFER_POOL_TOO_SMALL',
+          waits > 0 ? 'high' : 'medium',
+          'server',
+          `innodb_buffer_pool_size ${size(pool)} is smaller than the data and indexes of the configured schemas (${mib(data)}): ${missPercent}% of ${requests.toLocaleString('en')} page reads went to disk over ${s.seconds} s${waits ? `, and sessions waited ${waits} times for a free page` : ''}`,
+          {
+            bufferPoolBytes: pool,
+            dataAndIndexBytes: data,
+            readRequests: requests,
+            diskReads: misses,
+            missPercent,
+            thresholdPercent: limit,
+            waitFree: waits,
+            freePages: s.now('Innodb_buffer_pool_pages_free'),
+            totalPages: s.now('Innodb_buffer_pool_pages_total'),
+            intervalSeconds: s.seconds,
+            restartNeeded: false,
+            risk: 'memory: the pool must fit beside connections and the OS (on RDS keep the {DBInstanceClassMemory*3/4} formula unless the instance class grows)',
+          },
+          setVariables(ctx.db.flavour.kind, { innodb_buffer_pool_size: suggested }),
+        ),
+      ],
+    };
+  },
+};
+
+export const tmpTablesToDisk: Check = {
+  code: 'TMP_TABLES_TO_DISK',
+  async run(ctx) {
+    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
+    const s = await sample(ctx);
+    const created = s.delta('Created_tmp_tables');
+    const disk = s.delta('Created_tmp_disk_tables');
+    const percent = created > 0 ? round((disk / created) * 100, 1) : 0;
+    const limit = ctx.opts.settings.tmpDiskPercent;
+    if (created < 20 || percent < limit) return { items: [] };
+    const [v] = await ctx.db.query<{ tmp: number; heap: number }>('SELECT @@tmp_table_size AS tmp, @@max_heap_table_size AS heap');
+    const effective = Math.min(Number(v?.tmp ?? 0), Number(v?.heap ?? 0));
+    const suggested = Math.max(64 * MIB, Math.ceil((effective * 4) / MIB) * MIB);
+    return {
+      items: [
+        item(
+          'TMP_TABLES_TO_DISK',
+          percent >= 50 ? 'high' : 'medium',
+          'server',
+          `${percent}% of the ${created.toLocaleString('en')} implicit temporary tables of the last ${s.seconds} s went to disk: in-memory temporary tables are limited to ${size(effective)} (the smaller of tmp_table_size and max_heap_table_size)`,
+          { tmpTables: created, diskTmpTables: disk, diskPercent: percent, thresholdPercent: limit, tmpTableSize: Number(v?.tmp ?? 0), maxHeapTableSize: Number(v?.heap ?? 0), intervalSeconds: s.seconds, restartNeeded: false, risk: 'memory per query: each temporary table may grow to the new size; also check the queries (EXPLAIN shows "Using temporary")' },
+          setVariables(ctx.db.flavour.kind, { tmp_table_size: suggested, max_heap_table_size: suggested }),
+        ),
+      ],
+    };
+  },
+};

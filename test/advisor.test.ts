@@ -1,0 +1,89 @@
+// The server advisor on servers of its own: one deliberately misconfigured (a buffer pool far smaller than its data, tiny temporary tables), one well configured, the same workload run between the two status samples.
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalMariaDb, type LocalMariaDb } from '../dev/mariadb-server';
+import { openSession } from '../lib/db/connection';
+import { credentialsFromUrl } from '../lib/db/credentials';
+import { generateRecommendations, type RecommendOptions } from '../lib/recommend/generate';
+import type { Recommendation } from '../lib/recommend/types';
+import { testConfig } from './support/db';
+
+const S = 'advisor_t';
+const ROWS = 120_000;
+let bad: LocalMariaDb;
+let good: LocalMariaDb;
+
+async function load(url: string): Promise<void> {
+  const c = credentialsFromUrl(url);
+  const admin = await mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, multipleStatements: true });
+  await admin.query(`CREATE DATABASE ${S}; USE ${S};
+    CREATE TABLE big (id INT PRIMARY KEY, grp INT NOT NULL, note VARCHAR(200) NOT NULL, pad CHAR(255) NOT NULL) ENGINE=InnoDB;
+    INSERT INTO big SELECT seq, seq % 5000, REPEAT(CHAR(65 + seq % 26), 150), REPEAT('x', 255) FROM seq_1_to_${ROWS};
+    ANALYZE TABLE big;`);
+  await admin.end();
+}
+
+/** Point reads spread over the whole table, and GROUP BYs whose implicit temporary tables hold 5,000 groups of text. */
+async function workload(url: string): Promise<void> {
+  const c = credentialsFromUrl(url);
+  const conn = await mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, database: S });
+  for (let i = 0; i < 3000; i++) await conn.query('SELECT pad FROM big WHERE id = ?', [1 + ((i * 7919) % ROWS)]);
+  for (let i = 0; i < 30; i++) await conn.query('SELECT grp, MAX(note) AS n, COUNT(*) FROM big WHERE id > ? GROUP BY grp', [i]);
+  await conn.end();
+}
+
+async function advise(url: string): Promise<Recommendation[]> {
+  const cfg = testConfig([S]);
+  const db = await openSession(credentialsFromUrl(url), { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
+  try {
+    const opts: RecommendOptions = {
+      schemas: [S],
+      target: 'test',
+      settings: cfg.recommendations,
+      thresholds: cfg.thresholds,
+      retentionRules: [],
+      historySchema: `${S}_history`,
+      growthWindowDays: 30,
+      minHistoryHours: 20,
+      now: new Date(),
+      advisor: { sampleSeconds: 0.5, betweenSamples: () => workload(url) },
+    };
+    return (await generateRecommendations(db, opts)).items.filter((i) => ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK'].includes(i.code));
+  } finally {
+    await db.close();
+  }
+}
+
+beforeAll(async () => {
+  // 8 MB of buffer pool for ~60 MB of data; in-memory temporary tables capped at 16 KB.
+  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576'] });
+  good = await startLocalMariaDb({ bufferPoolMb: 256 });
+  await Promise.all([load(bad.url), load(good.url)]);
+}, 180_000);
+afterAll(async () => {
+  await bad?.stop();
+  await good?.stop();
+});
+
+describe('server advisor', () => {
+  it('finds the small buffer pool and the disk temporary tables, with the evidence of the interval and a fix naming the variable', async () => {
+    const items = await advise(bad.url);
+    const pool = items.find((i) => i.code === 'BUFFER_POOL_TOO_SMALL');
+    expect(pool, JSON.stringify(items)).toBeDefined();
+    expect(pool!.evidence).toMatchObject({ bufferPoolBytes: 8 * 1024 * 1024, restartNeeded: false });
+    expect(Number(pool!.evidence['dataAndIndexBytes'])).toBeGreaterThan(30 * 1024 * 1024);
+    expect(Number(pool!.evidence['readRequests'])).toBeGreaterThanOrEqual(3000);
+    expect(Number(pool!.evidence['missPercent'])).toBeGreaterThan(1);
+    expect(Number(pool!.evidence['intervalSeconds'])).toBeGreaterThan(0);
+    expect(pool!.fix).toMatch(/^SET GLOBAL innodb_buffer_pool_size = \d+; .* DB parameter group/);
+    const tmp = items.find((i) => i.code === 'TMP_TABLES_TO_DISK');
+    expect(tmp, JSON.stringify(items)).toBeDefined();
+    expect(tmp!.evidence).toMatchObject({ tmpTableSize: 16384, maxHeapTableSize: 16384 });
+    expect(Number(tmp!.evidence['diskTmpTables'])).toBeGreaterThanOrEqual(25);
+    expect(tmp!.fix).toMatch(/^SET GLOBAL tmp_table_size = \d+, max_heap_table_size = \d+;/);
+  }, 120_000);
+
+  it('finds neither on a well-configured server under the same workload', async () => {
+    expect(await advise(good.url)).toEqual([]);
+  }, 120_000);
+});
