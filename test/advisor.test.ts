@@ -19,7 +19,8 @@ async function load(url: string): Promise<void> {
   await admin.query(`CREATE DATABASE ${S}; USE ${S};
     CREATE TABLE big (id INT PRIMARY KEY, grp INT NOT NULL, note VARCHAR(200) NOT NULL, pad CHAR(255) NOT NULL) ENGINE=InnoDB;
     INSERT INTO big SELECT seq, seq % 5000, REPEAT(CHAR(65 + seq % 26), 150), REPEAT('x', 255) FROM seq_1_to_${ROWS};
-    ANALYZE TABLE big;`);
+    ANALYZE TABLE big;
+    ${Array.from({ length: 60 }, (_, i) => `CREATE TABLE small${i} (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO small${i} VALUES (1);`).join('\n')}`);
   await admin.end();
 }
 
@@ -29,11 +30,15 @@ async function workload(url: string): Promise<void> {
   const conn = await mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, database: S });
   for (let i = 0; i < 3000; i++) await conn.query('SELECT pad FROM big WHERE id = ?', [1 + ((i * 7919) % ROWS)]);
   for (let i = 0; i < 30; i++) await conn.query('SELECT grp, MAX(note) AS n, COUNT(*) FROM big WHERE id > ? GROUP BY grp', [i]);
+  // Sixty tables through a table cache of ten, twice.
+  for (let round = 0; round < 2; round++) for (let i = 0; i < 60; i++) await conn.query(`SELECT id FROM small${i}`);
   await conn.end();
 }
 
-async function advise(url: string): Promise<Recommendation[]> {
-  const cfg = testConfig([S]);
+const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'LONG_TRANSACTION'];
+
+async function advise(url: string, settings: Record<string, number> = {}): Promise<Recommendation[]> {
+  const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, ...settings } });
   const db = await openSession(credentialsFromUrl(url), { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
   try {
     const opts: RecommendOptions = {
@@ -48,7 +53,7 @@ async function advise(url: string): Promise<Recommendation[]> {
       now: new Date(),
       advisor: { sampleSeconds: 0.5, betweenSamples: () => workload(url) },
     };
-    return (await generateRecommendations(db, opts)).items.filter((i) => ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK'].includes(i.code));
+    return (await generateRecommendations(db, opts)).items.filter((i) => ADVISOR.includes(i.code));
   } finally {
     await db.close();
   }
@@ -56,7 +61,7 @@ async function advise(url: string): Promise<Recommendation[]> {
 
 beforeAll(async () => {
   // 8 MB of buffer pool for ~60 MB of data; in-memory temporary tables capped at 16 KB.
-  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576'] });
+  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10'] });
   good = await startLocalMariaDb({ bufferPoolMb: 256 });
   await Promise.all([load(bad.url), load(good.url)]);
 }, 180_000);
@@ -81,7 +86,33 @@ describe('server advisor', () => {
     expect(tmp!.evidence).toMatchObject({ tmpTableSize: 16384, maxHeapTableSize: 16384 });
     expect(Number(tmp!.evidence['diskTmpTables'])).toBeGreaterThanOrEqual(25);
     expect(tmp!.fix).toMatch(/^SET GLOBAL tmp_table_size = \d+, max_heap_table_size = \d+;/);
+    const cache = items.find((i) => i.code === 'TABLE_CACHE_MISSES');
+    expect(cache, JSON.stringify(items)).toBeDefined();
+    expect(cache!.evidence).toMatchObject({ tableOpenCache: 10 });
+    expect(Number(cache!.evidence['openedTables'])).toBeGreaterThanOrEqual(60);
+    expect(cache!.fix).toMatch(/^SET GLOBAL table_open_cache = 400/);
   }, 120_000);
+
+  it('names a long-open transaction: its connection, user, age, idle in transaction, and that it stalls purge', async () => {
+    const c = credentialsFromUrl(bad.url);
+    const holder = await mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, database: S });
+    try {
+      const [[me]] = (await holder.query('SELECT CONNECTION_ID() AS id')) as unknown as [[{ id: number }]];
+      await holder.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
+      await holder.query('SELECT COUNT(*) FROM small0');
+      // Its age only grows: wait past the one-second threshold set here.
+      await new Promise((r) => setTimeout(r, 2100));
+      const items = (await advise(bad.url, { longTransactionSeconds: 1 })).filter((i) => i.code === 'LONG_TRANSACTION');
+      expect(items).toHaveLength(1);
+      expect(items[0]).toMatchObject({ object: `connection ${me.id}`, evidence: { connectionId: Number(me.id), idleInTransaction: true, user: c.user } });
+      expect(Number(items[0]!.evidence['seconds'])).toBeGreaterThanOrEqual(2);
+      expect(items[0]!.message).toMatch(/idle in transaction; until it ends InnoDB cannot purge/);
+      expect(items[0]!.fix).toContain(`KILL ${me.id}`);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+  }, 60_000);
 
   it('finds neither on a well-configured server under the same workload', async () => {
     expect(await advise(good.url)).toEqual([]);

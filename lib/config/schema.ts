@@ -217,6 +217,10 @@ export const recommendationSettingsSchema = z.strictObject({
   bufferPoolMissPercent: z.number().min(0.01).max(100).default(1),
   /** TMP_TABLES_TO_DISK: share of implicit temporary tables created on disk over the sample. */
   tmpDiskPercent: z.number().min(1).max(100).default(25),
+  /** TABLE_CACHE_MISSES: tables opened over the sample, with the table cache full. */
+  tableCacheMissesPerInterval: z.number().int().min(1).max(1_000_000).default(20),
+  /** LONG_TRANSACTION: a transaction open at least this long. */
+  longTransactionSeconds: z.number().int().min(1).max(86_400).default(300),
 });
 
 /** optimize-tables and rebuild-indexes: the online rebuild and its guards. */

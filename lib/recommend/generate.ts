@@ -1,6 +1,6 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
-import { bufferPoolTooSmall, tmpTablesToDisk } from './checks/advisor';
+import { bufferPoolTooSmall, longTransactions, tableCacheMisses, tmpTablesToDisk } from './checks/advisor';
 import { partitionCandidates, partitionRunway } from './checks/partitions';
 import type { DbSession } from '../db/connection';
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
@@ -40,6 +40,8 @@ const CHECKS: readonly Check[] = [
   connectionUsage,
   bufferPoolTooSmall,
   tmpTablesToDisk,
+  tableCacheMisses,
+  longTransactions,
   slowStatements,
 ];
 

@@ -12,6 +12,12 @@ const COUNTERS = [
   'Innodb_buffer_pool_pages_total',
   'Created_tmp_tables',
   'Created_tmp_disk_tables',
+  'Opened_tables',
+  'Opened_table_definitions',
+  'Open_tables',
+  'Open_table_definitions',
+  'Threads_created',
+  'Connections',
 ] as const;
 type Counter = (typeof COUNTERS)[number];
 
@@ -122,6 +128,82 @@ export const tmpTablesToDisk: Check = {
           setVariables(ctx.db.flavour.kind, { tmp_table_size: suggested, max_heap_table_size: suggested }),
         ),
       ],
+    };
+  },
+};
+
+export const tableCacheMisses: Check = {
+  code: 'TABLE_CACHE_MISSES',
+  async run(ctx) {
+    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
+    const s = await sample(ctx);
+    const [v] = await ctx.db.query<{ cache: number; defs: number }>('SELECT @@table_open_cache AS cache, @@table_definition_cache AS defs');
+    const cache = Number(v?.cache ?? 0);
+    const defs = Number(v?.defs ?? 0);
+    const opened = s.delta('Opened_tables');
+    const openedDefs = s.delta('Opened_table_definitions');
+    const perSecond = round(opened / Math.max(s.seconds, 0.1), 2);
+    // Misses: tables opened again over the interval while the cache is full (an open after FLUSH TABLES or a first use is no miss).
+    const full = s.now('Open_tables') >= cache * 0.95;
+    if (!full || opened < ctx.opts.settings.tableCacheMissesPerInterval) return { items: [] };
+    const vars: Record<string, number> = { table_open_cache: Math.max(cache * 2, 400) };
+    if (s.now('Open_table_definitions') >= defs * 0.95 && openedDefs > 0) vars['table_definition_cache'] = Math.max(defs * 2, 400);
+    return {
+      items: [
+        item(
+          'TABLE_CACHE_MISSES',
+          'medium',
+          'server',
+          `${opened.toLocaleString('en')} tables opened in ${s.seconds} s (${perSecond}/s) with the table cache full (${s.now('Open_tables')} of table_open_cache ${cache})${openedDefs ? `; ${openedDefs} table definitions read again (table_definition_cache ${defs})` : ''}`,
+          { openedTables: opened, openedPerSecond: perSecond, openTables: s.now('Open_tables'), tableOpenCache: cache, openedTableDefinitions: openedDefs, tableDefinitionCache: defs, intervalSeconds: s.seconds, restartNeeded: false, risk: 'file descriptors: each cached table holds one or two (open_files_limit)' },
+          setVariables(ctx.db.flavour.kind, vars),
+        ),
+      ],
+    };
+  },
+};
+
+interface OpenTransaction {
+  id: number;
+  seconds: number;
+  user: string | null;
+  host: string | null;
+  command: string | null;
+  state: string | null;
+  info: string | null;
+}
+
+/** The oldest open transactions, with their sessions: what keeps InnoDB's purge (and the retention engine's deletes) from cleaning up. */
+export const longTransactions: Check = {
+  code: 'LONG_TRANSACTION',
+  async run(ctx) {
+    const limit = ctx.opts.settings.longTransactionSeconds;
+    const rows = await ctx.db.query<OpenTransaction>(
+      `SELECT p.ID AS id, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS seconds, p.USER AS user, p.HOST AS host, p.COMMAND AS command, p.STATE AS state, LEFT(p.INFO, 200) AS info
+         FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+        WHERE p.ID <> CONNECTION_ID() AND t.trx_started < NOW() - INTERVAL ? SECOND
+        ORDER BY t.trx_started LIMIT 5`,
+      [limit],
+    );
+    let history: number | null = null;
+    try {
+      const [h] = await ctx.db.query<{ n: number }>("SELECT COUNT AS n FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'");
+      history = h ? Number(h.n) : null;
+    } catch {
+      history = null; // the metric is optional: the transactions speak for themselves
+    }
+    return {
+      items: rows.map((r) => {
+        const idle = r.command === 'Sleep';
+        return item(
+          'LONG_TRANSACTION',
+          Number(r.seconds) >= limit * 10 ? 'high' : 'medium',
+          `connection ${r.id}`,
+          `connection ${r.id} (${r.user ?? '?'}@${r.host ?? '?'}) has had a transaction open for ${Number(r.seconds).toLocaleString('en')} s${idle ? ', idle in transaction' : r.info ? `, running: ${r.info.slice(0, 100)}` : ''}; until it ends InnoDB cannot purge the rows deleted since it began${history !== null ? ` (history list length ${history.toLocaleString('en')})` : ''}, which slows every purge and the retention engine's deletes and holds the table's metadata lock against rebuilds`,
+          { connectionId: Number(r.id), seconds: Number(r.seconds), user: r.user, host: r.host, idleInTransaction: idle, statement: r.info ? r.info.slice(0, 200) : null, historyListLength: history, thresholdSeconds: limit, restartNeeded: false, risk: 'KILL rolls its work back (a long rollback for a big transaction)' },
+          `/* end it in the application (commit, or fix the code path that leaves it open); or, if it is abandoned: */ KILL ${Number(r.id)}`,
+        );
+      }),
     };
   },
 };
