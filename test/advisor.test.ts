@@ -32,10 +32,17 @@ async function workload(url: string): Promise<void> {
   for (let i = 0; i < 30; i++) await conn.query('SELECT grp, MAX(note) AS n, COUNT(*) FROM big WHERE id > ? GROUP BY grp', [i]);
   // Sixty tables through a table cache of ten, twice.
   for (let round = 0; round < 2; round++) for (let i = 0; i < 60; i++) await conn.query(`SELECT id FROM small${i}`);
+  // Sorts of about 750 KB: over a 32 KB sort buffer, under the default 2 MB.
+  for (let i = 0; i < 15; i++) await conn.query('SELECT id FROM big WHERE id <= 5000 ORDER BY note, id DESC LIMIT 1 OFFSET 4000');
   await conn.end();
+  // Thirty short connections, one after another.
+  for (let i = 0; i < 30; i++) {
+    const x = await mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password });
+    await x.end();
+  }
 }
 
-const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'LONG_TRANSACTION'];
+const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'THREAD_CACHE_MISSES', 'SORT_MERGE_PASSES', 'LONG_TRANSACTION'];
 
 async function advise(url: string, settings: Record<string, number> = {}): Promise<Recommendation[]> {
   const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, ...settings } });
@@ -61,7 +68,7 @@ async function advise(url: string, settings: Record<string, number> = {}): Promi
 
 beforeAll(async () => {
   // 8 MB of buffer pool for ~60 MB of data; in-memory temporary tables capped at 16 KB.
-  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10'] });
+  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10', '--thread-cache-size=0', '--sort-buffer-size=32768'] });
   good = await startLocalMariaDb({ bufferPoolMb: 256 });
   await Promise.all([load(bad.url), load(good.url)]);
 }, 180_000);
@@ -91,6 +98,11 @@ describe('server advisor', () => {
     expect(cache!.evidence).toMatchObject({ tableOpenCache: 10 });
     expect(Number(cache!.evidence['openedTables'])).toBeGreaterThanOrEqual(60);
     expect(cache!.fix).toMatch(/^SET GLOBAL table_open_cache = 400/);
+    const threads = items.find((i) => i.code === 'THREAD_CACHE_MISSES');
+    expect(threads, JSON.stringify(items)).toMatchObject({ evidence: { threadCacheSize: 0 }, fix: expect.stringMatching(/^SET GLOBAL thread_cache_size = 16;/) });
+    expect(Number(threads!.evidence['connections'])).toBeGreaterThanOrEqual(30);
+    const sorts = items.find((i) => i.code === 'SORT_MERGE_PASSES');
+    expect(sorts, JSON.stringify(items)).toMatchObject({ evidence: { sortBufferSize: 32768 }, fix: expect.stringMatching(/^SET GLOBAL sort_buffer_size = 2097152;/) });
   }, 120_000);
 
   it('names a long-open transaction: its connection, user, age, idle in transaction, and that it stalls purge', async () => {

@@ -219,6 +219,10 @@ export const recommendationSettingsSchema = z.strictObject({
   tmpDiskPercent: z.number().min(1).max(100).default(25),
   /** TABLE_CACHE_MISSES: tables opened over the sample, with the table cache full. */
   tableCacheMissesPerInterval: z.number().int().min(1).max(1_000_000).default(20),
+  /** THREAD_CACHE_MISSES: share of ≥ 20 new connections over the sample that needed a new thread. */
+  threadCacheMissPercent: z.number().min(1).max(100).default(50),
+  /** SORT_MERGE_PASSES: merge passes over the sample. */
+  sortMergePassesPerInterval: z.number().int().min(1).max(1_000_000).default(10),
   /** LONG_TRANSACTION: a transaction open at least this long. */
   longTransactionSeconds: z.number().int().min(1).max(86_400).default(300),
 });

@@ -1,6 +1,6 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
-import { bufferPoolTooSmall, longTransactions, tableCacheMisses, tmpTablesToDisk } from './checks/advisor';
+import { bufferPoolTooSmall, longTransactions, sortMergePasses, tableCacheMisses, threadCacheMisses, tmpTablesToDisk } from './checks/advisor';
 import { partitionCandidates, partitionRunway } from './checks/partitions';
 import type { DbSession } from '../db/connection';
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
@@ -41,6 +41,8 @@ const CHECKS: readonly Check[] = [
   bufferPoolTooSmall,
   tmpTablesToDisk,
   tableCacheMisses,
+  threadCacheMisses,
+  sortMergePasses,
   longTransactions,
   slowStatements,
 ];

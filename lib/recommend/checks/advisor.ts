@@ -18,6 +18,8 @@ const COUNTERS = [
   'Open_table_definitions',
   'Threads_created',
   'Connections',
+  'Sort_merge_passes',
+  'Sort_rows',
 ] as const;
 type Counter = (typeof COUNTERS)[number];
 
@@ -204,6 +206,56 @@ export const longTransactions: Check = {
           `/* end it in the application (commit, or fix the code path that leaves it open); or, if it is abandoned: */ KILL ${Number(r.id)}`,
         );
       }),
+    };
+  },
+};
+
+export const threadCacheMisses: Check = {
+  code: 'THREAD_CACHE_MISSES',
+  async run(ctx) {
+    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
+    const s = await sample(ctx);
+    const connections = s.delta('Connections');
+    const created = s.delta('Threads_created');
+    const percent = connections > 0 ? round((created / connections) * 100, 1) : 0;
+    if (connections < 20 || percent < ctx.opts.settings.threadCacheMissPercent) return { items: [] };
+    const [v] = await ctx.db.query<{ size: number }>('SELECT @@thread_cache_size AS size');
+    const current = Number(v?.size ?? 0);
+    return {
+      items: [
+        item(
+          'THREAD_CACHE_MISSES',
+          'low',
+          'server',
+          `${created} of ${connections} connections over ${s.seconds} s needed a new thread (${percent}%): thread_cache_size is ${current}`,
+          { connections, threadsCreated: created, missPercent: percent, threadCacheSize: current, intervalSeconds: s.seconds, restartNeeded: false, risk: 'little: idle cached threads hold a few hundred KB each' },
+          setVariables(ctx.db.flavour.kind, { thread_cache_size: Math.max(16, current * 2) }),
+        ),
+      ],
+    };
+  },
+};
+
+export const sortMergePasses: Check = {
+  code: 'SORT_MERGE_PASSES',
+  async run(ctx) {
+    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
+    const s = await sample(ctx);
+    const passes = s.delta('Sort_merge_passes');
+    if (passes < ctx.opts.settings.sortMergePassesPerInterval) return { items: [] };
+    const [v] = await ctx.db.query<{ size: number }>('SELECT @@sort_buffer_size AS size');
+    const current = Number(v?.size ?? 0);
+    return {
+      items: [
+        item(
+          'SORT_MERGE_PASSES',
+          'low',
+          'server',
+          `${passes} sort merge passes over ${s.seconds} s (${s.delta('Sort_rows').toLocaleString('en')} rows sorted): sorts did not fit sort_buffer_size (${size(current)}) and were merged through temporary files`,
+          { sortMergePasses: passes, sortRows: s.delta('Sort_rows'), sortBufferSize: current, intervalSeconds: s.seconds, restartNeeded: false, risk: 'memory per sorting session: raise it moderately, or give the sorted queries an index' },
+          setVariables(ctx.db.flavour.kind, { sort_buffer_size: Math.max(2 * MIB, current * 4) }),
+        ),
+      ],
     };
   },
 };
