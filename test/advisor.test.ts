@@ -7,6 +7,8 @@ import { credentialsFromUrl } from '../lib/db/credentials';
 import { generateRecommendations, type RecommendOptions } from '../lib/recommend/generate';
 import type { Recommendation } from '../lib/recommend/types';
 import { testConfig } from './support/db';
+import { parseServerVersion } from '../lib/db/flavour';
+import { endOfLife } from '../lib/recommend/checks/server-version';
 
 const S = 'advisor_t';
 const ROWS = 120_000;
@@ -42,7 +44,7 @@ async function workload(url: string): Promise<void> {
   }
 }
 
-const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'THREAD_CACHE_MISSES', 'SORT_MERGE_PASSES', 'LONG_TRANSACTION'];
+const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'THREAD_CACHE_MISSES', 'SORT_MERGE_PASSES', 'LONG_TRANSACTION', 'BINLOG_FORMAT', 'VERSION_END_OF_LIFE'];
 
 async function advise(url: string, settings: Record<string, number> = {}): Promise<Recommendation[]> {
   const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, ...settings } });
@@ -68,7 +70,7 @@ async function advise(url: string, settings: Record<string, number> = {}): Promi
 
 beforeAll(async () => {
   // 8 MB of buffer pool for ~60 MB of data; in-memory temporary tables capped at 16 KB.
-  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10', '--thread-cache-size=0', '--sort-buffer-size=32768'] });
+  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10', '--thread-cache-size=0', '--sort-buffer-size=32768', '--log-bin', '--binlog-format=STATEMENT'] });
   good = await startLocalMariaDb({ bufferPoolMb: 256 });
   await Promise.all([load(bad.url), load(good.url)]);
 }, 180_000);
@@ -101,6 +103,9 @@ describe('server advisor', () => {
     const threads = items.find((i) => i.code === 'THREAD_CACHE_MISSES');
     expect(threads, JSON.stringify(items)).toMatchObject({ evidence: { threadCacheSize: 0 }, fix: expect.stringMatching(/^SET GLOBAL thread_cache_size = 16;/) });
     expect(Number(threads!.evidence['connections'])).toBeGreaterThanOrEqual(30);
+    expect(items.find((i) => i.code === 'BINLOG_FORMAT')).toMatchObject({ evidence: { binlogFormat: 'STATEMENT' }, fix: "SET GLOBAL binlog_format = 'ROW'; — RDS: binlog_format = ROW in the DB parameter group" });
+    // MariaDB 10.11 is supported until 2028: no end-of-life item today.
+    expect(items.find((i) => i.code === 'VERSION_END_OF_LIFE')).toBeUndefined();
     const sorts = items.find((i) => i.code === 'SORT_MERGE_PASSES');
     expect(sorts, JSON.stringify(items)).toMatchObject({ evidence: { sortBufferSize: 32768 }, fix: expect.stringMatching(/^SET GLOBAL sort_buffer_size = 2097152;/) });
   }, 120_000);
@@ -129,4 +134,16 @@ describe('server advisor', () => {
   it('finds neither on a well-configured server under the same workload', async () => {
     expect(await advise(good.url)).toEqual([]);
   }, 120_000);
+});
+
+describe('end of life', () => {
+  it('is past for MySQL 8.0 and MariaDB 10.6 in December 2026, ahead for 8.4 and 10.11, unknown for Aurora and unlisted series', () => {
+    const at = new Date('2026-12-03T00:00:00Z');
+    expect(endOfLife(parseServerVersion('8.0.39'), at)).toEqual({ series: '8.0', eol: '2026-04-30', passed: true });
+    expect(endOfLife(parseServerVersion('10.6.18-MariaDB'), at)).toEqual({ series: '10.6', eol: '2026-07-06', passed: true });
+    expect(endOfLife(parseServerVersion('8.4.3'), at)?.passed).toBe(false);
+    expect(endOfLife(parseServerVersion('10.11.19-MariaDB-0+deb12u1'), at)?.passed).toBe(false);
+    expect(endOfLife(parseServerVersion('8.0.32', '', '3.05.2'), at)).toBeUndefined();
+    expect(endOfLife(parseServerVersion('9.1.0'), at)).toBeUndefined();
+  });
 });

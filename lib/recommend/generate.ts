@@ -1,5 +1,6 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
+import { binlogFormat, versionEndOfLife } from './checks/server-version';
 import { bufferPoolTooSmall, longTransactions, sortMergePasses, tableCacheMisses, threadCacheMisses, tmpTablesToDisk } from './checks/advisor';
 import { partitionCandidates, partitionRunway } from './checks/partitions';
 import type { DbSession } from '../db/connection';
@@ -44,6 +45,8 @@ const CHECKS: readonly Check[] = [
   threadCacheMisses,
   sortMergePasses,
   longTransactions,
+  binlogFormat,
+  versionEndOfLife,
   slowStatements,
 ];
 
