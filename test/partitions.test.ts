@@ -59,6 +59,19 @@ async function state(): Promise<{ old: number; young: number; total: number; par
   return { old: Number(c!.old ?? 0), young: Number(c!.young ?? 0), total: Number(c!.total), partitions: parts.map((p) => p.p) };
 }
 
+/** Runs `fn` while another session holds the table's metadata lock: an open transaction that read it (`sql`). */
+async function whileHeld<T>(sql: string, fn: (holder: mysql.Connection) => Promise<T>): Promise<T> {
+  const holder = await adminConnection();
+  await holder.query('START TRANSACTION');
+  await holder.query(sql);
+  try {
+    return await fn(holder);
+  } finally {
+    await holder.query('COMMIT');
+    await holder.end();
+  }
+}
+
 async function cleanup(extra: Record<string, unknown> = {}, rules: Rule[] = [RULE]) {
   const run = await runTask('cleanup-data', { target: 'test', ...extra }, env(rules));
   return (run.result as RetentionResult).rules[0]!;
@@ -114,21 +127,15 @@ describe('a delete rule on a table partitioned by day', () => {
   it('skips a busy table instead of queueing the application behind the ALTER: the row engine purges the rows instead', async () => {
     await createEvents();
     const before = await state();
-    const holder = await adminConnection();
     // An open transaction that read the table holds its metadata lock until it ends.
-    await holder.query('START TRANSACTION');
-    await holder.query(`SELECT COUNT(*) FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 11 DAY`);
-    try {
+    await whileHeld(`SELECT COUNT(*) FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 11 DAY`, async (holder) => {
       const r = await cleanup();
       expect(r.partitions![0]).toMatchObject({ partition: 'p_d12', action: 'skipped', reason: expect.stringMatching(/^busy: /) });
       expect(r.partitions!.every((p) => p.action === 'skipped')).toBe(true);
       expect(r.partitions!.filter((p) => p.action === 'dropped')).toEqual([]);
       // The application's reads and writes never waited: its transaction goes on.
       await holder.query(`INSERT INTO ${S}.events (created_at, note) VALUES (UTC_TIMESTAMP(), 'app')`);
-    } finally {
-      await holder.query('COMMIT');
-      await holder.end();
-    }
+    });
     const after = await state();
     expect(after.old).toBe(0);
     expect(after.young).toBe(before.young + 1);
@@ -208,16 +215,7 @@ describe('an archive rule on a table partitioned by day: EXCHANGE PARTITION into
     await createEvents();
     const before = await state();
     const all = await everywhere();
-    const holder = await adminConnection();
-    await holder.query('START TRANSACTION');
-    await holder.query(`SELECT COUNT(*) FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 11 DAY`);
-    let r: Awaited<ReturnType<typeof cleanup>>;
-    try {
-      r = await cleanup({}, [ARCHIVE_RULE]);
-    } finally {
-      await holder.query('COMMIT');
-      await holder.end();
-    }
+    const r = await whileHeld(`SELECT COUNT(*) FROM ${S}.events WHERE created_at < UTC_TIMESTAMP() - INTERVAL 11 DAY`, () => cleanup({}, [ARCHIVE_RULE]));
     expect(r.partitions![0]).toMatchObject({ action: 'skipped', reason: expect.stringMatching(/^busy: metadata lock not granted within 2 s/) });
     expect(r.status).toBe('completed');
     const after = await state();
@@ -310,16 +308,7 @@ describe('future partitions (partitioning: { interval, ahead })', () => {
 
   it('a busy table gets no new partitions this run (the ALTER gives up after its short lock wait), and the next run adds them', async () => {
     await createRunwayTable({ maxvalue: false });
-    const holder = await adminConnection();
-    await holder.query('START TRANSACTION');
-    await holder.query(`SELECT COUNT(*) FROM ${S}.runway`);
-    let r: Awaited<ReturnType<typeof cleanup>>;
-    try {
-      r = await cleanup({}, [RUNWAY]);
-    } finally {
-      await holder.query('COMMIT');
-      await holder.end();
-    }
+    const r = await whileHeld(`SELECT COUNT(*) FROM ${S}.runway`, () => cleanup({}, [RUNWAY]));
     expect(r.partitions!.filter((p) => p.action === 'skipped').map((p) => p.reason)).toEqual([1, 2, 3].map(() => expect.stringMatching(/^busy: /)));
     expect(r.partitionsAhead).toBe(0);
     expect(await partitionNames()).toEqual(['d3', 'd2', 'd1', 'd0']);

@@ -10,6 +10,7 @@ import { readTableSizes, type TableSize } from '../stats/sizes';
 import { describeIdentity, readTableIdentity, sameTable } from './table-identity';
 import { blockingHolders, describeHolder, lockVisibility, longTransactions, tableLockHolders, type LockVisibility } from './metadata-locks';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
+import { withLockWaitTimeout } from '../db/session-lock-wait';
 import type { PtOscRun } from './pt-osc';
 import { rebuildRate, type RebuildRate } from './rebuild-rate';
 
@@ -90,6 +91,14 @@ function snapshot(t: TableSize): SpaceSnapshot {
   return { dataBytes: t.dataBytes, indexBytes: t.indexBytes, freeBytes: t.freeBytes, totalBytes: t.totalBytes, fragmentationPercent: t.fragmentationPercent };
 }
 
+/** A rebuilt table measured again: its space now, and what the rebuild gave back (either engine). */
+async function measuredAfter(db: DbSession, t: TableSize): Promise<{ after?: SpaceSnapshot; reclaimedBytes?: number }> {
+  const [afterSize] = await readTableSizes(db, { schemas: [t.schema], only: [{ schema: t.schema, table: t.table }] });
+  if (!afterSize) return {};
+  const after = snapshot(afterSize);
+  return { after, reclaimedBytes: Math.max(0, t.totalBytes - after.totalBytes) };
+}
+
 function alterStatement(t: TableSize, lock: 'NONE' | 'SHARED'): string {
   return `ALTER TABLE ${qualifiedName(t.schema, t.table)} FORCE, ALGORITHM=INPLACE, LOCK=${lock}`;
 }
@@ -120,9 +129,7 @@ export async function rebuildTables(
   const remaining: string[] = [];
   let stoppedAtDeadline = false;
   // The ALTER's lock request may queue the application only this long; the session's own setting comes back after.
-  const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
-  if (!opts.dryRun) await db.exec('SET SESSION lock_wait_timeout = ?', [opts.settings.lockWaitTimeoutSeconds]);
-  try {
+  await withLockWaitTimeout(db, opts.dryRun ? undefined : opts.settings.lockWaitTimeoutSeconds, async () => {
     for (const { size: t, reason } of requests) {
       const base = { schema: t.schema, table: t.table, reason, before: snapshot(t) };
       const name = `${t.schema}.${t.table}`;
@@ -241,9 +248,7 @@ export async function rebuildTables(
         continue;
       }
       const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
-      const [afterSize] = await readTableSizes(db, { schemas: [t.schema], only: [{ schema: t.schema, table: t.table }] });
-      const after = afterSize ? snapshot(afterSize) : undefined;
-      const reclaimedBytes = after ? Math.max(0, t.totalBytes - after.totalBytes) : undefined;
+      const { after, reclaimedBytes } = await measuredAfter(db, t);
       results.push({
         ...base,
         action: 'rebuilt',
@@ -256,9 +261,7 @@ export async function rebuildTables(
       });
       log.info('table rebuilt', { table: name, durationSeconds, reclaimedBytes });
     }
-  } finally {
-    if (!opts.dryRun) await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
-  }
+  });
 
   const counts: Record<RebuildAction, number> = { rebuilt: 0, 'would-rebuild': 0, skipped: 0, deferred: 0, failed: 0 };
   for (const r of results) counts[r.action]++;
@@ -319,9 +322,7 @@ async function rebuildWithPtOsc(
     return { action: 'failed', statement: a.statement, durationSeconds, detail };
   }
   const durationSeconds = Math.round((Date.now() - started) / 100) / 10;
-  const [afterSize] = await readTableSizes(db, { schemas: [t.schema], only: [{ schema: t.schema, table: t.table }] });
-  const after = afterSize ? snapshot(afterSize) : undefined;
-  const reclaimedBytes = after ? Math.max(0, t.totalBytes - after.totalBytes) : undefined;
+  const { after, reclaimedBytes } = await measuredAfter(db, t);
   a.log.info('table rebuilt', { table: name, engine: 'pt-online-schema-change', durationSeconds, reclaimedBytes });
   return { action: 'rebuilt', statement: a.statement, estimatedSeconds: a.estimatedSeconds, durationSeconds, ...(after ? { after } : {}), ...(reclaimedBytes !== undefined ? { reclaimedBytes } : {}) };
 }

@@ -125,7 +125,7 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
       if (created.some((c) => c.action === 'created')) result.partitionsAhead = runway.aheadAfter;
       result.partitions = created;
     }
-    if (!refusal && (await wholePartitions(db, rule, plan, await readPartitions(db, rule.schema, rule.table), opts, result)) === 'stopped') return finish();
+    if (!refusal && (await wholePartitions(db, rule, plan, await readPartitions(db, rule.schema, rule.table), cutoff, opts, result)) === 'stopped') return finish();
     return await walkAndMove({ db, rule, plan, opts, result, finish });
   } catch (err) {
     // One rule's problem must not stop the other rules; a dead connection stops everything.
@@ -152,8 +152,8 @@ export async function runRule(db: DbSession, rule: RetentionRule, opts: EngineOp
  * Under the rule's lock, before the row walk: a delete rule drops its wholly expired partitions, an archive rule exchanges
  * them out into the archive (and first finishes what a killed run left). What is left for the walk is the boundary partition.
  */
-async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[], opts: EngineOptions, result: RuleResult): Promise<'stopped' | 'walk'> {
-  const expired = await expiredPartitions(db, rule, plan, parts, cutoffOf(rule, opts.now));
+async function wholePartitions(db: DbSession, rule: RetentionRule, plan: Plan, parts: readonly TablePartition[], cutoff: Date, opts: EngineOptions, result: RuleResult): Promise<'stopped' | 'walk'> {
+  const expired = await expiredPartitions(db, rule, plan, parts, cutoff);
   const lockWaitSeconds = opts.settings.partitionLockWaitSeconds;
   if (rule.action === 'delete') {
     const dropped = await dropPartitions(db, rule, expired, { lockWaitSeconds, runLog: opts.runLog, log: opts.log });

@@ -52,3 +52,12 @@ export function partitionEnd(first: TablePartition, p: TablePartition, column: s
   const codec = codecOf(first, column);
   return typeof codec === 'string' || p.description === null || p.description === 'MAXVALUE' ? undefined : codec.fromDescription(p.description);
 }
+
+export type Interval = 'day' | 'week' | 'month';
+
+/** The bound one interval after `d` (UTC): the next day, seven days on, the first of the next month. */
+export function nextBound(d: Date, interval: Interval): Date {
+  if (interval === 'day') return new Date(d.getTime() + DAY_MS);
+  if (interval === 'week') return new Date(d.getTime() + 7 * DAY_MS);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
+}

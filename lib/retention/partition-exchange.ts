@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { DbSession } from '../db/connection';
 import { errno, sqlMessage } from '../db/errors';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
+import { withLockWaitTimeout } from '../db/session-lock-wait';
 import type { RunLog } from '../runlog/command-log';
 import type { Log } from '../runtime/log';
 import type { TablePartition } from './partitions';
@@ -66,60 +67,59 @@ export async function exchangePartitions(db: DbSession, rule: RetentionRule, exp
   let rowsArchived = 0;
   const step = async (s: ExchangeStep, partition: string) => opts.faults?.afterPartitionStep?.(s, partition);
   const ddl = (type: string, sql: string, partition: string) => opts.runLog.command({ type, sql, schema: rule.schema, table: rule.table, extra: { partition } }, () => db.exec(sql));
-  const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
-  await db.exec('SET SESSION lock_wait_timeout = ?', [opts.lockWaitSeconds]);
   try {
-    const left = await leftovers(db, rule);
-    const todo = [...left.map((l) => l.partition), ...expired.map((p) => p.name).filter((p) => !left.some((l) => l.partition === p))];
-    const current = new Set(expired.map((p) => p.name));
-    for (const partition of todo) {
-      const started = Date.now();
-      const stagingName = stagingTableName(rule.schema, rule.table, partition);
-      const staging = qualifiedName(rule.schema, stagingName);
-      let stagingExists = await exists(db, rule.schema, stagingName);
-      const partitionExists = current.has(partition) || (await partitionStillThere(db, rule, partition));
-      // An empty staging table beside a partition that still has its rows: a run killed before (or just after) creating it.
-      if (stagingExists && partitionExists && (await isEmpty(db, staging)) && !(await isEmpty(db, `${source} PARTITION (${quoteIdentifier(partition)})`))) {
-        await ddl('DROP_STAGING', `DROP TABLE ${staging}`, partition);
-        stagingExists = false;
-      }
-      try {
-        if (!stagingExists) {
-          if (!partitionExists) continue;
-          await ddl('CREATE_STAGING', `CREATE TABLE ${staging} LIKE ${source}`, partition);
-          await ddl('CREATE_STAGING', `ALTER TABLE ${staging} COMMENT = '${stagingComment(rule.schema, rule.table, partition).replace(/'/g, "''")}' REMOVE PARTITIONING`, partition);
-          await step('staging-created', partition);
-          await ddl('EXCHANGE_PARTITION', `ALTER TABLE ${source} EXCHANGE PARTITION ${quoteIdentifier(partition)} WITH TABLE ${staging}`, partition);
-          await step('exchanged', partition);
+    return await withLockWaitTimeout(db, opts.lockWaitSeconds, async () => {
+      const left = await leftovers(db, rule);
+      const todo = [...left.map((l) => l.partition), ...expired.map((p) => p.name).filter((p) => !left.some((l) => l.partition === p))];
+      const current = new Set(expired.map((p) => p.name));
+      for (const partition of todo) {
+        const started = Date.now();
+        const stagingName = stagingTableName(rule.schema, rule.table, partition);
+        const staging = qualifiedName(rule.schema, stagingName);
+        let stagingExists = await exists(db, rule.schema, stagingName);
+        const partitionExists = current.has(partition) || (await partitionStillThere(db, rule, partition));
+        // An empty staging table beside a partition that still has its rows: a run killed before (or just after) creating it.
+        if (stagingExists && partitionExists && (await isEmpty(db, staging)) && !(await isEmpty(db, `${source} PARTITION (${quoteIdentifier(partition)})`))) {
+          await ddl('DROP_STAGING', `DROP TABLE ${staging}`, partition);
+          stagingExists = false;
         }
-        const moved = await opts.moveStaging(stagingName);
-        rowsArchived += moved.rowsArchived;
-        if (moved.status !== 'completed' || !(await isEmpty(db, staging))) {
-          const failed = moved.status === 'failed' || moved.status === 'refused';
-          actions.push({ partition, action: 'skipped', rows: moved.rowsArchived, reason: `staging table ${rule.schema}.${stagingName} not yet empty (${moved.status}${moved.message ? `: ${moved.message}` : ''}); the next run goes on` });
-          return { actions, rowsArchived, stopped: true, ...(failed ? { failed: moved.message ?? moved.status } : {}) };
+        try {
+          if (!stagingExists) {
+            if (!partitionExists) continue;
+            await ddl('CREATE_STAGING', `CREATE TABLE ${staging} LIKE ${source}`, partition);
+            await ddl('CREATE_STAGING', `ALTER TABLE ${staging} COMMENT = '${stagingComment(rule.schema, rule.table, partition).replace(/'/g, "''")}' REMOVE PARTITIONING`, partition);
+            await step('staging-created', partition);
+            await ddl('EXCHANGE_PARTITION', `ALTER TABLE ${source} EXCHANGE PARTITION ${quoteIdentifier(partition)} WITH TABLE ${staging}`, partition);
+            await step('exchanged', partition);
+          }
+          const moved = await opts.moveStaging(stagingName);
+          rowsArchived += moved.rowsArchived;
+          if (moved.status !== 'completed' || !(await isEmpty(db, staging))) {
+            const failed = moved.status === 'failed' || moved.status === 'refused';
+            actions.push({ partition, action: 'skipped', rows: moved.rowsArchived, reason: `staging table ${rule.schema}.${stagingName} not yet empty (${moved.status}${moved.message ? `: ${moved.message}` : ''}); the next run goes on` });
+            return { actions, rowsArchived, stopped: true, ...(failed ? { failed: moved.message ?? moved.status } : {}) };
+          }
+          await step('moved', partition);
+          if (partitionExists) await dropIfEmpty(db, rule, partition, opts.runLog);
+          await step('partition-dropped', partition);
+          await ddl('DROP_STAGING', `DROP TABLE ${staging}`, partition);
+          await step('staging-dropped', partition);
+          actions.push({ partition, action: 'exchanged', rows: moved.rowsArchived, seconds: Math.round((Date.now() - started) / 10) / 100 });
+          opts.log.info('partition archived', { table: name, partition, rows: moved.rowsArchived });
+        } catch (err) {
+          if (errno(err) === undefined) throw err;
+          // A lock not granted in time or a server refusal: the sequence stops where it is; every row is where the steps left it.
+          const reason = errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s` : sqlMessage(err);
+          actions.push({ partition, action: 'skipped', rows: 0, reason });
+          opts.log.warn('partition archive stopped', { table: name, partition, errno: errno(err), error: sqlMessage(err) });
+          return { actions, rowsArchived, stopped: false };
         }
-        await step('moved', partition);
-        if (partitionExists) await dropIfEmpty(db, rule, partition, opts.runLog);
-        await step('partition-dropped', partition);
-        await ddl('DROP_STAGING', `DROP TABLE ${staging}`, partition);
-        await step('staging-dropped', partition);
-        actions.push({ partition, action: 'exchanged', rows: moved.rowsArchived, seconds: Math.round((Date.now() - started) / 10) / 100 });
-        opts.log.info('partition archived', { table: name, partition, rows: moved.rowsArchived });
-      } catch (err) {
-        if (errno(err) === undefined) throw err;
-        // A lock not granted in time or a server refusal: the sequence stops where it is; every row is where the steps left it.
-        const reason = errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s` : sqlMessage(err);
-        actions.push({ partition, action: 'skipped', rows: 0, reason });
-        opts.log.warn('partition archive stopped', { table: name, partition, errno: errno(err), error: sqlMessage(err) });
-        return { actions, rowsArchived, stopped: false };
       }
-    }
+      return { actions, rowsArchived, stopped: false };
+    });
   } finally {
     await db.exec('UNLOCK TABLES').catch(() => undefined);
-    await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
   }
-  return { actions, rowsArchived, stopped: false };
 }
 
 async function partitionStillThere(db: DbSession, rule: RetentionRule, partition: string): Promise<boolean> {

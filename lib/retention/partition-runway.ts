@@ -1,22 +1,11 @@
 // Future partitions of a rule's RANGE-partitioned table: `partitioning: { interval, ahead }` keeps that many, added as metadata changes only (ADD PARTITION, or splitting an empty MAXVALUE partition).
 import type { DbSession } from '../db/connection';
-import { errno, sqlMessage } from '../db/errors';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import { blockingHolders, describeHolder, lockVisibility, tableLockHolders } from '../maintenance/metadata-locks';
-import type { RunLog } from '../runlog/command-log';
-import type { Log } from '../runtime/log';
-import { codecOf, dayOf, type TablePartition } from './partition-bounds';
+import { codecOf, dayOf, nextBound, type Interval, type TablePartition } from './partition-bounds';
+import { guardedPartitionDdl, type PartitionDdlOptions } from './partition-ddl';
 import type { PartitionAction, RetentionRule } from './rule-result';
 
 const DAY_MS = 86_400_000;
-
-type Interval = 'day' | 'week' | 'month';
-
-function next(d: Date, interval: Interval): Date {
-  if (interval === 'day') return new Date(d.getTime() + DAY_MS);
-  if (interval === 'week') return new Date(d.getTime() + 7 * DAY_MS);
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
-}
 
 /** The start of the interval holding `now` (UTC): midnight, Monday, the first of the month. */
 function startOf(now: Date, interval: Interval): Date {
@@ -51,11 +40,11 @@ export async function planRunway(db: DbSession, rule: RetentionRule, parts: read
   const current = startOf(now, want.interval);
   const lowerBounds = [undefined, ...bounds.slice(0, -1)];
   // A partition is ahead when it starts after the current interval's end.
-  const after = next(current, want.interval).getTime();
+  const after = nextBound(current, want.interval).getTime();
   const ahead = lowerBounds.filter((lb) => lb !== undefined && lb.getTime() >= after).length;
   const target = (() => {
     let d = after;
-    for (let i = 0; i < want.ahead; i++) d = next(new Date(d), want.interval).getTime();
+    for (let i = 0; i < want.ahead; i++) d = nextBound(new Date(d), want.interval).getTime();
     return d; // the last bound needed: `ahead` whole intervals after the current one
   })();
   const names = new Set(parts.map((p) => p.name));
@@ -64,7 +53,7 @@ export async function planRunway(db: DbSession, rule: RetentionRule, parts: read
   // Bounds below the current interval (a runway that ran out) are filled from the last one: inserts there would fail.
   while (last.getTime() < target && create.length < 400) {
     const from = last;
-    const to = next(from, want.interval);
+    const to = nextBound(from, want.interval);
     const name = `p${dayOf(from).replace(/-/g, '')}`;
     if (names.has(name)) return { ahead, aheadAfter: ahead, create: [], problem: `a partition named ${name} exists already out of order` };
     create.push({ name, lessThan: codec.toSql(to), from: dayOf(from) });
@@ -90,24 +79,11 @@ export async function planRunway(db: DbSession, rule: RetentionRule, parts: read
   return { ahead, aheadAfter, create, statement };
 }
 
-/** The planned ALTER, behind the same guards as a partition drop: a busy table is skipped, the lock waited for briefly. */
-export async function createRunway(db: DbSession, rule: RetentionRule, plan: RunwayPlan, opts: { lockWaitSeconds: number; runLog: RunLog; log: Log }): Promise<PartitionAction[]> {
+/** The planned ALTER, behind the same guards as a partition drop (lib/retention/partition-ddl.ts). */
+export async function createRunway(db: DbSession, rule: RetentionRule, plan: RunwayPlan, opts: PartitionDdlOptions): Promise<PartitionAction[]> {
   if (!plan.statement || plan.create.length === 0) return [];
-  const visibility = await lockVisibility(db);
-  const holders = visibility === 'none' ? [] : blockingHolders(await tableLockHolders(db, visibility, rule.schema, rule.table), opts.lockWaitSeconds);
-  const skipped = (reason: string) => plan.create.map((c): PartitionAction => ({ partition: c.name, action: 'skipped', rows: 0, reason }));
-  if (holders.length) return skipped(`busy: held by ${holders.map(describeHolder).join(', ')}`);
-  const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
-  await db.exec('SET SESSION lock_wait_timeout = ?', [opts.lockWaitSeconds]);
-  try {
-    await opts.runLog.command({ type: 'ADD_PARTITION', sql: plan.statement, schema: rule.schema, table: rule.table, extra: { partitions: plan.create.map((c) => c.name) } }, () => db.exec(plan.statement!));
-  } catch (err) {
-    if (errno(err) === undefined) throw err;
-    opts.log.warn('future partitions not created', { table: `${rule.schema}.${rule.table}`, errno: errno(err), error: sqlMessage(err) });
-    return skipped(errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s; nothing changed` : sqlMessage(err));
-  } finally {
-    await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
-  }
+  const r = await guardedPartitionDdl(db, rule, { type: 'ADD_PARTITION', sql: plan.statement, extra: { partitions: plan.create.map((c) => c.name) } }, opts);
+  if (!r.done) return plan.create.map((c) => ({ partition: c.name, action: 'skipped', rows: 0, reason: r.reason }));
   opts.log.info('future partitions created', { table: `${rule.schema}.${rule.table}`, partitions: plan.create.map((c) => c.name) });
   return plan.create.map((c) => ({ partition: c.name, action: 'created', rows: 0 }));
 }

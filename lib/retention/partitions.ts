@@ -1,11 +1,8 @@
 // Whole expired partitions of a RANGE-partitioned table: found by the server's own partition pruning, dropped as one metadata change each behind the metadata-lock guards.
 import type { DbSession } from '../db/connection';
 import { qualifiedName, quoteIdentifier } from '../db/identifiers';
-import { errno, sqlMessage } from '../db/errors';
-import { blockingHolders, describeHolder, lockVisibility, tableLockHolders } from '../maintenance/metadata-locks';
-import type { RunLog } from '../runlog/command-log';
-import type { Log } from '../runtime/log';
 import { partitionEnd, type TablePartition } from './partition-bounds';
+import { guardedPartitionDdl, type PartitionDdlOptions } from './partition-ddl';
 import type { Plan } from './plan';
 import type { PartitionAction, RetentionRule } from './rule-result';
 
@@ -71,46 +68,19 @@ export async function expiredPartitions(db: DbSession, rule: RetentionRule, plan
   return out;
 }
 
-export interface DropOptions {
-  readonly lockWaitSeconds: number;
-  readonly runLog: RunLog;
-  readonly log: Log;
-}
-
 /**
  * Drops the expired partitions in one `ALTER TABLE … DROP PARTITION p1, p2, …`: one metadata change and one exclusive
- * metadata-lock moment, whatever the rows. Before it, the table's metadata-lock holders are looked at: a busy table is
- * skipped (the row engine goes on with what is left) rather than queueing the application behind the ALTER, which itself
- * waits at most `lockWaitSeconds`. The rows are the server's estimate (TABLE_ROWS): counting them would read every row,
- * which is what dropping a partition avoids.
+ * metadata-lock moment, whatever the rows, behind the guards of lib/retention/partition-ddl.ts (a busy table is skipped and
+ * the row engine goes on with what is left). The rows are the server's estimate (TABLE_ROWS): counting them would read
+ * every row, which is what dropping a partition avoids.
  */
-export async function dropPartitions(db: DbSession, rule: RetentionRule, expired: readonly TablePartition[], opts: DropOptions): Promise<PartitionAction[]> {
+export async function dropPartitions(db: DbSession, rule: RetentionRule, expired: readonly TablePartition[], opts: PartitionDdlOptions): Promise<PartitionAction[]> {
   if (expired.length === 0) return [];
-  const table = qualifiedName(rule.schema, rule.table);
-  const name = `${rule.schema}.${rule.table}`;
-  const skipped = (reason: string) => expired.map((p): PartitionAction => ({ partition: p.name, action: 'skipped', rows: 0, reason }));
-  const visibility = await lockVisibility(db);
-  const holders = visibility === 'none' ? [] : blockingHolders(await tableLockHolders(db, visibility, rule.schema, rule.table), opts.lockWaitSeconds);
-  if (holders.length) {
-    opts.log.warn('partition drop skipped: table busy', { table: name, partitions: expired.length });
-    return skipped(`busy: held by ${holders.map(describeHolder).join(', ')}`);
-  }
   const rows = expired.reduce((n, p) => n + p.rowsEstimate, 0);
-  const sql = `ALTER TABLE ${table} DROP PARTITION ${expired.map((p) => quoteIdentifier(p.name)).join(', ')}`;
-  const [prev] = await db.query<{ v: number }>('SELECT @@SESSION.lock_wait_timeout AS v');
-  await db.exec('SET SESSION lock_wait_timeout = ?', [opts.lockWaitSeconds]);
-  const started = Date.now();
-  try {
-    await opts.runLog.command({ type: 'DROP_PARTITION', sql, schema: rule.schema, table: rule.table, extra: { partitions: expired.map((p) => ({ name: p.name, rowsEstimate: p.rowsEstimate, lessThan: p.description })), rowsEstimate: rows } }, () => db.exec(sql));
-  } catch (err) {
-    if (errno(err) === undefined) throw err;
-    // Nothing changed: a lock not granted in time, or the server refused; the row engine purges the partitions instead.
-    opts.log.warn('partition drop failed; the row engine goes on', { table: name, errno: errno(err), error: sqlMessage(err) });
-    return skipped(errno(err) === 1205 ? `busy: metadata lock not granted within ${opts.lockWaitSeconds} s; nothing changed` : sqlMessage(err));
-  } finally {
-    await db.exec('SET SESSION lock_wait_timeout = ?', [Number(prev?.v ?? 31_536_000)]).catch(() => undefined);
-  }
-  const seconds = Math.round((Date.now() - started) / 10) / 100;
-  opts.log.info('partitions dropped', { table: name, partitions: expired.map((p) => p.name), rowsEstimate: rows, seconds });
-  return expired.map((p) => ({ partition: p.name, action: 'dropped', rows: p.rowsEstimate, rowsEstimated: true, seconds }));
+  const sql = `ALTER TABLE ${qualifiedName(rule.schema, rule.table)} DROP PARTITION ${expired.map((p) => quoteIdentifier(p.name)).join(', ')}`;
+  const extra = { partitions: expired.map((p) => ({ name: p.name, rowsEstimate: p.rowsEstimate, lessThan: p.description })), rowsEstimate: rows };
+  const r = await guardedPartitionDdl(db, rule, { type: 'DROP_PARTITION', sql, extra }, opts);
+  if (!r.done) return expired.map((p) => ({ partition: p.name, action: 'skipped', rows: 0, reason: r.reason }));
+  opts.log.info('partitions dropped', { table: `${rule.schema}.${rule.table}`, partitions: expired.map((p) => p.name), rowsEstimate: rows, seconds: r.seconds });
+  return expired.map((p) => ({ partition: p.name, action: 'dropped', rows: p.rowsEstimate, rowsEstimated: true, seconds: r.seconds }));
 }

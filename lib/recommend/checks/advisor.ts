@@ -1,7 +1,7 @@
 // Server advisor checks from global status sampled twice an interval apart (rates, not counters since boot): the InnoDB buffer pool against the data, and implicit temporary tables spilling to disk.
 import { globalStatus } from '../../db/global-status';
 import type { ServerKind } from '../../db/flavour';
-import { item, mib, perRun, round, type Check, type CheckContext } from '../check';
+import { item, mib, perRun, round, type Check, type CheckContext, type CheckOutcome } from '../check';
 
 const COUNTERS = [
   'Uptime',
@@ -46,6 +46,13 @@ const sample = perRun(async (ctx: CheckContext): Promise<StatusSample> => {
   return { seconds, delta: (n) => Math.max(0, (b.get(n) ?? 0) - (a.get(n) ?? 0)), now: (n) => b.get(n) ?? 0 };
 });
 
+const NOT_SAMPLED = 'server status not sampled (no advisor interval given)';
+
+/** A check judged on the advisor's sample: without the sampling (no interval given) it reports nothing and says so. */
+function sampledCheck(code: string, judge: (ctx: CheckContext, s: StatusSample) => Promise<CheckOutcome>): Check {
+  return { code, run: async (ctx) => (ctx.opts.advisor ? judge(ctx, await sample(ctx)) : { items: [], note: NOT_SAMPLED }) };
+}
+
 /** The change that sets a variable: SET PERSIST on MySQL 8 (survives a restart), SET GLOBAL plus the option file on MariaDB, the parameter group on RDS/Aurora. */
 function setVariables(kind: ServerKind, vars: Readonly<Record<string, number>>): string {
   const list = Object.entries(vars).map(([k, v]) => `${k} = ${v}`);
@@ -58,112 +65,96 @@ function setVariables(kind: ServerKind, vars: Readonly<Record<string, number>>):
 const MIB = 1024 * 1024;
 /** MiB, or KiB below one MiB (a 16 KiB limit is not "0 MiB"). */
 const size = (bytes: number) => (bytes >= MIB ? mib(bytes) : `${Math.round(bytes / 1024)} KiB`);
-const NOT_SAMPLED = 'server status not sampled (no advisor interval given)';
 const CHUNK = 128 * MIB;
 
-export const bufferPoolTooSmall: Check = {
-  code: 'BUFFER_POOL_TOO_SMALL',
-  async run(ctx) {
-    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
-    const s = await sample(ctx);
-    const [v] = await ctx.db.query<{ size: number }>('SELECT @@innodb_buffer_pool_size AS size');
-    const pool = Number(v?.size ?? 0);
-    const data = (await ctx.sizes()).filter((t) => (t.engine ?? '').toLowerCase() === 'innodb').reduce((n, t) => n + t.dataBytes + t.indexBytes, 0);
-    const requests = s.delta('Innodb_buffer_pool_read_requests');
-    const misses = s.delta('Innodb_buffer_pool_reads');
-    const waits = s.delta('Innodb_buffer_pool_wait_free');
-    const missPercent = requests > 0 ? round((misses / requests) * 100, 2) : 0;
-    const limit = ctx.opts.settings.bufferPoolMissPercent;
-    // Misses that matter: enough reads to judge, a miss share over the limit, or sessions waiting for a free page.
-    const missing = requests >= 1000 && missPercent > limit;
-    if (pool >= data || (!missing && waits === 0)) return { items: [] };
-    const suggested = Math.ceil((data * 1.1) / CHUNK) * CHUNK;
-    return {
-      items: [
-        item(
-          'BUFFER_POOL_TOO_SMALL',
-          waits > 0 ? 'high' : 'medium',
-          'server',
-          `innodb_buffer_pool_size ${size(pool)} is smaller than the data and indexes of the configured schemas (${mib(data)}): ${missPercent}% of ${requests.toLocaleString('en')} page reads went to disk over ${s.seconds} s${waits ? `, and sessions waited ${waits} times for a free page` : ''}`,
-          {
-            bufferPoolBytes: pool,
-            dataAndIndexBytes: data,
-            readRequests: requests,
-            diskReads: misses,
-            missPercent,
-            thresholdPercent: limit,
-            waitFree: waits,
-            freePages: s.now('Innodb_buffer_pool_pages_free'),
-            totalPages: s.now('Innodb_buffer_pool_pages_total'),
-            intervalSeconds: s.seconds,
-            restartNeeded: false,
-            risk: 'memory: the pool must fit beside connections and the OS (on RDS keep the {DBInstanceClassMemory*3/4} formula unless the instance class grows)',
-          },
-          setVariables(ctx.db.flavour.kind, { innodb_buffer_pool_size: suggested }),
-        ),
-      ],
-    };
-  },
-};
+export const bufferPoolTooSmall = sampledCheck('BUFFER_POOL_TOO_SMALL', async (ctx, s) => {
+  const [v] = await ctx.db.query<{ size: number }>('SELECT @@innodb_buffer_pool_size AS size');
+  const pool = Number(v?.size ?? 0);
+  const data = (await ctx.sizes()).filter((t) => (t.engine ?? '').toLowerCase() === 'innodb').reduce((n, t) => n + t.dataBytes + t.indexBytes, 0);
+  const requests = s.delta('Innodb_buffer_pool_read_requests');
+  const misses = s.delta('Innodb_buffer_pool_reads');
+  const waits = s.delta('Innodb_buffer_pool_wait_free');
+  const missPercent = requests > 0 ? round((misses / requests) * 100, 2) : 0;
+  const limit = ctx.opts.settings.bufferPoolMissPercent;
+  // Misses that matter: enough reads to judge, a miss share over the limit, or sessions waiting for a free page.
+  const missing = requests >= 1000 && missPercent > limit;
+  if (pool >= data || (!missing && waits === 0)) return { items: [] };
+  const suggested = Math.ceil((data * 1.1) / CHUNK) * CHUNK;
+  return {
+    items: [
+      item(
+        'BUFFER_POOL_TOO_SMALL',
+        waits > 0 ? 'high' : 'medium',
+        'server',
+        `innodb_buffer_pool_size ${size(pool)} is smaller than the data and indexes of the configured schemas (${mib(data)}): ${missPercent}% of ${requests.toLocaleString('en')} page reads went to disk over ${s.seconds} s${waits ? `, and sessions waited ${waits} times for a free page` : ''}`,
+        {
+          bufferPoolBytes: pool,
+          dataAndIndexBytes: data,
+          readRequests: requests,
+          diskReads: misses,
+          missPercent,
+          thresholdPercent: limit,
+          waitFree: waits,
+          freePages: s.now('Innodb_buffer_pool_pages_free'),
+          totalPages: s.now('Innodb_buffer_pool_pages_total'),
+          intervalSeconds: s.seconds,
+          restartNeeded: false,
+          risk: 'memory: the pool must fit beside connections and the OS (on RDS keep the {DBInstanceClassMemory*3/4} formula unless the instance class grows)',
+        },
+        setVariables(ctx.db.flavour.kind, { innodb_buffer_pool_size: suggested }),
+      ),
+    ],
+  };
+});
 
-export const tmpTablesToDisk: Check = {
-  code: 'TMP_TABLES_TO_DISK',
-  async run(ctx) {
-    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
-    const s = await sample(ctx);
-    const created = s.delta('Created_tmp_tables');
-    const disk = s.delta('Created_tmp_disk_tables');
-    const percent = created > 0 ? round((disk / created) * 100, 1) : 0;
-    const limit = ctx.opts.settings.tmpDiskPercent;
-    if (created < 20 || percent < limit) return { items: [] };
-    const [v] = await ctx.db.query<{ tmp: number; heap: number }>('SELECT @@tmp_table_size AS tmp, @@max_heap_table_size AS heap');
-    const effective = Math.min(Number(v?.tmp ?? 0), Number(v?.heap ?? 0));
-    const suggested = Math.max(64 * MIB, Math.ceil((effective * 4) / MIB) * MIB);
-    return {
-      items: [
-        item(
-          'TMP_TABLES_TO_DISK',
-          percent >= 50 ? 'high' : 'medium',
-          'server',
-          `${percent}% of the ${created.toLocaleString('en')} implicit temporary tables of the last ${s.seconds} s went to disk: in-memory temporary tables are limited to ${size(effective)} (the smaller of tmp_table_size and max_heap_table_size)`,
-          { tmpTables: created, diskTmpTables: disk, diskPercent: percent, thresholdPercent: limit, tmpTableSize: Number(v?.tmp ?? 0), maxHeapTableSize: Number(v?.heap ?? 0), intervalSeconds: s.seconds, restartNeeded: false, risk: 'memory per query: each temporary table may grow to the new size; also check the queries (EXPLAIN shows "Using temporary")' },
-          setVariables(ctx.db.flavour.kind, { tmp_table_size: suggested, max_heap_table_size: suggested }),
-        ),
-      ],
-    };
-  },
-};
+export const tmpTablesToDisk = sampledCheck('TMP_TABLES_TO_DISK', async (ctx, s) => {
+  const created = s.delta('Created_tmp_tables');
+  const disk = s.delta('Created_tmp_disk_tables');
+  const percent = created > 0 ? round((disk / created) * 100, 1) : 0;
+  const limit = ctx.opts.settings.tmpDiskPercent;
+  if (created < 20 || percent < limit) return { items: [] };
+  const [v] = await ctx.db.query<{ tmp: number; heap: number }>('SELECT @@tmp_table_size AS tmp, @@max_heap_table_size AS heap');
+  const effective = Math.min(Number(v?.tmp ?? 0), Number(v?.heap ?? 0));
+  const suggested = Math.max(64 * MIB, Math.ceil((effective * 4) / MIB) * MIB);
+  return {
+    items: [
+      item(
+        'TMP_TABLES_TO_DISK',
+        percent >= 50 ? 'high' : 'medium',
+        'server',
+        `${percent}% of the ${created.toLocaleString('en')} implicit temporary tables of the last ${s.seconds} s went to disk: in-memory temporary tables are limited to ${size(effective)} (the smaller of tmp_table_size and max_heap_table_size)`,
+        { tmpTables: created, diskTmpTables: disk, diskPercent: percent, thresholdPercent: limit, tmpTableSize: Number(v?.tmp ?? 0), maxHeapTableSize: Number(v?.heap ?? 0), intervalSeconds: s.seconds, restartNeeded: false, risk: 'memory per query: each temporary table may grow to the new size; also check the queries (EXPLAIN shows "Using temporary")' },
+        setVariables(ctx.db.flavour.kind, { tmp_table_size: suggested, max_heap_table_size: suggested }),
+      ),
+    ],
+  };
+});
 
-export const tableCacheMisses: Check = {
-  code: 'TABLE_CACHE_MISSES',
-  async run(ctx) {
-    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
-    const s = await sample(ctx);
-    const [v] = await ctx.db.query<{ cache: number; defs: number }>('SELECT @@table_open_cache AS cache, @@table_definition_cache AS defs');
-    const cache = Number(v?.cache ?? 0);
-    const defs = Number(v?.defs ?? 0);
-    const opened = s.delta('Opened_tables');
-    const openedDefs = s.delta('Opened_table_definitions');
-    const perSecond = round(opened / Math.max(s.seconds, 0.1), 2);
-    // Misses: tables opened again over the interval while the cache is full (an open after FLUSH TABLES or a first use is no miss).
-    const full = s.now('Open_tables') >= cache * 0.95;
-    if (!full || opened < ctx.opts.settings.tableCacheMissesPerInterval) return { items: [] };
-    const vars: Record<string, number> = { table_open_cache: Math.max(cache * 2, 400) };
-    if (s.now('Open_table_definitions') >= defs * 0.95 && openedDefs > 0) vars['table_definition_cache'] = Math.max(defs * 2, 400);
-    return {
-      items: [
-        item(
-          'TABLE_CACHE_MISSES',
-          'medium',
-          'server',
-          `${opened.toLocaleString('en')} tables opened in ${s.seconds} s (${perSecond}/s) with the table cache full (${s.now('Open_tables')} of table_open_cache ${cache})${openedDefs ? `; ${openedDefs} table definitions read again (table_definition_cache ${defs})` : ''}`,
-          { openedTables: opened, openedPerSecond: perSecond, openTables: s.now('Open_tables'), tableOpenCache: cache, openedTableDefinitions: openedDefs, tableDefinitionCache: defs, intervalSeconds: s.seconds, restartNeeded: false, risk: 'file descriptors: each cached table holds one or two (open_files_limit)' },
-          setVariables(ctx.db.flavour.kind, vars),
-        ),
-      ],
-    };
-  },
-};
+export const tableCacheMisses = sampledCheck('TABLE_CACHE_MISSES', async (ctx, s) => {
+  const [v] = await ctx.db.query<{ cache: number; defs: number }>('SELECT @@table_open_cache AS cache, @@table_definition_cache AS defs');
+  const cache = Number(v?.cache ?? 0);
+  const defs = Number(v?.defs ?? 0);
+  const opened = s.delta('Opened_tables');
+  const openedDefs = s.delta('Opened_table_definitions');
+  const perSecond = round(opened / Math.max(s.seconds, 0.1), 2);
+  // Misses: tables opened again over the interval while the cache is full (an open after FLUSH TABLES or a first use is no miss).
+  const full = s.now('Open_tables') >= cache * 0.95;
+  if (!full || opened < ctx.opts.settings.tableCacheMissesPerInterval) return { items: [] };
+  const vars: Record<string, number> = { table_open_cache: Math.max(cache * 2, 400) };
+  if (s.now('Open_table_definitions') >= defs * 0.95 && openedDefs > 0) vars['table_definition_cache'] = Math.max(defs * 2, 400);
+  return {
+    items: [
+      item(
+        'TABLE_CACHE_MISSES',
+        'medium',
+        'server',
+        `${opened.toLocaleString('en')} tables opened in ${s.seconds} s (${perSecond}/s) with the table cache full (${s.now('Open_tables')} of table_open_cache ${cache})${openedDefs ? `; ${openedDefs} table definitions read again (table_definition_cache ${defs})` : ''}`,
+        { openedTables: opened, openedPerSecond: perSecond, openTables: s.now('Open_tables'), tableOpenCache: cache, openedTableDefinitions: openedDefs, tableDefinitionCache: defs, intervalSeconds: s.seconds, restartNeeded: false, risk: 'file descriptors: each cached table holds one or two (open_files_limit)' },
+        setVariables(ctx.db.flavour.kind, vars),
+      ),
+    ],
+  };
+});
 
 interface OpenTransaction {
   id: number;
@@ -210,52 +201,42 @@ export const longTransactions: Check = {
   },
 };
 
-export const threadCacheMisses: Check = {
-  code: 'THREAD_CACHE_MISSES',
-  async run(ctx) {
-    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
-    const s = await sample(ctx);
-    const connections = s.delta('Connections');
-    const created = s.delta('Threads_created');
-    const percent = connections > 0 ? round((created / connections) * 100, 1) : 0;
-    if (connections < 20 || percent < ctx.opts.settings.threadCacheMissPercent) return { items: [] };
-    const [v] = await ctx.db.query<{ size: number }>('SELECT @@thread_cache_size AS size');
-    const current = Number(v?.size ?? 0);
-    return {
-      items: [
-        item(
-          'THREAD_CACHE_MISSES',
-          'low',
-          'server',
-          `${created} of ${connections} connections over ${s.seconds} s needed a new thread (${percent}%): thread_cache_size is ${current}`,
-          { connections, threadsCreated: created, missPercent: percent, threadCacheSize: current, intervalSeconds: s.seconds, restartNeeded: false, risk: 'little: idle cached threads hold a few hundred KB each' },
-          setVariables(ctx.db.flavour.kind, { thread_cache_size: Math.max(16, current * 2) }),
-        ),
-      ],
-    };
-  },
-};
+export const threadCacheMisses = sampledCheck('THREAD_CACHE_MISSES', async (ctx, s) => {
+  const connections = s.delta('Connections');
+  const created = s.delta('Threads_created');
+  const percent = connections > 0 ? round((created / connections) * 100, 1) : 0;
+  if (connections < 20 || percent < ctx.opts.settings.threadCacheMissPercent) return { items: [] };
+  const [v] = await ctx.db.query<{ size: number }>('SELECT @@thread_cache_size AS size');
+  const current = Number(v?.size ?? 0);
+  return {
+    items: [
+      item(
+        'THREAD_CACHE_MISSES',
+        'low',
+        'server',
+        `${created} of ${connections} connections over ${s.seconds} s needed a new thread (${percent}%): thread_cache_size is ${current}`,
+        { connections, threadsCreated: created, missPercent: percent, threadCacheSize: current, intervalSeconds: s.seconds, restartNeeded: false, risk: 'little: idle cached threads hold a few hundred KB each' },
+        setVariables(ctx.db.flavour.kind, { thread_cache_size: Math.max(16, current * 2) }),
+      ),
+    ],
+  };
+});
 
-export const sortMergePasses: Check = {
-  code: 'SORT_MERGE_PASSES',
-  async run(ctx) {
-    if (!ctx.opts.advisor) return { items: [], note: NOT_SAMPLED };
-    const s = await sample(ctx);
-    const passes = s.delta('Sort_merge_passes');
-    if (passes < ctx.opts.settings.sortMergePassesPerInterval) return { items: [] };
-    const [v] = await ctx.db.query<{ size: number }>('SELECT @@sort_buffer_size AS size');
-    const current = Number(v?.size ?? 0);
-    return {
-      items: [
-        item(
-          'SORT_MERGE_PASSES',
-          'low',
-          'server',
-          `${passes} sort merge passes over ${s.seconds} s (${s.delta('Sort_rows').toLocaleString('en')} rows sorted): sorts did not fit sort_buffer_size (${size(current)}) and were merged through temporary files`,
-          { sortMergePasses: passes, sortRows: s.delta('Sort_rows'), sortBufferSize: current, intervalSeconds: s.seconds, restartNeeded: false, risk: 'memory per sorting session: raise it moderately, or give the sorted queries an index' },
-          setVariables(ctx.db.flavour.kind, { sort_buffer_size: Math.max(2 * MIB, current * 4) }),
-        ),
-      ],
-    };
-  },
-};
+export const sortMergePasses = sampledCheck('SORT_MERGE_PASSES', async (ctx, s) => {
+  const passes = s.delta('Sort_merge_passes');
+  if (passes < ctx.opts.settings.sortMergePassesPerInterval) return { items: [] };
+  const [v] = await ctx.db.query<{ size: number }>('SELECT @@sort_buffer_size AS size');
+  const current = Number(v?.size ?? 0);
+  return {
+    items: [
+      item(
+        'SORT_MERGE_PASSES',
+        'low',
+        'server',
+        `${passes} sort merge passes over ${s.seconds} s (${s.delta('Sort_rows').toLocaleString('en')} rows sorted): sorts did not fit sort_buffer_size (${size(current)}) and were merged through temporary files`,
+        { sortMergePasses: passes, sortRows: s.delta('Sort_rows'), sortBufferSize: current, intervalSeconds: s.seconds, restartNeeded: false, risk: 'memory per sorting session: raise it moderately, or give the sorted queries an index' },
+        setVariables(ctx.db.flavour.kind, { sort_buffer_size: Math.max(2 * MIB, current * 4) }),
+      ),
+    ],
+  };
+});

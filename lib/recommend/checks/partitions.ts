@@ -2,22 +2,13 @@
 import { qualifiedName, quoteIdentifier } from '../../db/identifiers';
 import { planRunway } from '../../retention/partition-runway';
 import { readPartitions } from '../../retention/partitions';
+import { dayOf, nextBound, type Interval } from '../../retention/partition-bounds';
 import { DAY_MS, GIB, gib, item, tableKey, type Check } from '../check';
 import type { Recommendation } from '../types';
-
-type Interval = 'day' | 'week' | 'month';
 
 /** Partitions of about a day for short retention, a week up to two years, a month beyond: a few hundred partitions at most. */
 function intervalFor(retentionDays: number): Interval {
   return retentionDays <= 120 ? 'day' : retentionDays <= 730 ? 'week' : 'month';
-}
-
-const dayText = (d: Date) => d.toISOString().slice(0, 10);
-
-function step(d: Date, interval: Interval): Date {
-  if (interval === 'day') return new Date(d.getTime() + DAY_MS);
-  if (interval === 'week') return new Date(d.getTime() + 7 * DAY_MS);
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1));
 }
 
 /**
@@ -26,12 +17,12 @@ function step(d: Date, interval: Interval): Date {
  */
 function partitionStatement(schema: string, table: string, column: string, dataType: string, pk: readonly string[], cutoff: Date, now: Date, interval: Interval): string {
   const fn = dataType === 'timestamp' ? 'UNIX_TIMESTAMP' : 'TO_DAYS';
-  const bound = (d: Date) => `${fn}('${dayText(d)}${fn === 'UNIX_TIMESTAMP' ? ' 00:00:00' : ''}')`;
+  const bound = (d: Date) => `${fn}('${dayOf(d)}${fn === 'UNIX_TIMESTAMP' ? ' 00:00:00' : ''}')`;
   const start = new Date(Date.UTC(cutoff.getUTCFullYear(), cutoff.getUTCMonth(), interval === 'month' ? 1 : cutoff.getUTCDate()));
-  const end = step(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())), 'day');
+  const end = nextBound(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())), 'day');
   const parts = [`PARTITION p_before VALUES LESS THAN (${bound(start)})`];
-  for (let d = start; d.getTime() <= end.getTime() && parts.length < 400; d = step(d, interval)) {
-    parts.push(`PARTITION p${dayText(d).replace(/-/g, '')} VALUES LESS THAN (${bound(step(d, interval))})`);
+  for (let d = start; d.getTime() <= end.getTime() && parts.length < 400; d = nextBound(d, interval)) {
+    parts.push(`PARTITION p${dayOf(d).replace(/-/g, '')} VALUES LESS THAN (${bound(nextBound(d, interval))})`);
   }
   parts.push('PARTITION pmax VALUES LESS THAN MAXVALUE');
   // Partition options follow the alter options without a comma.
