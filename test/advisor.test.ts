@@ -9,6 +9,7 @@ import type { Recommendation } from '../lib/recommend/types';
 import { testConfig } from './support/db';
 import { parseServerVersion } from '../lib/db/flavour';
 import { endOfLife } from '../lib/recommend/checks/server-version';
+import { logBufferWaits, redoCapacity } from '../lib/recommend/checks/advisor';
 
 const S = 'advisor_t';
 const ROWS = 120_000;
@@ -19,6 +20,7 @@ async function load(url: string): Promise<void> {
   const c = credentialsFromUrl(url);
   const admin = await mysql.createConnection({ host: c.host, port: c.port, user: c.user, password: c.password, multipleStatements: true });
   await admin.query(`CREATE DATABASE ${S}; USE ${S};
+    CREATE TABLE w (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(250) NOT NULL) ENGINE=InnoDB;
     CREATE TABLE big (id INT PRIMARY KEY, grp INT NOT NULL, note VARCHAR(200) NOT NULL, pad CHAR(255) NOT NULL) ENGINE=InnoDB;
     INSERT INTO big SELECT seq, seq % 5000, REPEAT(CHAR(65 + seq % 26), 150), REPEAT('x', 255) FROM seq_1_to_${ROWS};
     ANALYZE TABLE big;
@@ -36,6 +38,8 @@ async function workload(url: string): Promise<void> {
   for (let round = 0; round < 2; round++) for (let i = 0; i < 60; i++) await conn.query(`SELECT id FROM small${i}`);
   // Sorts of about 750 KB: over a 32 KB sort buffer, under the default 2 MB.
   for (let i = 0; i < 15; i++) await conn.query('SELECT id FROM big WHERE id <= 5000 ORDER BY note, id DESC LIMIT 1 OFFSET 4000');
+  // About 3 MB of redo: three quarters of a 4 MB log, written in however long the machine takes (under a minute).
+  await conn.query('INSERT INTO w (pad) SELECT REPEAT(CHAR(65 + seq % 26), 250) FROM seq_1_to_10000');
   await conn.end();
   // Thirty short connections, one after another.
   for (let i = 0; i < 30; i++) {
@@ -44,10 +48,10 @@ async function workload(url: string): Promise<void> {
   }
 }
 
-const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'THREAD_CACHE_MISSES', 'SORT_MERGE_PASSES', 'LONG_TRANSACTION', 'BINLOG_FORMAT', 'VERSION_END_OF_LIFE'];
+const ADVISOR = ['BUFFER_POOL_TOO_SMALL', 'REDO_LOG_TOO_SMALL', 'LOG_BUFFER_WAITS', 'TMP_TABLES_TO_DISK', 'TABLE_CACHE_MISSES', 'THREAD_CACHE_MISSES', 'SORT_MERGE_PASSES', 'LONG_TRANSACTION', 'BINLOG_FORMAT', 'VERSION_END_OF_LIFE'];
 
 async function advise(url: string, settings: Record<string, number> = {}): Promise<Recommendation[]> {
-  const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, ...settings } });
+  const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, redoLogMinutes: 1, ...settings } });
   const db = await openSession(credentialsFromUrl(url), { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
   try {
     const opts: RecommendOptions = {
@@ -70,8 +74,9 @@ async function advise(url: string, settings: Record<string, number> = {}): Promi
 
 beforeAll(async () => {
   // 8 MB of buffer pool for ~60 MB of data; in-memory temporary tables capped at 16 KB.
-  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10', '--thread-cache-size=0', '--sort-buffer-size=32768', '--log-bin', '--binlog-format=STATEMENT'] });
-  good = await startLocalMariaDb({ bufferPoolMb: 256 });
+  bad = await startLocalMariaDb({ bufferPoolMb: 8, extraArgs: ['--tmp-table-size=16384', '--max-heap-table-size=16384', '--innodb-buffer-pool-chunk-size=1048576', '--table-open-cache=10', '--thread-cache-size=0', '--sort-buffer-size=32768', '--log-bin', '--binlog-format=STATEMENT', '--innodb-log-file-size=4M'] });
+  // A redo log of 512 MB holds a minute of this test's writes however fast the machine runs them (3 MB in at least the 0.5 s interval).
+  good = await startLocalMariaDb({ bufferPoolMb: 256, extraArgs: ['--innodb-log-file-size=512M'] });
   await Promise.all([load(bad.url), load(good.url)]);
 }, 180_000);
 afterAll(async () => {
@@ -106,6 +111,11 @@ describe('server advisor', () => {
     expect(items.find((i) => i.code === 'BINLOG_FORMAT')).toMatchObject({ evidence: { binlogFormat: 'STATEMENT' }, fix: "SET GLOBAL binlog_format = 'ROW'; — RDS: binlog_format = ROW in the DB parameter group" });
     // MariaDB 10.11 is supported until 2028: no end-of-life item today.
     expect(items.find((i) => i.code === 'VERSION_END_OF_LIFE')).toBeUndefined();
+    const redo = items.find((i) => i.code === 'REDO_LOG_TOO_SMALL');
+    expect(redo, JSON.stringify(items)).toMatchObject({ evidence: { redoCapacityBytes: 4 * 1024 * 1024, variable: 'innodb_log_file_size', targetMinutes: 1, restartNeeded: false } });
+    expect(Number(redo!.evidence['logBytesWritten'])).toBeGreaterThan(2 * 1024 * 1024);
+    expect(Number(redo!.evidence['holdsMinutes'])).toBeLessThan(1);
+    expect(redo!.fix).toMatch(/^SET GLOBAL innodb_log_file_size = \d+; .*MariaDB 10\.9/);
     const sorts = items.find((i) => i.code === 'SORT_MERGE_PASSES');
     expect(sorts, JSON.stringify(items)).toMatchObject({ evidence: { sortBufferSize: 32768 }, fix: expect.stringMatching(/^SET GLOBAL sort_buffer_size = 2097152;/) });
   }, 120_000);
@@ -134,6 +144,25 @@ describe('server advisor', () => {
   it('finds neither on a well-configured server under the same workload', async () => {
     expect(await advise(good.url)).toEqual([]);
   }, 120_000);
+});
+
+describe('log buffer waits', () => {
+  // Whether a session waits for the log buffer depends on when InnoDB's writer flushes it: judged here on given counters.
+  it('names innodb_log_buffer_size with the restart MariaDB needs and the SET PERSIST MySQL 8 takes; nothing without waits', () => {
+    expect(logBufferWaits('mariadb', 2 * 1024 * 1024, 0, 5)).toBeUndefined();
+    expect(logBufferWaits('mariadb', 2 * 1024 * 1024, 3, 5)).toMatchObject({ code: 'LOG_BUFFER_WAITS', evidence: { logWaits: 3, logBufferSize: 2097152, restartNeeded: true }, fix: expect.stringMatching(/^innodb_log_buffer_size = 67108864 under \[mysqld\].*\(static\)$/) });
+    expect(logBufferWaits('mysql', 32 * 1024 * 1024, 1, 5)).toMatchObject({ evidence: { restartNeeded: false }, fix: expect.stringMatching(/^SET PERSIST innodb_log_buffer_size = 134217728;/) });
+  });
+});
+
+describe('redo capacity', () => {
+  it('reads innodb_redo_log_capacity from MySQL 8.0.30, files × size before it, one resizable file on MariaDB 10.9+', () => {
+    const vars = new Map([['innodb_log_file_size', 48 * 1024 * 1024], ['innodb_log_files_in_group', 2], ['innodb_redo_log_capacity', 100 * 1024 * 1024]]);
+    expect(redoCapacity('mysql', parseServerVersion('8.0.35'), vars)).toEqual({ bytes: 100 * 1024 * 1024, variable: 'innodb_redo_log_capacity', dynamic: true });
+    expect(redoCapacity('mysql', parseServerVersion('8.0.28'), vars)).toEqual({ bytes: 96 * 1024 * 1024, variable: 'innodb_log_file_size', dynamic: false });
+    expect(redoCapacity('mariadb', parseServerVersion('10.11.19-MariaDB'), vars)).toEqual({ bytes: 48 * 1024 * 1024, variable: 'innodb_log_file_size', dynamic: true });
+    expect(redoCapacity('mariadb', parseServerVersion('10.6.18-MariaDB'), vars).dynamic).toBe(false);
+  });
 });
 
 describe('end of life', () => {

@@ -225,6 +225,8 @@ export const recommendationSettingsSchema = z.strictObject({
   sortMergePassesPerInterval: z.number().int().min(1).max(1_000_000).default(10),
   /** LONG_TRANSACTION: a transaction open at least this long. */
   longTransactionSeconds: z.number().int().min(1).max(86_400).default(300),
+  /** REDO_LOG_TOO_SMALL: the redo log should hold this many minutes of writes at the sampled rate. */
+  redoLogMinutes: z.number().min(1).max(1440).default(60),
 });
 
 /** optimize-tables and rebuild-indexes: the online rebuild and its guards. */

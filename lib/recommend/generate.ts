@@ -1,7 +1,7 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
 import { binlogFormat, versionEndOfLife } from './checks/server-version';
-import { bufferPoolTooSmall, longTransactions, sortMergePasses, tableCacheMisses, threadCacheMisses, tmpTablesToDisk } from './checks/advisor';
+import { bufferPoolTooSmall, logBufferWaitsCheck, longTransactions, redoLogTooSmall, sortMergePasses, tableCacheMisses, threadCacheMisses, tmpTablesToDisk } from './checks/advisor';
 import { partitionCandidates, partitionRunway } from './checks/partitions';
 import type { DbSession } from '../db/connection';
 import { SCHEMA_HISTORY, StatisticsHistory, TABLE_HISTORY } from '../stats/history';
@@ -40,6 +40,8 @@ const CHECKS: readonly Check[] = [
   partitionRunway,
   connectionUsage,
   bufferPoolTooSmall,
+  redoLogTooSmall,
+  logBufferWaitsCheck,
   tmpTablesToDisk,
   tableCacheMisses,
   threadCacheMisses,

@@ -1,7 +1,8 @@
-// Server advisor checks from global status sampled twice an interval apart (rates, not counters since boot): the InnoDB buffer pool against the data, and implicit temporary tables spilling to disk.
+// Server advisor checks from global status sampled twice an interval apart (rates, not counters since boot): buffer pool, redo log, temporary tables, table and thread caches, sorts, long transactions.
 import { globalStatus } from '../../db/global-status';
 import type { ServerKind } from '../../db/flavour';
 import { item, mib, perRun, round, type Check, type CheckContext, type CheckOutcome } from '../check';
+import type { Recommendation } from '../types';
 
 const COUNTERS = [
   'Uptime',
@@ -20,6 +21,12 @@ const COUNTERS = [
   'Connections',
   'Sort_merge_passes',
   'Sort_rows',
+  'Innodb_os_log_written',
+  'Innodb_log_waits',
+  // Checkpoint age: MariaDB's own counter; MySQL 8.0.30+ gives both LSNs.
+  'Innodb_checkpoint_age',
+  'Innodb_redo_log_current_lsn',
+  'Innodb_redo_log_checkpoint_lsn',
 ] as const;
 type Counter = (typeof COUNTERS)[number];
 
@@ -239,4 +246,89 @@ export const sortMergePasses = sampledCheck('SORT_MERGE_PASSES', async (ctx, s) 
       ),
     ],
   };
+});
+
+/** Global variables by name (absent ones left out): SHOW VARIABLES never fails on a name this server does not have. */
+async function variables(ctx: CheckContext, names: readonly string[]): Promise<Map<string, number>> {
+  const rows = await ctx.db.query<{ Variable_name: string; Value: string }>('SHOW GLOBAL VARIABLES WHERE Variable_name IN (?)', [names]);
+  return new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), Number(r.Value)]));
+}
+
+/** The redo log's capacity and the variable that sets it: innodb_redo_log_capacity from MySQL 8.0.30, one file on MariaDB 10.5+, files × size before. */
+export function redoCapacity(kind: ServerKind, version: { major: number; minor: number; patch: number }, vars: ReadonlyMap<string, number>): { bytes: number; variable: string; dynamic: boolean } {
+  const fileSize = vars.get('innodb_log_file_size') ?? 0;
+  if (kind === 'mariadb') return { bytes: fileSize, variable: 'innodb_log_file_size', dynamic: version.major > 10 || version.minor >= 9 };
+  const capacity = vars.get('innodb_redo_log_capacity');
+  const at8030 = version.major > 8 || (version.major === 8 && (version.minor > 0 || version.patch >= 30));
+  if (at8030 && capacity !== undefined) return { bytes: capacity, variable: 'innodb_redo_log_capacity', dynamic: true };
+  return { bytes: fileSize * (vars.get('innodb_log_files_in_group') ?? 2), variable: 'innodb_log_file_size', dynamic: false };
+}
+
+const ROUND_REDO = 256 * MIB;
+
+export const redoLogTooSmall = sampledCheck('REDO_LOG_TOO_SMALL', async (ctx, s) => {
+  const kind = ctx.db.flavour.kind;
+  if (kind === 'aurora-mysql') return { skipped: 'Aurora MySQL: the redo log lives in its storage layer and has no size to set' };
+  const vars = await variables(ctx, ['innodb_log_file_size', 'innodb_log_files_in_group', 'innodb_redo_log_capacity']);
+  const cap = redoCapacity(kind, ctx.db.flavour, vars);
+  const written = s.delta('Innodb_os_log_written');
+  const perMinute = (written / Math.max(s.seconds, 0.1)) * 60;
+  const minutes = ctx.opts.settings.redoLogMinutes;
+  const holdsMinutes = perMinute > 0 ? round(cap.bytes / perMinute, 1) : null;
+  const age = kind === 'mariadb' ? s.now('Innodb_checkpoint_age') : Math.max(0, s.now('Innodb_redo_log_current_lsn') - s.now('Innodb_redo_log_checkpoint_lsn'));
+  const agePercent = cap.bytes > 0 ? round((age / cap.bytes) * 100, 1) : 0;
+  const items = [];
+  // Too small: at the sampled write rate the log holds less than `redoLogMinutes` of writes, or the checkpoint is past
+  // three quarters of it (where InnoDB starts flushing pages synchronously and writes stall).
+  if ((holdsMinutes !== null && holdsMinutes < minutes && written >= MIB) || agePercent >= 75) {
+    const suggested = Math.max(cap.bytes * 2, Math.ceil((perMinute * minutes) / ROUND_REDO) * ROUND_REDO);
+    const perFile = cap.variable === 'innodb_log_file_size' && kind !== 'mariadb' ? Math.ceil(suggested / (vars.get('innodb_log_files_in_group') ?? 2) / MIB) * MIB : suggested;
+    const restart = !cap.dynamic;
+    const rds = `RDS: ${cap.variable} in the DB parameter group${restart ? ' (static: applied at the next reboot)' : ''}`;
+    const fix =
+      kind === 'mariadb'
+        ? cap.dynamic
+          ? `SET GLOBAL innodb_log_file_size = ${perFile}; /* resized online (MariaDB 10.9+); and under [mysqld] in the option file */ — ${rds}`
+          : `innodb_log_file_size = ${perFile} under [mysqld] in the option file, then restart — ${rds}`
+        : cap.dynamic
+          ? `SET PERSIST innodb_redo_log_capacity = ${perFile}; — ${rds}`
+          : `innodb_log_file_size = ${perFile} under [mysqld] in the option file, then restart (or upgrade to 8.0.30+ and SET PERSIST innodb_redo_log_capacity) — ${rds}`;
+    items.push(
+      item(
+        'REDO_LOG_TOO_SMALL',
+        agePercent >= 75 ? 'high' : 'medium',
+        'server',
+        `the redo log (${mib(cap.bytes)}, ${cap.variable}) holds ${holdsMinutes ?? '∞'} minutes of writes at the rate of the last ${s.seconds} s (${mib(perMinute)} per minute), under the ${minutes} minutes it should${agePercent ? `; checkpoint age ${agePercent}% of it` : ''}: a full redo log forces synchronous page flushing, and every write waits`,
+        { redoCapacityBytes: cap.bytes, variable: cap.variable, logBytesWritten: written, bytesPerMinute: Math.round(perMinute), holdsMinutes, targetMinutes: minutes, checkpointAgeBytes: age, checkpointAgePercent: agePercent, intervalSeconds: s.seconds, restartNeeded: restart, risk: 'disk: the log takes the new size on disk; crash recovery reads more log (longer after a crash)' },
+        fix,
+      ),
+    );
+  }
+  return { items };
+});
+
+/** Sessions that waited for room in the redo log buffer over the interval: the buffer is smaller than the transactions' log. */
+export function logBufferWaits(kind: ServerKind, bufferBytes: number, waits: number, seconds: number): Recommendation | undefined {
+  if (waits === 0) return undefined;
+  // MariaDB's innodb_log_buffer_size is not dynamic; MySQL 8's is.
+  const restart = kind === 'mariadb';
+  const suggested = Math.max(64 * MIB, bufferBytes * 4);
+  return item(
+    'LOG_BUFFER_WAITS',
+    'low',
+    'server',
+    `sessions waited ${waits} times over ${seconds} s for room in the redo log buffer (innodb_log_buffer_size ${size(bufferBytes)}): large transactions write more log than the buffer holds`,
+    { logWaits: waits, logBufferSize: bufferBytes, intervalSeconds: seconds, restartNeeded: restart, risk: 'memory: one buffer for the server' },
+    restart
+      ? `innodb_log_buffer_size = ${suggested} under [mysqld] in the option file, then restart — RDS: innodb_log_buffer_size in the DB parameter group (static)`
+      : setVariables(kind, { innodb_log_buffer_size: suggested }),
+  );
+}
+
+export const logBufferWaitsCheck = sampledCheck('LOG_BUFFER_WAITS', async (ctx, s) => {
+  const waits = s.delta('Innodb_log_waits');
+  if (waits === 0) return { items: [] };
+  const [v] = await ctx.db.query<{ size: number }>('SELECT @@innodb_log_buffer_size AS size');
+  const found = logBufferWaits(ctx.db.flavour.kind, Number(v?.size ?? 0), waits, s.seconds);
+  return { items: found ? [found] : [] };
 });
