@@ -227,6 +227,10 @@ export const recommendationSettingsSchema = z.strictObject({
   longTransactionSeconds: z.number().int().min(1).max(86_400).default(300),
   /** REDO_LOG_TOO_SMALL: the redo log should hold this many minutes of writes at the sampled rate. */
   redoLogMinutes: z.number().min(1).max(1440).default(60),
+  /** REPLICA_LAG: a configured replica (or Aurora reader) further behind than this. */
+  replicaLagSeconds: z.number().min(1).max(86_400).default(300),
+  /** UNUSED_INDEX: index usage counters count only after the server (and every replica) has run this long. */
+  indexUsageMinUptimeHours: z.number().min(0).max(8760).default(24),
 });
 
 /** optimize-tables and rebuild-indexes: the online rebuild and its guards. */

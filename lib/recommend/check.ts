@@ -37,10 +37,22 @@ export interface RecommendOptions {
    * is server-wide: a caller judging one schema's tables alone need not wait for it). `betweenSamples`: a test's workload.
    */
   readonly advisor?: { readonly sampleSeconds: number; readonly betweenSamples?: () => Promise<void> };
+  /**
+   * The target's configured replicas (replicaSecretArns; Aurora reader instances listed there too), opened on first use by
+   * the caller, who closes them: REPLICA_LAG reads their state, UNUSED_INDEX merges their index usage.
+   */
+  readonly replicas?: () => Promise<readonly ReplicaNode[]>;
   /** alarms.partitionsAheadBelow: PARTITION_RUNWAY's floor for rules with `partitioning`. */
   readonly partitionsAheadBelow?: number;
   /** What REBUILD_TOO_LARGE needs: the estimate's rate, one invocation's budget, the tables rebuilt by name, the by-hand commands. */
   readonly rebuild?: RebuildLimits;
+}
+
+/** One configured replica: its session, or why it could not be opened. */
+export interface ReplicaNode {
+  readonly name: string;
+  readonly session?: DbSession;
+  readonly error?: string;
 }
 
 export interface RebuildLimits {

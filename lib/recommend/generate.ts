@@ -1,6 +1,7 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
 import { binlogFormat, versionEndOfLife } from './checks/server-version';
+import { binlogRetention, replicaLag } from './checks/replication';
 import { bufferPoolTooSmall, logBufferWaitsCheck, longTransactions, redoLogTooSmall, sortMergePasses, tableCacheMisses, threadCacheMisses, tmpTablesToDisk } from './checks/advisor';
 import { partitionCandidates, partitionRunway } from './checks/partitions';
 import type { DbSession } from '../db/connection';
@@ -47,7 +48,9 @@ const CHECKS: readonly Check[] = [
   threadCacheMisses,
   sortMergePasses,
   longTransactions,
+  replicaLag,
   binlogFormat,
+  binlogRetention,
   versionEndOfLife,
   slowStatements,
 ];

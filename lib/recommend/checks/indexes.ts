@@ -4,10 +4,9 @@ import { item, perRun, round, tableKey, uptimeText, type Check } from '../check'
 import { columnList } from '../index-catalogue';
 import { findRedundantIndexes, type IndexFinding } from '../index-redundancy';
 import { globalStatus } from '../../db/global-status';
-import { performanceSchemaReadable } from '../server-status';
+import { performanceSchemaReadable, performanceSchemaReadableOn } from '../server-status';
+import type { DbSession } from '../../db/connection';
 import type { Recommendation } from '../types';
-
-const MIN_UPTIME_SECONDS = 86_400;
 
 type Located = IndexFinding & { readonly schema: string; readonly table: string; readonly engine: string | null };
 
@@ -82,20 +81,55 @@ export const redundantIndexes: Check = {
   },
 };
 
+const USAGE_INSTRUMENT = 'wait/io/table/sql/handler';
+
+/** Index usage counters that cover enough time: performance_schema readable, and up for the configured minimum. */
+async function usageCountersReady(db: DbSession, node: string, minSeconds: number, readable: true | false | string): Promise<{ uptime: number } | { skipped: string }> {
+  if (readable !== true) return { skipped: readable === false ? `performance_schema is off${node ? ` on ${node}` : ''}: unused indexes cannot be told` : `${node ? `${node}: ` : ''}${readable}` };
+  const uptime = (await globalStatus(db, ['Uptime'])).get('Uptime') ?? 0;
+  // Just after a restart every index is "unused": the counters need enough traffic (a day by default) to mean anything.
+  if (uptime < minSeconds) return { skipped: `${node || 'the server'} started ${uptimeText(uptime)} ago: index usage counters cover too little time (recommendations.indexUsageMinUptimeHours)` };
+  return { uptime };
+}
+
+/**
+ * Indexes no query read since the counters began — on the writer and on every configured replica: an index that only
+ * reader traffic uses is in use. A replica whose usage cannot be read stops the check (it might be the one reader).
+ */
 export const unusedIndexes: Check = {
   code: 'UNUSED_INDEX',
   async run(ctx) {
-    const readable = await performanceSchemaReadable(ctx, 'wait/io/table/sql/handler', 'global_instrumentation');
-    if (readable !== true) return { skipped: readable === false ? 'performance_schema is off: unused indexes cannot be told' : readable };
-    const uptime = (await globalStatus(ctx.db, ['Uptime'])).get('Uptime') ?? 0;
-    // Just after a restart every index is "unused": the counters need at least a day of traffic to mean anything.
-    if (uptime < MIN_UPTIME_SECONDS) return { skipped: `the server started ${uptimeText(uptime)} ago: index usage counters cover too little time` };
-    const rows = await ctx.db.query<{ s: string; t: string; i: string }>(
-      `SELECT OBJECT_SCHEMA AS s, OBJECT_NAME AS t, INDEX_NAME AS i
-         FROM performance_schema.table_io_waits_summary_by_index_usage
-        WHERE OBJECT_SCHEMA IN (?) AND INDEX_NAME IS NOT NULL AND INDEX_NAME <> 'PRIMARY' AND COUNT_STAR = 0`,
-      [ctx.opts.schemas],
-    );
+    const minSeconds = ctx.opts.settings.indexUsageMinUptimeHours * 3600;
+    const writer = await usageCountersReady(ctx.db, '', minSeconds, await performanceSchemaReadable(ctx, USAGE_INSTRUMENT, 'global_instrumentation'));
+    if ('skipped' in writer) return writer;
+    const uptime = writer.uptime;
+    const replicas = (await ctx.opts.replicas?.()) ?? [];
+    if (ctx.db.flavour.kind === 'aurora-mysql' && replicas.length === 0) {
+      const [r] = await ctx.db.query<{ n: number }>("SELECT COUNT(*) AS n FROM information_schema.REPLICA_HOST_STATUS WHERE SESSION_ID <> 'MASTER_SESSION_ID'");
+      if (Number(r?.n ?? 0) > 0) return { skipped: `${r!.n} Aurora reader(s) serve queries whose index use the writer cannot see: list their instance endpoints in replicaSecretArns` };
+    }
+    const usedElsewhere = new Set<string>();
+    for (const node of replicas) {
+      if (!node.session) return { skipped: `replica ${node.name} could not be reached (${node.error ?? 'unknown error'}): its index usage is unknown, so no index is called unused` };
+      const ready = await usageCountersReady(node.session, `replica ${node.name}`, minSeconds, await performanceSchemaReadableOn(node.session, USAGE_INSTRUMENT, 'global_instrumentation'));
+      if ('skipped' in ready) return ready;
+      const used = await node.session.query<{ s: string; t: string; i: string }>(
+        `SELECT OBJECT_SCHEMA AS s, OBJECT_NAME AS t, INDEX_NAME AS i
+           FROM performance_schema.table_io_waits_summary_by_index_usage
+          WHERE OBJECT_SCHEMA IN (?) AND INDEX_NAME IS NOT NULL AND COUNT_STAR > 0`,
+        [ctx.opts.schemas],
+      );
+      for (const u of used) usedElsewhere.add(`${tableKey(u.s, u.t)}\u0000${u.i}`);
+    }
+    const nodes = ['writer', ...replicas.map((r) => r.name)];
+    const rows = (
+      await ctx.db.query<{ s: string; t: string; i: string }>(
+        `SELECT OBJECT_SCHEMA AS s, OBJECT_NAME AS t, INDEX_NAME AS i
+           FROM performance_schema.table_io_waits_summary_by_index_usage
+          WHERE OBJECT_SCHEMA IN (?) AND INDEX_NAME IS NOT NULL AND INDEX_NAME <> 'PRIMARY' AND COUNT_STAR = 0`,
+        [ctx.opts.schemas],
+      )
+    ).filter((r) => !usedElsewhere.has(`${tableKey(r.s, r.t)}\u0000${r.i}`));
     const catalogue = await ctx.indexes();
     const items: Recommendation[] = [];
     for (const r of rows) {
@@ -107,9 +141,10 @@ export const unusedIndexes: Check = {
           'UNUSED_INDEX',
           'low',
           `${r.s}.${r.t}.${r.i}`,
-          `${r.s}.${r.t}: index ${r.i} (${columnList(idx.columns)}) has not been read since the server started ${uptimeText(uptime)} ago`,
+          `${r.s}.${r.t}: index ${r.i} (${columnList(idx.columns)}) has not been read since the server started ${uptimeText(uptime)} ago${replicas.length ? `, nor on ${replicas.length === 1 ? 'the replica' : `any of the ${replicas.length} replicas`}` : ''}`,
           {
             columns: columnList(idx.columns),
+            nodes: nodes.join(', '),
             uptimeSeconds: uptime,
             uptimeDays: round(uptime / 86_400, 1),
             countedSince: new Date(ctx.opts.now.getTime() - uptime * 1000).toISOString(),

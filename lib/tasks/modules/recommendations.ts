@@ -16,6 +16,7 @@ import { placeRetentionRules } from '../../retention/rules';
 import { textTable } from '../../reporting/text-table';
 import { defineTask, type DigestBody, type TaskContext, type TaskOutcome } from '../task-module';
 import { TaskRuns } from '../../runlog/task-runs';
+import { replicaSessions } from '../replica-sessions';
 
 const GB = 1024 ** 3;
 
@@ -52,22 +53,29 @@ async function runRecommendations(ctx: TaskContext<RecommendationsEvent>): Promi
   const s = ctx.config.statistics;
   // Each rule placed as its task places it; one whose unqualified table is ambiguous is left out (preflight names it).
   const rules = placeRetentionRules(ctx.target, await readTargetTables(ctx.db, ctx.target.schemas)).flatMap((p) => ('rule' in p ? [p.rule] : []));
-  let result: RecommendationsResult = await generateRecommendations(ctx.db, {
-    schemas: ctx.target.schemas,
-    target: ctx.target.name,
-    settings: ctx.config.recommendations,
-    thresholds: thresholdsFor(ctx.config, ctx.target),
-    retentionRules: rules,
-    historySchema: historySchemaOf(ctx.config),
-    ...(ctx.target.storageLimitGb !== undefined ? { storageLimitBytes: Math.round(ctx.target.storageLimitGb * GB) } : {}),
-    growthWindowDays: s.growthWindowDays,
-    minHistoryHours: s.minHistoryHours,
-    now: ctx.now,
-    problems: (p) => ctx.runLog.note(p),
-    rebuild: await rebuildLimits(ctx),
-    partitionsAheadBelow: ctx.config.alarms.partitionsAheadBelow,
-    advisor: { sampleSeconds: ctx.config.recommendations.advisorSampleSeconds },
-  });
+  const replicas = replicaSessions(ctx);
+  let result: RecommendationsResult;
+  try {
+    result = await generateRecommendations(ctx.db, {
+      schemas: ctx.target.schemas,
+      target: ctx.target.name,
+      settings: ctx.config.recommendations,
+      thresholds: thresholdsFor(ctx.config, ctx.target),
+      retentionRules: rules,
+      historySchema: historySchemaOf(ctx.config),
+      ...(ctx.target.storageLimitGb !== undefined ? { storageLimitBytes: Math.round(ctx.target.storageLimitGb * GB) } : {}),
+      growthWindowDays: s.growthWindowDays,
+      minHistoryHours: s.minHistoryHours,
+      now: ctx.now,
+      problems: (p) => ctx.runLog.note(p),
+      rebuild: await rebuildLimits(ctx),
+      partitionsAheadBelow: ctx.config.alarms.partitionsAheadBelow,
+      advisor: { sampleSeconds: ctx.config.recommendations.advisorSampleSeconds },
+      replicas: () => replicas.nodes(),
+    });
+  } finally {
+    await replicas.close();
+  }
   // What preflight found (the latest check of this target within a day) leads the list: nothing else matters as much.
   const runs = new TaskRuns(ctx.db, ctx.config.runLog.schema, ctx.log, (p) => ctx.runLog.note(p));
   const check = (await runs.since(ctx.target.name, new Date(ctx.now.getTime() - 86_400_000), tasksWhere((t) => t.gatesLaterSteps === true), "preflight's findings are not listed")).pop();
