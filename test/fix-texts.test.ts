@@ -74,7 +74,7 @@ beforeAll(async () => {
     schemas: [S],
     target: 'fixtext',
     settings: recommendationSettingsSchema.parse({ connectionsWarningPercent: 1 }),
-    thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 0, analyzeAfterDays: 7, analyzeModifiedPercent: 5 },
+    thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 0, analyzeAfterDays: 7, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 },
     retentionRules: rules,
     historySchema: `${S}_hist`,
     growthWindowDays: 30,

@@ -44,7 +44,7 @@ function options(over: Partial<RecommendOptions> = {}, settings: Record<string, 
     schemas: [SCHEMA, CLEAN],
     target: TARGET,
     settings: recommendationSettingsSchema.parse({ largeTableGb: 0.01, connectionsWarningPercent: 1, ...settings }),
-    thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5 },
+    thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 },
     retentionRules: RULES,
     historySchema: HISTORY,
     storageLimitBytes: 10 * GIB,
@@ -237,10 +237,10 @@ describe('generateRecommendations', () => {
     expect(f.fix).toBe('ALTER TABLE `reco_t`.`fragmented` FORCE, ALGORITHM=INPLACE, LOCK=NONE');
     // Just over the threshold: medium.
     const pct = Number(f.evidence['fragmentationPercent']);
-    const medium = await generateRecommendations(db, options({ thresholds: { fragmentationPercent: Math.floor(pct / 1.5), optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5 } }));
+    const medium = await generateRecommendations(db, options({ thresholds: { fragmentationPercent: Math.floor(pct / 1.5), optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 } }));
     expect(one(medium, 'FRAGMENTED_TABLE', 'reco_t.fragmented').priority).toBe('medium');
     // Under the size floor: nothing.
-    const floor = await generateRecommendations(db, options({ thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 1000, analyzeAfterDays: 7, analyzeModifiedPercent: 5 } }));
+    const floor = await generateRecommendations(db, options({ thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 1000, analyzeAfterDays: 7, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 } }));
     expect(of(floor, 'FRAGMENTED_TABLE')).toEqual([]);
 
     const large = one(r, 'LARGE_TABLE', 'reco_t.fragmented');
@@ -298,7 +298,7 @@ describe('generateRecommendations', () => {
     expect(one(r, 'STALE_STATISTICS', 'reco_t.never_stats').evidence).toMatchObject({ statsUpdatedAt: null, ageDays: null });
     expect(of(r, 'STALE_STATISTICS').map((i) => i.object)).not.toContain('reco_t.transient');
     // 40 days allowed: the 30-day-old statistics pass, the missing ones do not.
-    const lax = await generateRecommendations(db, options({ thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 40, analyzeModifiedPercent: 5 } }));
+    const lax = await generateRecommendations(db, options({ thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 40, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 } }));
     expect(of(lax, 'STALE_STATISTICS').map((i) => i.object)).toEqual(['reco_t.never_stats']);
   });
 

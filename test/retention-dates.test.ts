@@ -236,7 +236,7 @@ describe('preflight and recommendations', () => {
       schemas: [S],
       target: 'test',
       settings: recommendationSettingsSchema.parse({}),
-      thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5 },
+      thresholds: { fragmentationPercent: 30, optimizeMinSizeMb: 5, analyzeAfterDays: 7, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 },
       retentionRules: target.cleanupRules.map((c) => cleanupRule(target, c)),
       historySchema: `${S}_hist`,
       growthWindowDays: 30,

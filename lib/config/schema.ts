@@ -164,13 +164,16 @@ const thresholdFields = {
   analyzeAfterDays: z.number().min(0).max(3650),
   /** Analyze a table once this share of its rows changed since its statistics (InnoDB's modification counter). */
   analyzeModifiedPercent: z.number().min(0.1).max(100),
+  /** MySQL before 8.0.24: a table read by a statement running this long is not analyzed (ANALYZE would stall every later query on it). */
+  analyzeBehindQuerySeconds: z.number().int().min(1).max(86_400),
 };
-const DEFAULT_THRESHOLDS = { fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 7, analyzeModifiedPercent: 5 };
+const DEFAULT_THRESHOLDS = { fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 7, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 };
 const thresholdsSchema = z.strictObject({
   fragmentationPercent: thresholdFields.fragmentationPercent.default(DEFAULT_THRESHOLDS.fragmentationPercent),
   optimizeMinSizeMb: thresholdFields.optimizeMinSizeMb.default(DEFAULT_THRESHOLDS.optimizeMinSizeMb),
   analyzeAfterDays: thresholdFields.analyzeAfterDays.default(DEFAULT_THRESHOLDS.analyzeAfterDays),
   analyzeModifiedPercent: thresholdFields.analyzeModifiedPercent.default(DEFAULT_THRESHOLDS.analyzeModifiedPercent),
+  analyzeBehindQuerySeconds: thresholdFields.analyzeBehindQuerySeconds.default(DEFAULT_THRESHOLDS.analyzeBehindQuerySeconds),
 });
 /** Per-target overrides: no defaults here, or an empty override would reset the global values. */
 const thresholdOverridesSchema = z.strictObject({
@@ -178,6 +181,7 @@ const thresholdOverridesSchema = z.strictObject({
   optimizeMinSizeMb: thresholdFields.optimizeMinSizeMb.optional(),
   analyzeAfterDays: thresholdFields.analyzeAfterDays.optional(),
   analyzeModifiedPercent: thresholdFields.analyzeModifiedPercent.optional(),
+  analyzeBehindQuerySeconds: thresholdFields.analyzeBehindQuerySeconds.optional(),
 });
 
 /** collect-statistics: where snapshots go and how trends are computed. */

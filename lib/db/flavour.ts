@@ -26,6 +26,16 @@ export function hasStatsExpiry(f: ServerFlavour): boolean {
   return f.kind !== 'mariadb' && f.major >= 8;
 }
 
+/**
+ * ANALYZE TABLE ends by flushing the table from the table cache: a statement still reading it makes every later statement
+ * on the table wait ("Waiting for table flush") until it finishes. MySQL 8.0.24 stopped that for InnoDB (Aurora MySQL
+ * 3.01–3.02 report 8.0.23); MariaDB from 10.5 (Percona Server fixed it earlier in its own builds).
+ */
+export function analyzeFlushesTable(f: ServerFlavour): boolean {
+  if (f.kind === 'mariadb') return f.major === 10 && f.minor < 5;
+  return f.major < 8 || (f.major === 8 && f.minor === 0 && f.patch < 24);
+}
+
 export function isSupported(f: ServerFlavour): boolean {
   if (f.kind === 'mariadb') return f.major > 10 || (f.major === 10 && f.minor >= 6);
   return f.major >= 8;

@@ -7,6 +7,7 @@ import type { Log } from '../runtime/log';
 import { baseTableName, dictionaryPattern, parseDictionaryName } from '../stats/innodb-names';
 import { isMissingProcessPrivilege } from '../db/privileges';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
+import { lockVisibility, tableLockHolders } from './metadata-locks';
 
 export type AnalyzeReason = 'never-collected' | 'stale' | 'modified' | 'forced';
 export type AnalyzeAction = 'analyzed' | 'would-analyze' | 'fresh' | 'skipped' | 'failed' | 'deferred';
@@ -44,6 +45,11 @@ export interface AnalyzeOptions {
   readonly minRemainingMs?: number;
   /** Watches each ANALYZE's lock wait from another session, to name the holder when it times out. */
   readonly lockWatch?: LockWatch;
+  /**
+   * On servers where ANALYZE flushes the table (analyzeFlushesTable: MySQL before 8.0.24): a table read by a statement
+   * running at least this long is skipped, with that reason, instead of stalling every later query on it.
+   */
+  readonly behindQueryGuard?: { readonly seconds: number; readonly version: string };
 }
 
 export interface AnalyzeResult {
@@ -231,15 +237,26 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
       modifiedPercent: c.modifiedPercent,
       reason: c.reason,
     };
-    if (opts.dryRun) {
-      results.push({ ...base, action: 'would-analyze' });
-      continue;
-    }
-    if (stoppedAtDeadline || deadline.isNear(minRemainingMs)) {
+    if (!opts.dryRun && (stoppedAtDeadline || deadline.isNear(minRemainingMs))) {
       if (!stoppedAtDeadline) log.warn('deadline near: leaving the remaining tables for the next run', { remainingMs: deadline.remainingMs() });
       stoppedAtDeadline = true;
       remaining.push(`${c.row.schemaName}.${c.row.tableName}`);
       results.push({ ...base, action: 'deferred', detail: 'time budget exhausted; next run continues' });
+      continue;
+    }
+    if (opts.behindQueryGuard) {
+      const readers = await longReaders(db, c.row.schemaName, c.row.tableName, opts.behindQueryGuard.seconds);
+      if (readers.length > 0) {
+        const who = readers.map((r) => `connection ${r.id} (${r.seconds} s${r.statement ? `: ${r.statement.slice(0, 80)}` : ''})`).join(', ');
+        const detail = `read by a statement running ≥ ${opts.behindQueryGuard.seconds} s — ${who}${readers[0]!.how === 'statement text' ? ' (found by statement text: metadata locks not visible)' : ''}; on ${opts.behindQueryGuard.version} ANALYZE TABLE would make every later query on the table wait for it ("Waiting for table flush"): skipped (fixed in MySQL 8.0.24)`;
+        log.warn('ANALYZE skipped behind a long query', { table: `${c.row.schemaName}.${c.row.tableName}`, readers });
+        results.push({ ...base, action: 'skipped', detail });
+        continue;
+      }
+    }
+    // The dry run says what the run would do now: the guard's skips included.
+    if (opts.dryRun) {
+      results.push({ ...base, action: 'would-analyze' });
       continue;
     }
     const sql = `ANALYZE TABLE ${qualifiedName(c.row.schemaName, c.row.tableName)}`;
@@ -268,4 +285,46 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
   const counts = emptyCounts();
   for (const r of results) counts[r.action]++;
   return { staleBefore: staleBefore.toISOString(), tables: results, counts, viewsIgnored, modificationCounters: counters !== undefined, stoppedAtDeadline, remaining };
+}
+
+interface LongReader {
+  readonly id: number;
+  readonly seconds: number;
+  readonly statement: string | null;
+  readonly how: 'metadata lock' | 'statement text';
+}
+
+/**
+ * Sessions running a statement for at least `seconds` that read the table: metadata-lock holders where the server shows
+ * them, else running statements that name the table (a `FROM t`, a join: the text is all there is to go on).
+ */
+async function longReaders(db: DbSession, schema: string, table: string, seconds: number): Promise<LongReader[]> {
+  const visibility = await lockVisibility(db);
+  if (visibility !== 'none') {
+    const holders = await tableLockHolders(db, visibility, schema, table);
+    const busy = holders.filter((h) => h.command === 'Query' && (h.seconds ?? 0) >= seconds);
+    if (busy.length === 0) return [];
+    const info = await db.query<{ id: number; info: string | null }>('SELECT ID AS id, LEFT(INFO, 200) AS info FROM information_schema.PROCESSLIST WHERE ID IN (?)', [busy.map((h) => h.threadId)]);
+    const text = new Map(info.map((i) => [Number(i.id), i.info]));
+    return busy.map((h) => ({ id: h.threadId, seconds: h.seconds ?? 0, statement: text.get(h.threadId) ?? null, how: 'metadata lock' as const }));
+  }
+  const rows = await db.query<{ id: number; seconds: number; info: string | null; db: string | null }>(
+    `SELECT ID AS id, TIME AS seconds, INFO AS info, DB AS db FROM information_schema.PROCESSLIST
+      WHERE COMMAND = 'Query' AND TIME >= ? AND ID <> CONNECTION_ID() AND INFO IS NOT NULL`,
+    [seconds],
+  );
+  return rows
+    .filter((r) => namesTable(String(r.info), schema, table, r.db))
+    .map((r) => ({ id: Number(r.id), seconds: Number(r.seconds), statement: String(r.info).slice(0, 200), how: 'statement text' as const }));
+}
+
+/** Whether statement text names `schema.table` (qualified, or unqualified in its session's default schema), quoted or not. */
+export function namesTable(sql: string, schema: string, table: string, defaultSchema: string | null): boolean {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const name = (s: string) => `(?:\`${esc(s.replace(/`/g, '``'))}\`|${esc(s)}(?![\\w$]))`;
+  const before = '(?<![\\w$`.])';
+  const qualified = new RegExp(`${before}${name(schema)}\\s*\\.\\s*${name(table)}`, 'i');
+  if (qualified.test(sql)) return true;
+  if (defaultSchema !== schema) return false;
+  return new RegExp(`${before}${name(table)}(?!\\s*\\.)`, 'i').test(sql);
 }

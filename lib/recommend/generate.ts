@@ -1,6 +1,6 @@
 // The recommendations engine: run every check against one target, each one skipped (and saying why) rather than failing the run.
 import { rebuildTooLarge } from './checks/rebuild';
-import { binlogFormat, versionEndOfLife } from './checks/server-version';
+import { analyzeFlushStall, binlogFormat, versionEndOfLife } from './checks/server-version';
 import { binlogRetention, replicaLag } from './checks/replication';
 import { bufferPoolTooSmall, logBufferWaitsCheck, longTransactions, redoLogTooSmall, sortMergePasses, tableCacheMisses, threadCacheMisses, tmpTablesToDisk } from './checks/advisor';
 import { partitionCandidates, partitionRunway } from './checks/partitions';
@@ -52,6 +52,7 @@ const CHECKS: readonly Check[] = [
   binlogFormat,
   binlogRetention,
   versionEndOfLife,
+  analyzeFlushStall,
   slowStatements,
 ];
 

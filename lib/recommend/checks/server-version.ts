@@ -1,5 +1,5 @@
-// Server version and binary-log checks: end of life of the release series (a table with its source date), and a statement-based binary log.
-import type { ServerFlavour } from '../../db/flavour';
+// Server version and binary-log checks: end of life of the release series (a table with its source date), known bugs that matter to this tool, and a statement-based binary log.
+import { analyzeFlushesTable, describeFlavour, type ServerFlavour } from '../../db/flavour';
 import { item, type Check } from '../check';
 
 /**
@@ -62,6 +62,27 @@ export const binlogFormat: Check = {
           `binary logging is on with binlog_format ${format}: statement-based logging replays non-deterministic statements differently on replicas, and the retention engine then keeps REPEATABLE READ (gap locks) for its deletes`,
           { logBin: true, binlogFormat: format, restartNeeded: false, risk: 'replicas and binlog consumers must read row events; sessions already connected keep their format' },
           ctx.db.flavour.kind === 'aurora-mysql' ? 'set binlog_format = ROW in the DB cluster parameter group' : `SET ${ctx.db.flavour.kind === 'mariadb' ? 'GLOBAL' : 'PERSIST'} binlog_format = 'ROW'; — RDS: binlog_format = ROW in the DB parameter group`,
+        ),
+      ],
+    };
+  },
+};
+
+/** A known bug this tool works around: ANALYZE TABLE behind a running query stalls every later query on the table. */
+export const analyzeFlushStall: Check = {
+  code: 'ANALYZE_STALLS_QUERIES',
+  async run(ctx) {
+    const f = ctx.db.flavour;
+    if (!analyzeFlushesTable(f)) return { items: [] };
+    return {
+      items: [
+        item(
+          'ANALYZE_STALLS_QUERIES',
+          'medium',
+          'server',
+          `${describeFlavour(f)}: ANALYZE TABLE on a table that a running statement reads makes every later statement on it wait ("Waiting for table flush") until that statement ends — also the server's own automatic statistics recalculation and any ANALYZE run by hand. analyze-tables skips such tables (thresholds.analyzeBehindQuerySeconds); fixed in MySQL 8.0.24`,
+          { version: f.version, fixedIn: '8.0.24', restartNeeded: true, risk: 'an upgrade within 8.0 (minor version): test first; on RDS a minor version upgrade' },
+          f.kind === 'aurora-mysql' ? 'upgrade to Aurora MySQL 3.03 or later (MySQL 8.0.26 compatible)' : 'upgrade to MySQL 8.0.24 or later (better 8.4 LTS: 8.0 is past its end of life)',
         ),
       ],
     };

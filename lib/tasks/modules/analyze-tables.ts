@@ -1,6 +1,7 @@
 // The analyze-tables task: its event, its run (ANALYZE the stale tables), its metrics, digest and summary.
 import { thresholdsFor } from '../../config/schema';
 import * as z from 'zod';
+import { analyzeFlushesTable, describeFlavour } from '../../db/flavour';
 import { baseEventShape, tableRefText } from '../../events/schema';
 import { analyzeTables as analyze, type AnalyzeResult } from '../../maintenance/analyze';
 import { METRIC, point } from '../../metrics/names';
@@ -75,6 +76,7 @@ export const analyzeTables = defineTask({
         dryRun: ctx.event.dryRun,
         now: ctx.now,
         lockWatch,
+        ...(analyzeFlushesTable(ctx.db.flavour) ? { behindQueryGuard: { seconds: thresholdsFor(ctx.config, ctx.target).analyzeBehindQuerySeconds, version: describeFlavour(ctx.db.flavour) } } : {}),
       }),
     );
     const c = result.counts;
