@@ -18,7 +18,7 @@ describe('config validation', () => {
     expect(cfg.targets).toHaveLength(2);
     expect(cfg.targets[0]!.cleanupRules[0]).toMatchObject({ table: 'django_session', action: 'delete', where: [], allowFullScan: false });
     expect(cfg.session.lockWaitTimeoutSeconds).toBe(5);
-    expect(thresholdsFor(cfg, cfg.targets[1]!)).toEqual({ fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 3, analyzeModifiedPercent: 5 });
+    expect(thresholdsFor(cfg, cfg.targets[1]!)).toEqual({ fragmentationPercent: 30, optimizeMinSizeMb: 100, analyzeAfterDays: 3, analyzeModifiedPercent: 5, analyzeBehindQuerySeconds: 5 });
     expect(thresholdsFor(cfg, cfg.targets[0]!).analyzeAfterDays).toBe(7);
   });
 
