@@ -38,6 +38,7 @@ const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 export type CommandLine =
   | { readonly kind: 'help' }
   | { readonly kind: 'list' }
+  | { readonly kind: 'cost'; readonly json: boolean; readonly config?: string }
   | { readonly kind: 'task'; readonly task: TaskId; readonly json: boolean; readonly config?: string; readonly event: Readonly<Record<string, unknown>> }
   | { readonly kind: 'routine'; readonly routine: string; readonly json: boolean; readonly config?: string; readonly target?: string; readonly dryRun: boolean };
 
@@ -116,6 +117,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     const extraFlags = [...given.keys()];
     if (extraFlags.length) refuse(extraFlags.map((f) => `--${f}: not an option of list`));
     return { kind: 'list' };
+  }
+  if (command === 'cost') {
+    const extraFlags = [...given.keys()].filter((f) => f !== 'config' && f !== 'json');
+    if (extraFlags.length) refuse(extraFlags.map((f) => `--${f}: not an option of cost (cost --config FILE [--json])`));
+    return { kind: 'cost', json, ...(config !== undefined ? { config } : {}) };
   }
 
   const typed = new Map<PayloadFlag, string | boolean>();

@@ -10,6 +10,8 @@ import type { OutgoingMail } from '../lib/reporting/mail/sender';
 import { parseCommandLine } from './cli-flags';
 import { EXIT, exitCodeOfError, exitCodeOfRoutine, exitCodeOfStatus, type ExitCode } from './exit-codes';
 
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
 function printMails(io: CliIo, mails: readonly OutgoingMail[]): void {
   for (const m of mails) {
     io.stdout.write(`\n--- mail captured locally (set DBMAINT_SES_ENDPOINT to send it through SES) ---\nFrom: ${m.from}\nTo: ${m.to.join(', ')}\nSubject: ${m.subject}\n\n${m.text}\n`);
@@ -20,6 +22,7 @@ const USAGE = `usage: npm run dbmaint -- <task-id> [--dry-run] [--json] [--confi
                               [--tables a,b|schema.t] [--force] [--max-run-seconds N] [--days-old N]
        npm run dbmaint -- <routine-id> [--dry-run] [--json] [--config FILE] [--target NAME]
        npm run dbmaint -- list
+       npm run dbmaint -- cost [--config FILE] [--json]      the stack's monthly cost estimate (docs/cost.md)
 
 Exit status: 0 succeeded (also stopped at the time budget, or skipped), 1 the task failed, 2 invalid input
 (flag, payload, configuration), 3 the database or AWS could not be reached (docs/cli.md).
@@ -52,6 +55,14 @@ async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   if (cli.kind === 'list') {
     for (const t of TASKS) io.stdout.write(`${t.id.padEnd(22)} ${t.title.padEnd(28)} ${scheduleTextOf(t)}\n`);
     for (const r of ROUTINES) io.stdout.write(`${r.id.padEnd(22)} ${r.title.padEnd(28)} ${r.scheduleText}: ${r.steps.map((s) => s.task).join(' → ')}\n`);
+    return EXIT.succeeded;
+  }
+  if (cli.kind === 'cost') {
+    const config = loadConfig(cli.config !== undefined ? { configFile: cli.config } : {});
+    // Loaded here only: the CDK libraries it synthesizes with would slow every other verb's start.
+    const [{ estimateCost }, { renderCost }, { synthTemplates }] = await Promise.all([import('../infra/cost/estimate'), import('../infra/cost/render'), import('../infra/cost/synth-templates')]);
+    const estimate = estimateCost(config, synthTemplates(config, repoRoot));
+    io.stdout.write((cli.json ? JSON.stringify(estimate, null, 2) : renderCost(estimate)) + '\n');
     return EXIT.succeeded;
   }
   const databaseUrl = io.env['DBMAINT_DATABASE_URL'] || undefined;
