@@ -112,13 +112,11 @@ export function estimateCost(config: DbMaintConfig, templates: readonly Template
     m.set(task, (m.get(task) ?? 0) + n);
     invocations.set(target, m);
   };
-  let schedulerRuns = 0;
   const routineRuns = new Map<string, number>(); // routine id -> executions per month per target
   for (const s of resources(templates, 'AWS::Scheduler::Schedule')) {
     const name = literal(s.Properties?.['Name']);
     const runs = runsPerMonth(String(s.Properties?.['ScheduleExpression']));
     const target = targetOf(name, prefix, targets);
-    schedulerRuns += runs;
     add({ service: 'EventBridge Scheduler', what: `${name} (${String(s.Properties?.['ScheduleExpression'])})`, target, quantity: round2(runs), unit: 'invocation', unitUsd: P.schedulerInvocation });
     const task = target ? name.slice(`${prefix}-${target}-`.length) : undefined;
     if (target && task && functions.has(task)) bump(target, task, runs);
