@@ -9,7 +9,8 @@ import { openSession, type DbSession } from '../lib/db/connection';
 import { credentialsFromUrl, type CredentialSource, type DbCredentials } from '../lib/db/credentials';
 import { EmfMetricsPublisher } from '../lib/metrics/emf';
 import type { ReplicaNode } from '../lib/recommend/check';
-import { generateRecommendations, type RecommendOptions } from '../lib/recommend/generate';
+import { generateRecommendations } from '../lib/recommend/generate';
+import { recommendOptions } from './support/recommend-options';
 import type { Recommendation, RecommendationsResult } from '../lib/recommend/types';
 import { LocalMailbox } from '../lib/reporting/mail/local-mailbox';
 import { silentLog } from '../lib/runtime/log';
@@ -42,18 +43,7 @@ async function caughtUp(): Promise<void> {
 async function advise(replicas: readonly ReplicaNode[], settings: Record<string, number> = {}): Promise<RecommendationsResult> {
   const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, indexUsageMinUptimeHours: 0, replicaLagSeconds: 1, ...settings } });
   const db = await open(primary.url);
-  const opts: RecommendOptions = {
-    schemas: [S],
-    target: 'test',
-    settings: cfg.recommendations,
-    thresholds: cfg.thresholds,
-    retentionRules: [],
-    historySchema: `${S}_history`,
-    growthWindowDays: 30,
-    minHistoryHours: 20,
-    now: new Date(),
-    replicas: async () => replicas,
-  };
+  const opts = recommendOptions(S, cfg, { replicas: async () => replicas });
   return generateRecommendations(db, opts);
 }
 const of = (res: RecommendationsResult, code: string): Recommendation[] => res.items.filter((i) => i.code === code);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalMariaDb, type LocalMariaDb } from '../dev/mariadb-server';
 import { openSession } from '../lib/db/connection';
 import { credentialsFromUrl } from '../lib/db/credentials';
-import { generateRecommendations, type RecommendOptions } from '../lib/recommend/generate';
+import { generateRecommendations } from '../lib/recommend/generate';
+import { recommendOptions } from './support/recommend-options';
 import type { Recommendation } from '../lib/recommend/types';
 import { testConfig } from './support/db';
 import { parseServerVersion } from '../lib/db/flavour';
@@ -54,18 +55,7 @@ async function advise(url: string, settings: Record<string, number> = {}): Promi
   const cfg = testConfig([S], { recommendations: { advisorSampleSeconds: 0.5, redoLogMinutes: 1, ...settings } });
   const db = await openSession(credentialsFromUrl(url), { lockWaitTimeoutSeconds: 5, innodbLockWaitTimeoutSeconds: 5, connectTimeoutSeconds: 5 }, 'disabled');
   try {
-    const opts: RecommendOptions = {
-      schemas: [S],
-      target: 'test',
-      settings: cfg.recommendations,
-      thresholds: cfg.thresholds,
-      retentionRules: [],
-      historySchema: `${S}_history`,
-      growthWindowDays: 30,
-      minHistoryHours: 20,
-      now: new Date(),
-      advisor: { sampleSeconds: 0.5, betweenSamples: () => workload(url) },
-    };
+    const opts = recommendOptions(S, cfg, { advisor: { sampleSeconds: 0.5, betweenSamples: () => workload(url) } });
     return (await generateRecommendations(db, opts)).items.filter((i) => ADVISOR.includes(i.code));
   } finally {
     await db.close();

@@ -2,7 +2,7 @@
 import { errno } from '../../db/errors';
 import { replicaLagFromStatus } from '../../retention/throttle';
 import type { DbSession } from '../../db/connection';
-import { errorText, item, round, type Check } from '../check';
+import { errorText, item, round, type Check, type CheckOutcome } from '../check';
 import type { Recommendation } from '../types';
 
 /** SHOW REPLICA STATUS (MySQL 8.0.22+, MariaDB 10.5.1+), or the SLAVE spelling older MySQL 8.0 knows; undefined when the node is no replica. */
@@ -84,6 +84,10 @@ function lagItem(object: string, lag: number, limit: number, source: string): Re
 
 const HOUR = 3600;
 
+function retention(priority: Recommendation['priority'], message: string, evidence: Recommendation['evidence'], fix: string): CheckOutcome {
+  return { items: [item('BINLOG_RETENTION', priority, 'server', message, evidence, fix)] };
+}
+
 /**
  * How long binary logs are kept: RDS/Aurora by `mysql.rds_configuration` ('binlog retention hours', NULL = removed as
  * soon as RDS may), self-managed servers by binlog_expire_logs_seconds / expire_logs_days (0 = never removed).
@@ -104,50 +108,17 @@ export const binlogRetention: Check = {
     }
     if (rdsHours !== undefined) {
       if (rdsHours !== null && rdsHours !== '' && String(rdsHours).toUpperCase() !== 'NULL') return { items: [] };
-      return {
-        items: [
-          item(
-            'BINLOG_RETENTION',
-            'low',
-            'server',
-            "'binlog retention hours' is NULL: RDS removes binary logs as soon as they are backed up, so an external replica or change-data-capture consumer (DMS, Debezium) that stops for a while loses its position and must be rebuilt",
-            { rds: true, binlogRetentionHours: null, restartNeeded: false, risk: 'storage: binary logs of the retention period stay on the instance (RDS allows up to 168 hours)' },
-            "CALL mysql.rds_set_configuration('binlog retention hours', 24);",
-          ),
-        ],
-      };
+      return retention('low', "'binlog retention hours' is NULL: RDS removes binary logs as soon as they are backed up, so an external replica or change-data-capture consumer (DMS, Debezium) that stops for a while loses its position and must be rebuilt", { rds: true, binlogRetentionHours: null, restartNeeded: false, risk: 'storage: binary logs of the retention period stay on the instance (RDS allows up to 168 hours)' }, "CALL mysql.rds_set_configuration('binlog retention hours', 24);");
     }
     const rows = await ctx.db.query<{ Variable_name: string; Value: string }>("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_expire_logs_seconds', 'expire_logs_days')");
     const vars = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
     const seconds = Math.max(vars.get('binlog_expire_logs_seconds') ?? 0, (vars.get('expire_logs_days') ?? 0) * 86_400);
     const set = ctx.db.flavour.kind === 'mariadb' ? 'SET GLOBAL binlog_expire_logs_seconds = 604800; /* and under [mysqld] in the option file */' : 'SET PERSIST binlog_expire_logs_seconds = 604800;';
     if (seconds === 0) {
-      return {
-        items: [
-          item(
-            'BINLOG_RETENTION',
-            'medium',
-            'server',
-            'binary logs are never removed (binlog_expire_logs_seconds and expire_logs_days are 0): they grow until the disk is full, and every purge dbmaint runs adds its deleted rows to them',
-            { rds: false, binlogExpireSeconds: 0, restartNeeded: false, risk: 'a replica or backup that needs older binary logs than the new limit must have read them first' },
-            set,
-          ),
-        ],
-      };
+      return retention('medium', 'binary logs are never removed (binlog_expire_logs_seconds and expire_logs_days are 0): they grow until the disk is full, and every purge dbmaint runs adds its deleted rows to them', { rds: false, binlogExpireSeconds: 0, restartNeeded: false, risk: 'a replica or backup that needs older binary logs than the new limit must have read them first' }, set);
     }
     if (seconds < 24 * HOUR) {
-      return {
-        items: [
-          item(
-            'BINLOG_RETENTION',
-            'low',
-            'server',
-            `binary logs are kept only ${round(seconds / HOUR, 1)} hours: a replica stopped overnight cannot catch up`,
-            { rds: false, binlogExpireSeconds: seconds, restartNeeded: false, risk: 'disk: a week of binary logs' },
-            set,
-          ),
-        ],
-      };
+      return retention('low', `binary logs are kept only ${round(seconds / HOUR, 1)} hours: a replica stopped overnight cannot catch up`, { rds: false, binlogExpireSeconds: seconds, restartNeeded: false, risk: 'disk: a week of binary logs' }, set);
     }
     return { items: [] };
   },
