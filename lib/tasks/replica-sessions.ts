@@ -9,7 +9,7 @@ export interface ReplicaSessions {
 }
 
 /** The replica's name as reports show it: the secret's name (its ARN's last part). */
-export function replicaName(arn: string): string {
+function replicaName(arn: string): string {
   return arn.split(':').pop() ?? arn;
 }
 
