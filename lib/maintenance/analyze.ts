@@ -7,7 +7,7 @@ import type { Log } from '../runtime/log';
 import { baseTableName, dictionaryPattern, parseDictionaryName } from '../stats/innodb-names';
 import { isMissingProcessPrivilege } from '../db/privileges';
 import { diagnosisOf, LockWatch, type LockDiagnosis } from '../db/lock-diagnostics';
-import { lockVisibility, tableLockHolders } from './metadata-locks';
+import { lockVisibility, tableLockHolders, type LockVisibility } from './metadata-locks';
 
 export type AnalyzeReason = 'never-collected' | 'stale' | 'modified' | 'forced';
 export type AnalyzeAction = 'analyzed' | 'would-analyze' | 'fresh' | 'skipped' | 'failed' | 'deferred';
@@ -227,6 +227,8 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
   const watch = opts.lockWatch ?? new LockWatch(undefined, log);
   let stoppedAtDeadline = false;
   const remaining: string[] = [];
+  // Where metadata locks can be seen: asked once, on the first table the guard checks.
+  let visibility: LockVisibility | undefined;
   for (const c of candidates) {
     const base = {
       schema: c.row.schemaName,
@@ -245,7 +247,7 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
       continue;
     }
     if (opts.behindQueryGuard) {
-      const readers = await longReaders(db, c.row.schemaName, c.row.tableName, opts.behindQueryGuard.seconds);
+      const readers = await longReaders(db, (visibility ??= await lockVisibility(db)), c.row.schemaName, c.row.tableName, opts.behindQueryGuard.seconds);
       if (readers.length > 0) {
         const who = readers.map((r) => `connection ${r.id} (${r.seconds} s${r.statement ? `: ${r.statement.slice(0, 80)}` : ''})`).join(', ');
         const detail = `read by a statement running ≥ ${opts.behindQueryGuard.seconds} s — ${who}${readers[0]!.how === 'statement text' ? ' (found by statement text: metadata locks not visible)' : ''}; on ${opts.behindQueryGuard.version} ANALYZE TABLE would make every later query on the table wait for it ("Waiting for table flush"): skipped (fixed in MySQL 8.0.24)`;
@@ -298,8 +300,7 @@ interface LongReader {
  * Sessions running a statement for at least `seconds` that read the table: metadata-lock holders where the server shows
  * them, else running statements that name the table (a `FROM t`, a join: the text is all there is to go on).
  */
-async function longReaders(db: DbSession, schema: string, table: string, seconds: number): Promise<LongReader[]> {
-  const visibility = await lockVisibility(db);
+async function longReaders(db: DbSession, visibility: LockVisibility, schema: string, table: string, seconds: number): Promise<LongReader[]> {
   if (visibility !== 'none') {
     const holders = await tableLockHolders(db, visibility, schema, table);
     const busy = holders.filter((h) => h.command === 'Query' && (h.seconds ?? 0) >= seconds);
