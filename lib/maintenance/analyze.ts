@@ -247,7 +247,8 @@ export async function analyzeTables(db: DbSession, runLog: RunLog, deadline: Dea
       continue;
     }
     if (opts.behindQueryGuard) {
-      const readers = await longReaders(db, (visibility ??= await lockVisibility(db)), c.row.schemaName, c.row.tableName, opts.behindQueryGuard.seconds);
+      visibility ??= await lockVisibility(db);
+      const readers = await longReaders(db, visibility, c.row.schemaName, c.row.tableName, opts.behindQueryGuard.seconds);
       if (readers.length > 0) {
         const who = readers.map((r) => `connection ${r.id} (${r.seconds} s${r.statement ? `: ${r.statement.slice(0, 80)}` : ''})`).join(', ');
         const detail = `read by a statement running ≥ ${opts.behindQueryGuard.seconds} s — ${who}${readers[0]!.how === 'statement text' ? ' (found by statement text: metadata locks not visible)' : ''}; on ${opts.behindQueryGuard.version} ANALYZE TABLE would make every later query on the table wait for it ("Waiting for table flush"): skipped (fixed in MySQL 8.0.24)`;
