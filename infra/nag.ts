@@ -1,7 +1,7 @@
 // cdk-nag (AwsSolutions) on the stack; every suppression says why it is acceptable here.
 import { Aspects, Stack } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, NagSuppressions } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { ROUTINES } from '../lib/catalogue';
 import { DbMaintStack } from './stack';
 
@@ -67,13 +67,15 @@ export function addNagSuppressions(stack: Stack): void {
     },
   ];
   const longRunner = stack instanceof DbMaintStack && stack.longRunner !== undefined;
+  // The resources live in the DbMaintenance construct (id 'Default': in paths, not in logical ids).
+  const root: Construct = stack instanceof DbMaintStack ? stack.maintenance : stack;
   for (const routine of ROUTINES) {
     for (const { prefix, reason, appliesTo } of stateMachines) {
       const id = `${prefix}-${routine.id}`;
-      if (!stack.node.tryFindChild(id)) continue;
-      NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [{ id: 'AwsSolutions-IAM5', reason, appliesTo }]);
+      if (!root.node.tryFindChild(id)) continue;
+      NagSuppressions.addResourceSuppressionsByPath(stack, `/${root.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [{ id: 'AwsSolutions-IAM5', reason, appliesTo }]);
       if (longRunner && prefix === 'Routine') {
-        NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [
+        NagSuppressions.addResourceSuppressionsByPath(stack, `/${root.node.path}/${id}/StateMachine/Role/DefaultPolicy/Resource`, [
           {
             id: 'AwsSolutions-IAM5',
             reason: 'ecs:RunTask on the long runner task definition family, any revision (FAMILY:*): each deploy registers a new revision, which the routine must be able to start.',
@@ -84,10 +86,10 @@ export function addNagSuppressions(stack: Stack): void {
     }
   }
   if (longRunner) {
-    NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/LongRunner/TaskDefinition/Resource`, [
+    NagSuppressions.addResourceSuppressionsByPath(stack, `/${root.node.path}/LongRunner/TaskDefinition/Resource`, [
       { id: 'AwsSolutions-ECS2', reason: 'The environment holds no secret: the service name, and per run the task event and its time budget; credentials come from Secrets Manager at run time.' },
     ]);
-    NagSuppressions.addResourceSuppressionsByPath(stack, `/${stack.node.path}/LongRunner/TaskDefinition/ExecutionRole/DefaultPolicy/Resource`, [
+    NagSuppressions.addResourceSuppressionsByPath(stack, `/${root.node.path}/LongRunner/TaskDefinition/ExecutionRole/DefaultPolicy/Resource`, [
       { id: 'AwsSolutions-IAM5', reason: 'ecr:GetAuthorizationToken, which the execution role needs to pull the image, supports no resource-level permission (AWS documents Resource "*").', appliesTo: ['Resource::*'] },
     ]);
   }
