@@ -30,16 +30,18 @@ export function replicaLagFromStatus(row: Record<string, unknown> | undefined): 
   return v === null || v === undefined ? null : Number(v);
 }
 
+/** SHOW REPLICA STATUS (MySQL 8.0.22+, MariaDB 10.5.1+), or the SLAVE spelling older MySQL 8.0 knows; undefined when the node is no replica. */
+export async function replicaStatus(session: DbSession): Promise<Record<string, unknown> | undefined> {
+  const rows = await session.query<Record<string, unknown>>('SHOW REPLICA STATUS').catch(() => session.query<Record<string, unknown>>('SHOW SLAVE STATUS'));
+  return rows[0];
+}
+
 /** Lag measured on replica sessions (each opened with a read-only user). */
 export function replicaLagProbe(replicas: readonly { name: string; session: DbSession }[], maxSeconds: number): LoadProbe {
   return {
     async check() {
       for (const r of replicas) {
-        // SHOW REPLICA STATUS: MySQL 8.0.22+ and MariaDB 10.5.1+; older MySQL 8.0 knows only the SLAVE spelling.
-        const rows = await r.session
-          .query<Record<string, unknown>>('SHOW REPLICA STATUS')
-          .catch(() => r.session.query<Record<string, unknown>>('SHOW SLAVE STATUS'));
-        const lag = replicaLagFromStatus(rows[0]);
+        const lag = replicaLagFromStatus(await replicaStatus(r.session));
         if (lag === null) return `replica ${r.name}: replication is not running`;
         if (lag !== undefined && lag > maxSeconds) return `replica ${r.name} lags ${lag} s > ${maxSeconds} s`;
       }

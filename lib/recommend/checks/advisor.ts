@@ -1,5 +1,5 @@
 // Server advisor checks from global status sampled twice an interval apart (rates, not counters since boot): buffer pool, redo log, temporary tables, table and thread caches, sorts, long transactions.
-import { globalStatus } from '../../db/global-status';
+import { globalStatus, globalVariables } from '../../db/global-status';
 import type { ServerKind } from '../../db/flavour';
 import { item, mib, perRun, round, type Check, type CheckContext, type CheckOutcome } from '../check';
 import type { Recommendation } from '../types';
@@ -250,12 +250,6 @@ export const sortMergePasses = sampledCheck('SORT_MERGE_PASSES', async (ctx, s) 
   };
 });
 
-/** Global variables by name (absent ones left out): SHOW VARIABLES never fails on a name this server does not have. */
-async function variables(ctx: CheckContext, names: readonly string[]): Promise<Map<string, number>> {
-  const rows = await ctx.db.query<{ Variable_name: string; Value: string }>('SHOW GLOBAL VARIABLES WHERE Variable_name IN (?)', [names]);
-  return new Map(rows.map((r) => [String(r.Variable_name).toLowerCase(), Number(r.Value)]));
-}
-
 /** The redo log's capacity and the variable that sets it: innodb_redo_log_capacity from MySQL 8.0.30, one file on MariaDB 10.5+, files × size before. */
 export function redoCapacity(kind: ServerKind, version: { major: number; minor: number; patch: number }, vars: ReadonlyMap<string, number>): { bytes: number; variable: string; dynamic: boolean } {
   const fileSize = vars.get('innodb_log_file_size') ?? 0;
@@ -271,7 +265,7 @@ const ROUND_REDO = 256 * MIB;
 export const redoLogTooSmall = sampledCheck('REDO_LOG_TOO_SMALL', async (ctx, s) => {
   const kind = ctx.db.flavour.kind;
   if (kind === 'aurora-mysql') return { skipped: 'Aurora MySQL: the redo log lives in its storage layer and has no size to set' };
-  const vars = await variables(ctx, ['innodb_log_file_size', 'innodb_log_files_in_group', 'innodb_redo_log_capacity']);
+  const vars = await globalVariables(ctx.db, ['innodb_log_file_size', 'innodb_log_files_in_group', 'innodb_redo_log_capacity']);
   const cap = redoCapacity(kind, ctx.db.flavour, vars);
   const written = s.delta('Innodb_os_log_written');
   const perMinute = (written / Math.max(s.seconds, 0.1)) * 60;
@@ -279,23 +273,23 @@ export const redoLogTooSmall = sampledCheck('REDO_LOG_TOO_SMALL', async (ctx, s)
   const holdsMinutes = perMinute > 0 ? round(cap.bytes / perMinute, 1) : null;
   const age = kind === 'mariadb' ? s.now('Innodb_checkpoint_age') : Math.max(0, s.now('Innodb_redo_log_current_lsn') - s.now('Innodb_redo_log_checkpoint_lsn'));
   const agePercent = cap.bytes > 0 ? round((age / cap.bytes) * 100, 1) : 0;
-  const items = [];
   // Too small: at the sampled write rate the log holds less than `redoLogMinutes` of writes, or the checkpoint is past
   // three quarters of it (where InnoDB starts flushing pages synchronously and writes stall).
-  if ((holdsMinutes !== null && holdsMinutes < minutes && written >= MIB) || agePercent >= 75) {
-    const suggested = Math.max(cap.bytes * 2, Math.ceil((perMinute * minutes) / ROUND_REDO) * ROUND_REDO);
-    const perFile = cap.variable === 'innodb_log_file_size' && kind !== 'mariadb' ? Math.ceil(suggested / (vars.get('innodb_log_files_in_group') ?? 2) / MIB) * MIB : suggested;
-    const restart = !cap.dynamic;
-    const rds = `RDS: ${cap.variable} in the DB parameter group${restart ? ' (static: applied at the next reboot)' : ''}`;
-    const fix =
-      kind === 'mariadb'
-        ? cap.dynamic
-          ? `SET GLOBAL innodb_log_file_size = ${perFile}; /* resized online (MariaDB 10.9+); and under [mysqld] in the option file */ — ${rds}`
-          : `innodb_log_file_size = ${perFile} under [mysqld] in the option file, then restart — ${rds}`
-        : cap.dynamic
-          ? `SET PERSIST innodb_redo_log_capacity = ${perFile}; — ${rds}`
-          : `innodb_log_file_size = ${perFile} under [mysqld] in the option file, then restart (or upgrade to 8.0.30+ and SET PERSIST innodb_redo_log_capacity) — ${rds}`;
-    items.push(
+  if (!((holdsMinutes !== null && holdsMinutes < minutes && written >= MIB) || agePercent >= 75)) return { items: [] };
+  const suggested = Math.max(cap.bytes * 2, Math.ceil((perMinute * minutes) / ROUND_REDO) * ROUND_REDO);
+  const perFile = cap.variable === 'innodb_log_file_size' && kind !== 'mariadb' ? Math.ceil(suggested / (vars.get('innodb_log_files_in_group') ?? 2) / MIB) * MIB : suggested;
+  const restart = !cap.dynamic;
+  const rds = `RDS: ${cap.variable} in the DB parameter group${restart ? ' (static: applied at the next reboot)' : ''}`;
+  const fix =
+    kind === 'mariadb'
+      ? cap.dynamic
+        ? `SET GLOBAL innodb_log_file_size = ${perFile}; /* resized online (MariaDB 10.9+); and under [mysqld] in the option file */ — ${rds}`
+        : `innodb_log_file_size = ${perFile} under [mysqld] in the option file, then restart — ${rds}`
+      : cap.dynamic
+        ? `SET PERSIST innodb_redo_log_capacity = ${perFile}; — ${rds}`
+        : `innodb_log_file_size = ${perFile} under [mysqld] in the option file, then restart (or upgrade to 8.0.30+ and SET PERSIST innodb_redo_log_capacity) — ${rds}`;
+  return {
+    items: [
       item(
         'REDO_LOG_TOO_SMALL',
         agePercent >= 75 ? 'high' : 'medium',
@@ -304,9 +298,8 @@ export const redoLogTooSmall = sampledCheck('REDO_LOG_TOO_SMALL', async (ctx, s)
         { redoCapacityBytes: cap.bytes, variable: cap.variable, logBytesWritten: written, bytesPerMinute: Math.round(perMinute), holdsMinutes, targetMinutes: minutes, checkpointAgeBytes: age, checkpointAgePercent: agePercent, intervalSeconds: s.seconds, restartNeeded: restart, risk: 'disk: the log takes the new size on disk; crash recovery reads more log (longer after a crash)' },
         fix,
       ),
-    );
-  }
-  return { items };
+    ],
+  };
 });
 
 /** Sessions that waited for room in the redo log buffer over the interval: the buffer is smaller than the transactions' log. */

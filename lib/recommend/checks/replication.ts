@@ -1,15 +1,10 @@
 // Replication and binary-log checks: the configured replicas' lag and state (Aurora readers from the writer), and how long binary logs are kept.
 import { errno } from '../../db/errors';
-import { replicaLagFromStatus } from '../../retention/throttle';
-import type { DbSession } from '../../db/connection';
+import { globalVariables } from '../../db/global-status';
+import { replicaLagFromStatus, replicaStatus } from '../../retention/throttle';
 import { errorText, item, round, type Check, type CheckOutcome } from '../check';
 import type { Recommendation } from '../types';
 
-/** SHOW REPLICA STATUS (MySQL 8.0.22+, MariaDB 10.5.1+), or the SLAVE spelling older MySQL 8.0 knows; undefined when the node is no replica. */
-async function replicaStatus(session: DbSession): Promise<Record<string, unknown> | undefined> {
-  const rows = await session.query<Record<string, unknown>>('SHOW REPLICA STATUS').catch(() => session.query<Record<string, unknown>>('SHOW SLAVE STATUS'));
-  return rows[0];
-}
 
 const text = (row: Record<string, unknown>, ...names: string[]): string => {
   for (const n of names) if (row[n] !== undefined && row[n] !== null) return String(row[n]);
@@ -110,8 +105,7 @@ export const binlogRetention: Check = {
       if (rdsHours !== null && rdsHours !== '' && String(rdsHours).toUpperCase() !== 'NULL') return { items: [] };
       return retention('low', "'binlog retention hours' is NULL: RDS removes binary logs as soon as they are backed up, so an external replica or change-data-capture consumer (DMS, Debezium) that stops for a while loses its position and must be rebuilt", { rds: true, binlogRetentionHours: null, restartNeeded: false, risk: 'storage: binary logs of the retention period stay on the instance (RDS allows up to 168 hours)' }, "CALL mysql.rds_set_configuration('binlog retention hours', 24);");
     }
-    const rows = await ctx.db.query<{ Variable_name: string; Value: string }>("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_expire_logs_seconds', 'expire_logs_days')");
-    const vars = new Map(rows.map((r) => [r.Variable_name.toLowerCase(), Number(r.Value)]));
+    const vars = await globalVariables(ctx.db, ['binlog_expire_logs_seconds', 'expire_logs_days']);
     const seconds = Math.max(vars.get('binlog_expire_logs_seconds') ?? 0, (vars.get('expire_logs_days') ?? 0) * 86_400);
     const set = ctx.db.flavour.kind === 'mariadb' ? 'SET GLOBAL binlog_expire_logs_seconds = 604800; /* and under [mysqld] in the option file */' : 'SET PERSIST binlog_expire_logs_seconds = 604800;';
     if (seconds === 0) {
